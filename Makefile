@@ -1,0 +1,49 @@
+# Set up a virtual environment, build the sample book, run the tests.
+#   make html   - set up, then build the sample book's site into _build/html
+#   make test   - set up, then run every test (slow ones included)
+#   make quick  - the fast tests only
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.d2lbook-installed
+
+.PHONY: setup html eval lib test quick system-deps clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[sample,test,dev]"
+	touch $(STAMP)
+
+html: setup
+	$(BIN)/d2lbook build html
+
+eval: setup
+	$(BIN)/d2lbook build eval
+
+lib: setup
+	$(BIN)/d2lbook build lib
+
+# Debian packages the PDF and browser tests need (installed when running as root).
+SYSTEM_PACKAGES := texlive-xetex latexmk texlive-latex-extra texlive-latex-recommended \
+	texlive-fonts-recommended fonts-freefont-otf xindy librsvg2-bin poppler-utils \
+	chromium chromium-driver
+system-deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  fi; \
+	else echo "not root: install $(SYSTEM_PACKAGES) yourself for the PDF and browser tests"; fi
+
+test: setup system-deps
+	$(BIN)/python -m pytest -m "slow or not slow" -q
+
+quick: setup
+	$(BIN)/python -m pytest -m "not slow" -q
+
+clean:
+	rm -rf _build

@@ -1,0 +1,126 @@
+"""The build pipeline: config -> sources -> parse -> tabs -> library -> execute
+-> translate -> render. Each target is a short composition of the stages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import nbformat
+
+from d2lbook import library, notebooks, translate
+from d2lbook.config import Config
+from d2lbook.execute import ExecuteSettings, RunRecord, execute_notebooks
+from d2lbook.render import html, sphinx_project
+from d2lbook.render.sphinx_project import SphinxPage
+from d2lbook.source import BookSources, find_sources
+
+Executed = dict[str, dict[str | None, nbformat.NotebookNode]]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Command-line choices that are not book settings."""
+
+    tab: str | None = None
+    """One tab to build, ``all`` (or None) for every tab."""
+    workers: int | None = None
+    """Parallel kernels for notebooks without GPUs; None: the executor decides."""
+    gpus: tuple[int, ...] | None = None
+    """GPU ids to schedule on; None: detect."""
+    fail_fast: bool = False
+    """Stop scheduling at the first failure."""
+    force_render: bool = False
+    """Run Sphinx even when its inputs did not change."""
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did."""
+
+    records: tuple[RunRecord, ...] = ()
+    """One record per notebook run or taken from the cache."""
+    warnings: tuple[str, ...] = ()
+    """Sphinx warnings, as ``path:line: kind: message``."""
+    rendered: bool = False
+    """False when Sphinx was skipped because nothing changed."""
+
+    @property
+    def failures(self) -> list[RunRecord]:
+        return [record for record in self.records if record.error is not None]
+
+
+def build_eval(config: Config, options: BuildOptions) -> tuple[BookSources, list[SphinxPage],
+                                                                  BuildReport]:
+    """Execute every chapter for the chosen tabs; return the pages Sphinx renders."""
+    sources = find_sources(config)
+    refresh_library(config, sources)
+    chapters = notebooks.read_chapters(config, sources)
+    build_tabs = notebooks.selected_tabs(config, options.tab)
+    executed, records = evaluate(config, options, chapters, build_tabs)
+    pages = []
+    for chapter in chapters:
+        if chapter.executable:
+            merged = notebooks.merge_page(config, executed[chapter.path])
+            pages.append(sphinx_project.notebook_page(chapter.path, merged))
+        else:
+            text = (config.source_dir / chapter.path).read_text(encoding="utf-8")
+            pages.append(SphinxPage(chapter.path, translate.translate_markdown(text,
+                                                                               chapter.path)))
+    return sources, pages, BuildReport(records=tuple(records))
+
+
+def build_html(config: Config, options: BuildOptions) -> BuildReport:
+    """Execute what changed and render the site into ``<output>/html``."""
+    sources, pages, report = build_eval(config, options)
+    project = config.output_dir / "merged"
+    build_tabs = notebooks.selected_tabs(config, options.tab)
+    sphinx_project.write_project(config, project, pages, list(sources.resources), build_tabs)
+    result = html.run_sphinx(project, config.output_dir / "html", config.output_dir / "doctrees",
+                             warning_is_error=config.build.warning_is_error,
+                             force=options.force_render)
+    return BuildReport(records=report.records, rendered=not result.skipped,
+                       warnings=tuple(str(message) for message in result.messages))
+
+
+def refresh_library(config: Config, sources: BookSources) -> None:
+    """Regenerate the ``#@save`` library when a chapter changed it."""
+    if config.library.tabs and library.library_is_stale(config, sources):
+        library.build_library(config, sources)
+
+
+def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Chapter],
+             build_tabs: tuple[str, ...]) -> tuple[Executed, list[RunRecord]]:
+    """Executed notebooks per chapter and tab (unexecuted when evaluation is off)."""
+    executed: Executed = {}
+    jobs = []
+    shared = notebooks.shared_dependencies(config)
+    for chapter in chapters:
+        if not chapter.executable:
+            continue
+        executed[chapter.path] = notebooks.tab_notebooks(config, chapter, build_tabs)
+        if config.build.eval:
+            jobs += [notebooks.make_job(config, chapter, tab, notebook, shared)
+                     for tab, notebook in executed[chapter.path].items()]
+    if not jobs:
+        return executed, []
+    for tab in {job.tab for job in jobs}:
+        notebooks.prepare_workdir(config, tab)
+    results = execute_notebooks(jobs, execute_settings(config, options),
+                                config.output_dir / "cache")
+    for result in results:
+        executed[result.job.source_path][result.job.tab] = result.notebook
+        notebooks.save_executed(config, result.job, result.notebook)
+    return executed, [result.record for result in results]
+
+
+def execute_settings(config: Config, options: BuildOptions) -> ExecuteSettings:
+    """The executor's settings: the book's timeouts and kernel, the CLI's slots."""
+    return ExecuteSettings(
+        kernel=config.build.kernel,
+        cell_timeout=config.build.cell_timeout,
+        notebook_timeout=config.build.notebook_timeout,
+        workers=options.workers,
+        gpus=options.gpus,
+        fail_fast=options.fail_fast,
+    )

@@ -1,0 +1,174 @@
+"""Between parse and render: chapters become one notebook per tab to execute,
+and executed tab notebooks become the merged pages Sphinx renders.
+
+Plain data in, plain data out; the execution itself belongs to ``execute``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from d2lbook import library, tabs, translate
+from d2lbook.config import Config
+from d2lbook.execute import NotebookJob
+from d2lbook.files import copy_if_changed, write_if_changed
+from d2lbook.parse import Document, parse_markdown, to_notebook
+from d2lbook.source import BookSources
+
+# Code that imports the generated library depends on it (cache key).
+IMPORTS_LIBRARY = re.compile(r"^\s*(from\s+d2l\b|import\s+d2l\b)", re.MULTILINE)
+
+# The kernel's IPython profile: figures as SVG with stable ids, so outputs are
+# vector graphics and identical from run to run.
+KERNEL_PROFILE = """\
+c.InlineBackend.figure_formats = {"svg"}
+c.InlineBackend.rc = {"svg.hashsalt": "d2lbook", "figure.dpi": 96}
+"""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A parsed source file."""
+
+    path: str
+    """Path relative to the source folder."""
+    document: Document
+    """Its cells."""
+    executable: bool
+    """False for non-notebook markdown: rendered, never executed."""
+
+
+def read_chapters(config: Config, sources: BookSources) -> list[Chapter]:
+    """Parse every source file (raises ``ParseError`` with file and line)."""
+    chapters = []
+    for source in sources.files:
+        text = (config.source_dir / source.path).read_text(encoding="utf-8")
+        document = parse_markdown(text, source.path)
+        chapters.append(Chapter(source.path, document, source.kind == "notebook"))
+    return chapters
+
+
+def selected_tabs(config: Config, tab: str | None) -> tuple[str, ...]:
+    """Tabs a build covers: ``--tab X``, every tab for ``all`` or by default."""
+    book_tabs = config.build.tabs
+    if not book_tabs:
+        return ()
+    if tab in (None, "all"):
+        return book_tabs
+    if tab not in book_tabs:
+        from d2lbook.errors import ConfigError
+
+        raise ConfigError(f"unknown tab {tab!r}; the book's tabs are {', '.join(book_tabs)}",
+                          path=config.path)
+    return (tab,)
+
+
+def tab_notebooks(config: Config, chapter: Chapter,
+                  build_tabs: tuple[str, ...]) -> dict[str | None, nbformat.NotebookNode]:
+    """One unexecuted notebook per tab of the chapter (a book without tabs: key None)."""
+    if not config.build.tabs:
+        return {None: to_notebook(chapter.document)}
+    notebooks: dict[str | None, nbformat.NotebookNode] = {}
+    for tab in build_tabs:
+        if tab != config.default_tab and not tabs.has_code(chapter.document, tab,
+                                                            config.build.tabs):
+            continue
+        split = tabs.split_document(chapter.document, tab, config.build.tabs)
+        notebook = to_notebook(split)
+        notebook.metadata.setdefault("d2lbook", {})["tab"] = tab
+        tab_library = config.library.tabs.get(tab)
+        if tab_library is not None and tab_library.reverse_alias:
+            for cell in notebook.cells:
+                if cell.cell_type == "code":
+                    cell.source = library.apply_reverse_aliases(cell.source, tab_library)
+        notebooks[tab] = notebook
+    return notebooks
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file or of every file under a folder."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        digest.update(file.relative_to(path.parent).as_posix().encode())
+        digest.update(file.read_bytes() if file.is_file() else b"")
+    return digest.hexdigest()
+
+
+def kernel_environment(config: Config) -> dict[str, str]:
+    """Environment for every kernel: the book root importable, the SVG profile."""
+    profile = config.output_dir / "ipython"
+    settings = profile / "profile_default" / "ipython_kernel_config.py"
+    if not settings.is_file() or settings.read_text() != KERNEL_PROFILE:
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        settings.write_text(KERNEL_PROFILE)
+    return {"PYTHONPATH": str(config.source_dir.resolve()), "IPYTHONDIR": str(profile.resolve())}
+
+
+def make_job(config: Config, chapter: Chapter, tab: str | None,
+             notebook: nbformat.NotebookNode, shared: Sequence[tuple[str, str]]) -> NotebookJob:
+    """The execution job of one (chapter, tab) notebook, with its dependencies."""
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    dependencies = [*shared, ("kernel-profile", hashlib.sha256(KERNEL_PROFILE.encode()).hexdigest())]
+    if tab is not None and IMPORTS_LIBRARY.search(code) and tab in config.library.tabs:
+        dependencies.append((f"library:{tab}", library.library_digest(config, tab)))
+    elif tab is None and IMPORTS_LIBRARY.search(code) and config.library.tabs:
+        only = next(iter(config.library.tabs))
+        dependencies.append((f"library:{only}", library.library_digest(config, only)))
+    declared = notebook.metadata.get("d2lbook", {}).get("dependencies", [])
+    for name in declared:
+        path = config.source_dir / Path(chapter.path).parent / name
+        dependencies.append((name, file_digest(path) if path.exists() else "missing"))
+    workdir = config.output_dir / "eval" / (tab or "default")
+    gpus = notebook.metadata.get("d2lbook", {}).get("gpus")
+    return NotebookJob(
+        name=chapter.path if tab is None else f"{chapter.path} [{tab}]",
+        source_path=chapter.path,
+        tab=tab,
+        notebook=notebook,
+        cwd=(workdir / chapter.path).parent,
+        env=kernel_environment(config),
+        dependencies=tuple(dependencies),
+        gpus=int(gpus) if gpus is not None else None,
+    )
+
+
+def shared_dependencies(config: Config) -> list[tuple[str, str]]:
+    """Files named in ``build.dependencies``: every notebook depends on them."""
+    found = []
+    for name in config.build.dependencies:
+        path = config.source_dir / name
+        found.append((name, file_digest(path) if path.exists() else "missing"))
+    return found
+
+
+def merge_page(config: Config, executed: Mapping[str | None, nbformat.NotebookNode]
+               ) -> nbformat.NotebookNode:
+    """Executed tab notebooks of one chapter as the notebook Sphinx renders."""
+    if None in executed:
+        merged = executed[None]
+    else:
+        merged = tabs.merge_notebooks(executed, config.build.tabs)  # type: ignore[arg-type]
+    return translate.translate_notebook(merged)
+
+
+def prepare_workdir(config: Config, tab: str | None) -> None:
+    """Copy the book's resources into the folder kernels of ``tab`` run in."""
+    workdir = config.output_dir / "eval" / (tab or "default")
+    for resource in config.build.resources:
+        path = config.source_dir / resource
+        if path.exists():
+            copy_if_changed(path, workdir / resource)
+
+
+def save_executed(config: Config, job: NotebookJob, notebook: nbformat.NotebookNode) -> None:
+    """Keep an executed tab notebook in ``<output>/eval/<tab>/`` (the build tree)."""
+    stem = job.source_path.rsplit(".", 1)[0]
+    target = config.output_dir / "eval" / (job.tab or "default") / f"{stem}.ipynb"
+    write_if_changed(target, nbformat.writes(notebook) + "\n")

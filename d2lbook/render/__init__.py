@@ -1,0 +1,1 @@
+"""Render executed notebooks through Sphinx: HTML now, LaTeX and PDF beside it."""

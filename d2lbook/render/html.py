@@ -1,0 +1,93 @@
+"""Run Sphinx's HTML builder on the project ``sphinx_project`` wrote.
+
+Sphinx runs in a child process (its global state stays out of ours); its
+warnings come back as ``RenderWarning`` records naming file and line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from d2lbook.errors import RenderError
+from d2lbook.render.sphinx_project import project_digest, read_stamp
+
+WARNING_LINE = re.compile(r"^(?P<path>[^\s].*?):(?P<line>\d+)?:? ?(?P<kind>WARNING|ERROR|CRITICAL): (?P<message>.*)$")
+
+
+@dataclass(frozen=True)
+class SphinxMessage:
+    """A warning or error Sphinx reported."""
+
+    path: str
+    """File it is about, relative to the Sphinx source folder when inside it."""
+    line: int | None
+    """Line in that file, when Sphinx knows it."""
+    kind: str
+    """``WARNING``, ``ERROR`` or ``CRITICAL``."""
+    message: str
+    """Sphinx's text."""
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.kind.lower()}: {self.message}"
+
+
+@dataclass(frozen=True)
+class SphinxResult:
+    """What one Sphinx run did."""
+
+    skipped: bool
+    """True when nothing changed since the last successful build."""
+    messages: tuple[SphinxMessage, ...]
+    """Warnings and errors, in the order Sphinx printed them."""
+
+
+def run_sphinx(source: Path, output: Path, doctrees: Path, builder: str = "html",
+               warning_is_error: bool = False, force: bool = False) -> SphinxResult:
+    """Build ``source`` into ``output``; skip when inputs equal the last successful build."""
+    stamp_path = output / ".d2lbook-stamp.json"
+    digest = project_digest(source)
+    if not force and read_stamp(stamp_path).get("digest") == digest:
+        return SphinxResult(skipped=True, messages=())
+    output.mkdir(parents=True, exist_ok=True)
+    warnings_file = output.parent / f".sphinx-{builder}-warnings.log"
+    command = [sys.executable, "-m", "sphinx", "-b", builder, "-q", "-d", str(doctrees),
+               "-w", str(warnings_file), "-j", "1", str(source), str(output)]
+    if warning_is_error:
+        command[5:5] = ["-W", "--keep-going"]
+    process = subprocess.run(command, capture_output=True, text=True)
+    messages = parse_warnings(warnings_file, source)
+    if process.returncode != 0:
+        details = "\n".join(str(m) for m in messages) or process.stderr.strip()[-4000:]
+        raise RenderError(f"Sphinx {builder} build failed:\n{details}", path=source)
+    if not messages:
+        stamp_path.write_text(json.dumps({"digest": digest}))
+    return SphinxResult(skipped=False, messages=tuple(messages))
+
+
+def parse_warnings(path: Path, source: Path) -> list[SphinxMessage]:
+    """Read Sphinx's warning file into records, paths made relative to ``source``."""
+    if not path.is_file():
+        return []
+    messages: list[SphinxMessage] = []
+    for raw in path.read_text(errors="replace").splitlines():
+        match = WARNING_LINE.match(raw)
+        if match is None:
+            if messages and raw.strip():  # continuation of the previous message
+                last = messages[-1]
+                messages[-1] = SphinxMessage(last.path, last.line, last.kind,
+                                             last.message + "\n" + raw)
+            continue
+        file = match["path"]
+        try:
+            file = Path(file).resolve().relative_to(source.resolve()).as_posix()
+        except ValueError:
+            pass
+        line = int(match["line"]) if match["line"] else None
+        messages.append(SphinxMessage(file, line, match["kind"], match["message"]))
+    return messages

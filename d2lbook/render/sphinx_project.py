@@ -1,0 +1,199 @@
+"""Write the Sphinx project Sphinx renders: ``conf.py`` from the config, the
+merged notebooks, translated markdown pages and the book's resources.
+
+Every file is written only when its content changed, so Sphinx's incremental
+build re-reads just what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from d2lbook.config import Config
+from d2lbook.files import copy_if_changed, write_if_changed
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+if not TEMPLATES.is_dir():  # editable install: templates/ sits beside the package
+    TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+NICE_TAB_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet", "jax": "JAX",
+                  "tensorflow": "TensorFlow", "numpy": "NumPy"}
+
+
+@dataclass(frozen=True)
+class SphinxPage:
+    """One page of the Sphinx project."""
+
+    path: str
+    """Path relative to the Sphinx source folder, with its suffix (``.ipynb`` or ``.md``)."""
+    content: str
+    """The file's text."""
+
+
+def notebook_page(source_path: str, notebook: nbformat.NotebookNode) -> SphinxPage:
+    """A merged, executed notebook as an ``.ipynb`` page."""
+    stem = source_path.rsplit(".", 1)[0]
+    return SphinxPage(stem + ".ipynb", nbformat.writes(notebook) + "\n")
+
+
+def mathjax_folder() -> Path | None:
+    """MathJax 3 shipped by the ``sphinx-mathjax-offline`` package, if installed."""
+    try:
+        distribution = importlib.metadata.distribution("sphinx-mathjax-offline")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    folder = Path(str(distribution.locate_file("sphinx-mathjax-offline/static/mathjax")))
+    return folder if (folder / "tex-chtml.js").is_file() else None
+
+
+def write_project(config: Config, folder: Path, pages: Iterable[SphinxPage],
+                  resources: list[str], tabs: tuple[str, ...]) -> None:
+    """Lay out the Sphinx source folder; stale pages from earlier builds are removed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted: set[Path] = set()
+    for page in pages:
+        target = folder / page.path
+        wanted.add(target)
+        write_if_changed(target, page.content)
+    for stale in list(folder.rglob("*.ipynb")) + list(folder.rglob("*.md")):
+        if stale not in wanted and "_static" not in stale.parts:
+            stale.unlink()
+    for resource in resources:
+        copy_if_changed(config.source_dir / resource, folder / resource)
+    static = folder / "_static"
+    copy_if_changed(TEMPLATES / "static", static)
+    mathjax = mathjax_folder()
+    if mathjax is not None and not (static / "mathjax" / "tex-chtml.js").is_file():
+        shutil.copytree(mathjax, static / "mathjax", dirs_exist_ok=True)
+    for extra in (config.html.favicon, config.html.logo, *config.html.include_css,
+                  *config.html.include_js, config.pdf.latex_logo):
+        if extra and (config.source_dir / extra).is_file():
+            copy_if_changed(config.source_dir / extra, folder / extra)
+    bibfiles = bibliography_files(config, resources)
+    write_if_changed(folder / "conf.py", render_conf(config, tabs, mathjax is not None, bibfiles))
+
+
+def bibliography_files(config: Config, resources: Iterable[str]) -> list[str]:
+    """The .bib files Sphinx reads: the configured one, else every .bib resource."""
+    if config.pdf.bibfile:
+        return [config.pdf.bibfile] if (config.source_dir / config.pdf.bibfile).is_file() else []
+    found = []
+    for resource in resources:
+        path = config.source_dir / resource
+        if path.is_file() and path.suffix == ".bib":
+            found.append(resource)
+        elif path.is_dir():
+            found += [p.relative_to(config.source_dir).as_posix() for p in path.rglob("*.bib")]
+    return sorted(found)
+
+
+def render_conf(config: Config, tabs: tuple[str, ...], offline_mathjax: bool,
+                bibfiles: list[str]) -> str:
+    """The text of ``conf.py``: plain assignments, generated from the config."""
+    project = config.project
+    settings: dict[str, object] = {
+        "project": project.title or project.name,
+        "author": project.author,
+        "copyright": project.copyright,
+        "release": project.release,
+        "version": project.release,
+        "language": project.language,
+        "extensions": ["myst_nb", "sphinx_copybutton", "sphinxcontrib.bibtex",
+                       "sphinx_book_theme"],
+        "root_doc": "index",
+        "exclude_patterns": ["_build", "**.ipynb_checkpoints"],
+        "nb_execution_mode": "off",
+        "nb_merge_streams": True,
+        "nb_output_stderr": "show",
+        "myst_enable_extensions": ["dollarmath", "amsmath", "colon_fence", "deflist",
+                                   "html_image"],
+        "myst_dmath_double_inline": True,
+        "myst_heading_anchors": 3,
+        "numfig": True,
+        "math_numfig": True,
+        "math_eqref_format": "({number})",
+        "numfig_format": {"figure": "Fig. %s", "table": "Table %s",
+                          "code-block": "Listing %s", "section": "Section %s"},
+        "numfig_secnum_depth": 1,
+        "bibtex_bibfiles": bibfiles,
+        "bibtex_default_style": "unsrt",
+        "bibtex_reference_style": "author_year",
+        "html_theme": "sphinx_book_theme",
+        "html_title": project.title or project.name,
+        "html_static_path": ["_static"],
+        "html_css_files": ["d2lbook.css", "d2lbook-tabs.css"],
+        "html_js_files": ["d2lbook-tabs.js", *config.html.include_js],
+        "html_theme_options": theme_options(config),
+        "html_context": {"d2lbook_tabs": list(tabs)},
+        "html_last_updated_fmt": None,
+        "suppress_warnings": ["mystnb.unknown_mime_type", "myst.header"],
+        "latex_engine": "xelatex",
+    }
+    if offline_mathjax:
+        settings["mathjax_path"] = "mathjax/tex-chtml.js"
+    if config.html.favicon:
+        settings["html_favicon"] = config.html.favicon
+    if config.html.logo:
+        settings["html_logo"] = config.html.logo
+    settings["html_css_files"] = [*settings["html_css_files"],  # type: ignore[list-item]
+                                  *config.html.include_css]
+    lines = ['"""Sphinx settings generated by d2lbook from the book config; edits are lost."""',
+             ""]
+    lines += [f"{name} = {value!r}" for name, value in settings.items()]
+    lines.append(TAB_META_HOOK.format(tabs=",".join(tabs)))
+    return "\n".join(lines) + "\n"
+
+
+# Pages name the book's tabs in a <meta> tag, so the tab switcher knows the default.
+TAB_META_HOOK = '''
+
+def _add_tab_meta(app, pagename, templatename, context, doctree):
+    context["metatags"] = context.get("metatags", "") + (
+        '<meta name="d2lbook-tabs" content="{tabs}">')
+
+
+def setup(app):
+    app.connect("html-page-context", _add_tab_meta)
+'''
+
+
+def theme_options(config: Config) -> dict[str, object]:
+    """Options of sphinx-book-theme: navigation, download button, header links."""
+    options: dict[str, object] = {
+        "use_download_button": True,
+        "show_toc_level": 2,
+        "navigation_with_keys": True,
+        "home_page_in_toc": True,
+        "icon_links": [
+            {"name": link.name, "url": link.url, "icon": link.icon or "fa-solid fa-link",
+             "type": "fontawesome"}
+            for link in config.html.header_links
+            if link.url.startswith(("http://", "https://"))
+        ],
+    }
+    return options
+
+
+def project_digest(folder: Path) -> str:
+    """A hash of every input file of the Sphinx project (to skip no-op renders)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and "_static" not in path.relative_to(folder).parts[:1]:
+            digest.update(path.relative_to(folder).as_posix().encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def read_stamp(path: Path) -> Mapping[str, str]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
