@@ -7,8 +7,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Literal
+
+import nbformat
+from markdown_it import MarkdownIt
+
+from d2lbook.errors import ParseError
 
 CellKind = Literal["markdown", "code"]
 
@@ -31,6 +37,14 @@ class Cell:
     ``()`` when unmarked (code then belongs to the default tab, markdown to all)."""
     fence: str = ""
     """Code cells: the opening fence line verbatim, e.g. ```` ```{.python .input  n=3} ````."""
+    fence_newline: str = "\n"
+    """Code cells: the line terminator of the opening fence line (``"\\r\\n"`` in CRLF files)."""
+    closing_fence: str = "```\n"
+    """Code cells: the closing fence line verbatim, line terminator included (none at the
+    very end of a file)."""
+    trailing: str = ""
+    """Blank lines that follow the cell in the file, verbatim; kept for the round trip.
+    Parsed cells never start or end with a blank line: the blank lines live here."""
 
 
 @dataclass(frozen=True)
@@ -41,3 +55,260 @@ class Document:
     """The chapter's path relative to the book root, with ``/`` separators."""
     cells: tuple[Cell, ...]
     """Cells in source order."""
+    leading: str = ""
+    """Blank lines before the first cell, verbatim; kept for the round trip."""
+
+
+KNOWN_MARKS = frozenset(
+    {"label", "eqlabel", "width", "height", "begin_tab", "end_tab", "bibliography"}
+    | {"ref", "numref", "eqref", "cite", "citet"}
+)
+"""Names ``:name:`value``` may take at the start of a line; anything else is a typo."""
+
+CODE_FENCE_INFO = re.compile(r"^\{\.python\s+\.input(?:\s+[^}]*)?\}$")
+TAB_MARK = re.compile(r"^\s*(?:#@tab|%%tab)\s+(?P<tabs>\S.*?)\s*$")
+BEGIN_TAB = re.compile(r"^:begin_tab:`(?P<tabs>[^`]*)`\s*$")
+END_TAB = re.compile(r"^:end_tab:\s*$")
+LINE_MARK = re.compile(r"^:(?P<name>[A-Za-z][\w-]*):`")
+LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
+
+
+def split_lines(text: str) -> list[str]:
+    """Split ``text`` into lines that keep their terminators (``\\n``, ``\\r\\n`` or ``\\r``)."""
+    return LINE.findall(text)
+
+
+def strip_newline(line: str) -> str:
+    """Return ``line`` without its terminator."""
+    return line.rstrip("\r\n")
+
+
+def is_blank(line: str) -> bool:
+    """Whether a line holds nothing but whitespace."""
+    return not line.strip()
+
+
+def parse_tab_names(value: str) -> tuple[str, ...]:
+    """Turn ``"pytorch, jax"`` into ``("pytorch", "jax")``."""
+    return tuple(name.strip() for name in value.split(",") if name.strip())
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of lines that becomes at most one cell, before blank lines are trimmed."""
+
+    kind: CellKind
+    """The kind of cell the lines make."""
+    first: int
+    """0-based index of the first line."""
+    stop: int
+    """0-based index one past the last line."""
+    tabs: tuple[str, ...] = ()
+    """Tabs of a ``:begin_tab:`` block; code cells read theirs from the source."""
+
+
+def find_fences(text: str) -> list[tuple[int, int, str, str]]:
+    """Return ``(first, stop, info, markup)`` for every top-level fence markdown-it finds.
+
+    Lists, block quotes and HTML blocks are switched off, as in the original tool,
+    so a fence at the start of a line is seen even right after a list item.
+    """
+    tokenizer = MarkdownIt("zero").enable("fence")
+    return [
+        (token.map[0], token.map[1], token.info.strip(), token.markup)
+        for token in tokenizer.parse(text)
+        if token.type == "fence" and token.map is not None
+    ]
+
+
+def is_closing_fence(line: str, markup: str) -> bool:
+    """Whether ``line`` closes a fence opened with ``markup``."""
+    stripped = strip_newline(line)
+    body = stripped.lstrip(" ")
+    return (
+        len(stripped) - len(body) <= 3
+        and body.rstrip().strip(markup[0]) == ""
+        and len(body.rstrip()) >= len(markup)
+    )
+
+
+def find_code_cells(text: str, lines: list[str], path: str) -> list[tuple[int, int]]:
+    """Return ``(first, stop)`` line ranges of the executed ```` ```{.python .input} ```` cells."""
+    ranges = []
+    for first, stop, info, markup in find_fences(text):
+        if not (markup.startswith("`") and lines[first].startswith("`")):
+            continue
+        if not CODE_FENCE_INFO.match(info):
+            continue
+        if stop - 1 <= first or not is_closing_fence(lines[stop - 1], markup):
+            raise ParseError(f"code cell {info} is never closed with {markup}", path, first + 1)
+        ranges.append((first, stop))
+    return ranges
+
+
+def find_quiet_lines(text: str, lines: list[str]) -> set[int]:
+    """Indices of lines where marks mean nothing: inside any fence or ``$$`` math block."""
+    quiet: set[int] = set()
+    for first, stop, _info, _markup in find_fences(text):
+        quiet.update(range(first, stop))
+    in_math = False
+    for index, line in enumerate(lines):
+        if index in quiet:
+            in_math = False
+            continue
+        count = line.count("$$")
+        if in_math or count:
+            quiet.add(index)
+        if count % 2:
+            in_math = not in_math
+    return quiet
+
+
+def split_markdown(
+    lines: list[str], first: int, stop: int, quiet: set[int], path: str
+) -> list[Piece]:
+    """Split the markdown between two code cells at ``:begin_tab:``/``:end_tab:`` lines."""
+    pieces: list[Piece] = []
+    start, tab_start, tabs = first, -1, ()
+    for index in range(first, stop):
+        if index in quiet:
+            continue
+        line = strip_newline(lines[index])
+        begin = BEGIN_TAB.match(line)
+        if begin:
+            if tab_start >= 0:
+                raise ParseError(
+                    f":begin_tab: inside the :begin_tab: block of line {tab_start + 1}",
+                    path,
+                    index + 1,
+                )
+            pieces.append(Piece("markdown", start, index))
+            start, tab_start, tabs = index, index, parse_tab_names(begin["tabs"])
+        elif END_TAB.match(line):
+            if tab_start < 0:
+                raise ParseError(":end_tab: without :begin_tab:", path, index + 1)
+            pieces.append(Piece("markdown", start, index + 1, tabs))
+            start, tab_start, tabs = index + 1, -1, ()
+        else:
+            check_mark(line, path, index + 1)
+    if tab_start >= 0:
+        raise ParseError(":begin_tab: without :end_tab: before the next code cell", path,
+                         tab_start + 1)
+    pieces.append(Piece("markdown", start, stop))
+    return pieces
+
+
+def check_mark(line: str, path: str, line_number: int) -> None:
+    """Raise on a ``:name:`value``` line mark whose name the dialect does not know."""
+    mark = LINE_MARK.match(line)
+    if mark and mark["name"] not in KNOWN_MARKS:
+        known = ", ".join(sorted(KNOWN_MARKS))
+        raise ParseError(f"unknown mark :{mark['name']}: (known: {known})", path, line_number)
+
+
+def make_cell(lines: list[str], piece: Piece, first: int, last: int) -> Cell:
+    """Build the cell of ``piece`` from its non-blank lines ``first`` to ``last`` (excluded)."""
+    if piece.kind == "markdown":
+        return Cell("markdown", "".join(lines[first:last]), first + 1, piece.tabs)
+    opening = lines[first]
+    fence = strip_newline(opening)
+    source = "".join(lines[first + 1 : last - 1])
+    tabs: tuple[str, ...] = ()
+    mark = TAB_MARK.match(strip_newline(lines[first + 1])) if last - first > 2 else None
+    if mark:
+        tabs = parse_tab_names(mark["tabs"])
+    return Cell(
+        "code", source, first + 1, tabs, fence, opening[len(fence) :], lines[last - 1]
+    )
+
+
+def assemble(lines: list[str], pieces: list[Piece], path: str) -> Document:
+    """Turn pieces into cells, moving blank lines at their edges into ``trailing``."""
+    leading = ""
+    cells: list[Cell] = []
+    for piece in pieces:
+        first, last = piece.first, piece.stop
+        while first < last and is_blank(lines[first]):
+            first += 1
+        gap = "".join(lines[piece.first : first])
+        if cells:
+            cells[-1] = replace(cells[-1], trailing=cells[-1].trailing + gap)
+        else:
+            leading += gap
+        if first == last:
+            continue
+        while is_blank(lines[last - 1]):
+            last -= 1
+        cell = make_cell(lines, piece, first, last)
+        cells.append(replace(cell, trailing="".join(lines[last : piece.stop])))
+    return Document(path, tuple(cells), leading)
+
+
+def parse_markdown(text: str, path: str) -> Document:
+    """Split a chapter into markdown and executed code cells.
+
+    Raises ``ParseError`` for an unclosed code cell, an unbalanced ``:begin_tab:``
+    block, or a line mark the dialect does not know.
+    """
+    lines = split_lines(text)
+    quiet = find_quiet_lines(text, lines)
+    pieces: list[Piece] = []
+    start = 0
+    for first, stop in find_code_cells(text, lines, path):
+        pieces.extend(split_markdown(lines, start, first, quiet, path))
+        pieces.append(Piece("code", first, stop))
+        start = stop
+    pieces.extend(split_markdown(lines, start, len(lines), quiet, path))
+    return assemble(lines, pieces, path)
+
+
+def write_cell(cell: Cell, is_last: bool) -> str:
+    """Write one cell back as markdown, ending it with a newline unless it ends the file."""
+    if cell.kind == "markdown":
+        text = cell.source
+    else:
+        source = cell.source
+        if source and not source.endswith(("\n", "\r")):
+            source += "\n"
+        fence = cell.fence or "```{.python .input}"
+        text = fence + (cell.fence_newline or "\n") + source + (cell.closing_fence or "```")
+    if not is_last and not text.endswith(("\n", "\r")):
+        text += "\n"
+    return text + cell.trailing
+
+
+def write_markdown(document: Document) -> str:
+    """Write a document back as markdown: exactly the text it was parsed from."""
+    count = len(document.cells)
+    return document.leading + "".join(
+        write_cell(cell, index == count - 1) for index, cell in enumerate(document.cells)
+    )
+
+
+def notebook_source(text: str) -> str:
+    """Notebook form of a cell's source: ``\\n`` line ends, no final newline."""
+    return re.sub(r"\r\n?", "\n", text).removesuffix("\n")
+
+
+def to_notebook(document: Document) -> nbformat.NotebookNode:
+    """Turn a document into an nbformat v4 notebook, each cell remembering its line."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    notebook.metadata["language_info"] = {"name": "python"}
+    notebook.metadata["d2lbook"] = {"path": document.path}
+    for index, cell in enumerate(document.cells):
+        metadata: dict = {"d2lbook": {"line": cell.line}}
+        if cell.tabs:
+            metadata["d2lbook"]["tabs"] = list(cell.tabs)
+        source = notebook_source(cell.source)
+        if cell.kind == "code":
+            new = nbformat.v4.new_code_cell(source, metadata=metadata)
+        else:
+            new = nbformat.v4.new_markdown_cell(source, metadata=metadata)
+        new["id"] = f"cell-{index}"
+        notebook.cells.append(new)
+    return notebook
