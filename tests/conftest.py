@@ -1,0 +1,35 @@
+"""Shared fixtures: tiny books copied into a temporary folder, the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BOOKS = Path(__file__).parent / "books"
+REPOSITORY = Path(__file__).resolve().parents[1]
+CORPUS = REPOSITORY.parent / "shared" / "corpus" / "d2l-en-subset"
+
+
+@pytest.fixture
+def copy_book(tmp_path):
+    """Copy ``tests/books/<name>`` (or any folder) into a temporary folder."""
+
+    def copy(name: str | Path) -> Path:
+        source = Path(name) if Path(name).is_absolute() else BOOKS / name
+        target = tmp_path / source.name
+        shutil.copytree(source, target)
+        return target
+
+    return copy
+
+
+def run_d2lbook(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the real command line in a child process, as a user would."""
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "-m", "d2lbook", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout, env=environment)

@@ -1,0 +1,118 @@
+"""End-to-end builds of tiny books through the real command line: real kernels,
+real Sphinx, real files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_d2lbook
+
+pytestmark = pytest.mark.slow
+
+
+def page_text(book: Path, page: str) -> str:
+    html = (book / "_build" / "html" / page).read_text(encoding="utf-8")
+    return re.sub(r"<[^>]+>", "", html)
+
+
+@pytest.fixture
+def built_tiny(copy_book):
+    book = copy_book("tiny")
+    result = run_d2lbook("build", "html", cwd=book)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return book, result
+
+
+def test_tiny_book_renders_outputs_and_numbers(built_tiny):
+    book, result = built_tiny
+    assert "2 executed" in result.stdout
+    assert (book / "_build" / "html" / "index.html").is_file()
+    sums = page_text(book, "chapter_one/sums.html")
+    assert "total: 5050 5050" in sums  # a printed output
+    assert "[0, 1, 4, 9, 16]" in sums  # an expression's value
+    assert "Fig. 1.1" in sums and "Table 1.1" in sums
+    assert "(1.1)" in sums  # the labelled equation's number, in the reference too
+    assert "Gauss" in sums  # the textual citation resolved to the author
+    assert "??" not in sums
+    references = page_text(book, "chapter_one/references.html")
+    assert "Disquisitiones Arithmeticae" in references
+    # executed tab notebooks are kept in the build tree
+    assert (book / "_build" / "eval" / "default" / "chapter_one" / "sums.ipynb").is_file()
+
+
+def test_noop_rebuild_executes_and_renders_nothing(built_tiny):
+    book, _ = built_tiny
+    again = run_d2lbook("build", "html", cwd=book)
+    assert again.returncode == 0, again.stderr
+    assert "executed" not in again.stdout
+    assert "up to date" in again.stdout
+
+
+def test_prose_edit_reuses_outputs(built_tiny):
+    book, _ = built_tiny
+    chapter = book / "chapter_one" / "sums.md"
+    chapter.write_text(chapter.read_text().replace("numerically", "with a computer"))
+    again = run_d2lbook("build", "html", cwd=book)
+    assert again.returncode == 0, again.stderr
+    assert "executed" not in again.stdout
+    sums = page_text(book, "chapter_one/sums.html")
+    assert "with a computer" in sums and "total: 5050 5050" in sums
+
+
+def test_code_edit_executes_that_notebook_only(built_tiny):
+    book, _ = built_tiny
+    chapter = book / "chapter_one" / "sums.md"
+    chapter.write_text(chapter.read_text().replace("n = 100", "n = 10"))
+    again = run_d2lbook("build", "html", cwd=book)
+    assert again.returncode == 0, again.stderr
+    assert "1 executed" in again.stdout and "1 cached" in again.stdout
+    assert "total: 55 55" in page_text(book, "chapter_one/sums.html")
+
+
+def test_restored_build_folder_in_a_fresh_copy_hits_the_cache(built_tiny, tmp_path):
+    import shutil
+
+    book, _ = built_tiny
+    clone = tmp_path / "clone"
+    shutil.copytree(book, clone)  # new mtimes everywhere, same content
+    again = run_d2lbook("build", "eval", cwd=clone)
+    assert again.returncode == 0, again.stderr
+    assert "executed" not in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda b: (b / "chapter_one" / "sums.md").write_text(
+            "# Sums\n\n```{.python .input}\nprint(1)\n"), r"chapter_one/sums\.md:3"),
+        (lambda b: (b / "chapter_one" / "index.md").write_text(
+            "# Counting\n\n```toc\n:maxdepth: 2\n\nsums\nmissing\n```\n"),
+         r"chapter_one/index\.md:7"),
+        (lambda b: (b / "config.yaml").write_text("project:\n  name: [unclosed\n"),
+         r"config\.yaml:\d+"),
+        (lambda b: (b / "chapter_one" / "sums.md").write_text(
+            "# Sums\n:lable:`sec_sums`\n"), r"chapter_one/sums\.md:2"),
+    ],
+    ids=["unclosed-fence", "missing-toc-entry", "broken-config", "unknown-mark"],
+)
+def test_bad_input_names_file_and_line_and_keeps_the_site(built_tiny, edit, expected):
+    book, _ = built_tiny
+    before = (book / "_build" / "html" / "chapter_one" / "sums.html").read_text()
+    edit(book)
+    result = run_d2lbook("build", "html", cwd=book)
+    assert result.returncode != 0
+    assert re.search(expected, result.stderr), result.stderr
+    assert "Traceback" not in result.stderr
+    assert (book / "_build" / "html" / "chapter_one" / "sums.html").read_text() == before
+
+
+def test_missing_image_is_reported_with_its_page(built_tiny):
+    book, _ = built_tiny
+    chapter = book / "chapter_one" / "sums.md"
+    chapter.write_text(chapter.read_text().replace("../img/dots.svg", "../img/nowhere.svg"))
+    result = run_d2lbook("build", "html", cwd=book)
+    assert result.returncode != 0
+    assert "nowhere.svg" in result.stderr and "chapter_one/sums" in result.stderr
