@@ -67,13 +67,14 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Re-run Sphinx even when nothing changed.")
 def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, force) -> None:
     """Build TARGETS: eval, html, lib, tabcheck."""
-    from d2lbook import build as pipeline
-    from d2lbook.config import load_config
-
     overrides = parse_overrides(settings)
     if evaluate is not None:
         overrides["build.eval"] = "true" if evaluate else "false"
-    options = pipeline.BuildOptions(tab=tab, workers=workers, gpus=parse_gpus(gpus),
+    gpu_ids = parse_gpus(gpus)
+    from d2lbook import build as pipeline
+    from d2lbook.config import load_config
+
+    options = pipeline.BuildOptions(tab=tab, workers=workers, gpus=gpu_ids,
                                     fail_fast=fail_fast, force_render=force)
     try:
         config = load_config(root, overrides)
