@@ -2,13 +2,24 @@
 
 ``load_config(root)`` reads ``config.yaml`` (or a legacy ``config.ini``) into a
 frozen ``Config``; unknown keys and wrong types raise ``ConfigError`` naming the
-file, key and what was expected. Per-tab variants are derived with ``for_tab``.
+file, line, key and what was expected. Per-tab variants are derived with ``for_tab``.
 """
 
 from __future__ import annotations
 
+import configparser
+import dataclasses
+import difflib
+import typing
+import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
+
+from d2lbook.errors import BookWarning, ConfigError
 
 
 def _help(text: str, **kwargs):
@@ -50,6 +61,11 @@ class BuildConfig:
     warning_is_error: bool = _help("Turn Sphinx warnings into errors.", default=False)
     dependencies: tuple[str, ...] = _help(
         "Files every notebook depends on: changing one re-executes every notebook.", default=())
+    index: str = _help("Root page of the book, relative to source_dir, without '.md'.",
+                       default="index")
+    sphinx_extensions: tuple[str, ...] = _help("Extra Sphinx extensions to load.", default=())
+    sphinx_configs: tuple[str, ...] = _help(
+        "Extra lines of Python appended to the generated Sphinx conf.py.", default=())
 
 
 @dataclass(frozen=True)
@@ -147,10 +163,20 @@ class Config:
     library: LibraryConfig = _help("Generated library.", default_factory=LibraryConfig)
     colab: ColabConfig = _help("Colab notebooks.", default_factory=ColabConfig)
     deploy: DeployConfig = _help("Publishing.", default_factory=DeployConfig)
+    tab: str | None = _help(
+        "The tab this copy is for (set by for_tab); None for the whole book.", default=None)
 
     @property
     def default_tab(self) -> str | None:
         return self.build.tabs[0] if self.build.tabs else None
+
+    @property
+    def tab_library(self) -> TabLibraryConfig | None:
+        """The library of ``tab`` (else of the default tab, else of a tab-less book)."""
+        key = self.tab or self.default_tab
+        if key is not None:
+            return self.library.tabs.get(key)
+        return next(iter(self.library.tabs.values()), None)
 
     @property
     def output_dir(self) -> Path:
@@ -159,3 +185,392 @@ class Config:
     @property
     def source_dir(self) -> Path:
         return self.root / self.build.source_dir
+
+
+class LegacyConfigWarning(BookWarning):
+    """A legacy ``config.ini`` holds a section or key this d2lbook does not use."""
+
+
+class MissingConfigWarning(BookWarning):
+    """The book has no config file; every setting takes its default."""
+
+
+# Fields of ``Config`` that describe the loaded copy rather than come from a file.
+_COMPUTED = ("root", "path", "tab")
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def load_config(root: Path, overrides: Mapping[str, str] | None = None) -> Config:
+    """Read ``root/config.yaml`` or else ``root/config.ini``, then apply ``overrides``:
+    dotted keys from the command line (``{"build.eval": "false"}``)."""
+    root = Path(root)
+    yaml_path, ini_path = root / "config.yaml", root / "config.ini"
+    if yaml_path.is_file():
+        config = Config(root=root, path=yaml_path, **_read_yaml(yaml_path))
+    elif ini_path.is_file():
+        config = Config(root=root, path=ini_path, **_read_ini(ini_path))
+    else:
+        warnings.warn(f"{root}: no config.yaml or config.ini, every setting takes its default",
+                      MissingConfigWarning, stacklevel=2)
+        config = Config(root=root)
+    for key, text in (overrides or {}).items():
+        config = _override(config, key, text)
+    return config
+
+
+def for_tab(config: Config, tab: str) -> Config:
+    """A copy of ``config`` for building ``tab`` (one of ``build.tabs``)."""
+    if tab not in config.build.tabs:
+        choices = ", ".join(config.build.tabs) or "none: the book has no tabs"
+        raise ConfigError(f"unknown tab '{tab}' (tabs: {choices})", config.path)
+    return dataclasses.replace(config, tab=tab)
+
+
+def describe_schema() -> list[tuple[str, str, str]]:
+    """Every setting a config file may hold, as (dotted key, type, help text)."""
+    return list(_describe(Config, ""))
+
+
+def _describe(cls: type, prefix: str) -> Iterator[tuple[str, str, str]]:
+    hints = typing.get_type_hints(cls)
+    for item in dataclasses.fields(cls):
+        if cls is Config and item.name in _COMPUTED:
+            continue
+        key, annotation = f"{prefix}{item.name}", hints[item.name]
+        origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+        if dataclasses.is_dataclass(annotation):
+            yield from _describe(annotation, key + ".")
+            continue
+        type_name = _type_name(annotation).removeprefix("a ").removeprefix("an ")
+        yield key, type_name, item.metadata.get("help", "")
+        if origin is tuple and dataclasses.is_dataclass(args[0]):
+            yield from _describe(args[0], key + "[].")
+        elif origin is dict and dataclasses.is_dataclass(args[1]):
+            yield from _describe(args[1], key + ".<name>.")
+
+
+def _type_name(annotation: Any) -> str:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is tuple:
+        return "a list of strings" if args[0] is str else "a list of mappings"
+    if origin is dict or dataclasses.is_dataclass(annotation):
+        return "a mapping of strings" if args[1:] == (str,) else "a mapping"
+    names = {str: "a string", bool: "true/false", int: "an integer"}
+    return names[annotation]
+
+
+def _field_names(cls: type) -> list[str]:
+    return [item.name for item in dataclasses.fields(cls)
+            if not (cls is Config and item.name in _COMPUTED)]
+
+
+def _unknown_key(name: str, choices: list[str], prefix: str) -> str:
+    dotted = f"{prefix}." if prefix else ""
+    close = difflib.get_close_matches(name, choices, n=1)
+    hint = f"did you mean '{dotted}{close[0]}'?" if close else "expected one of: " + ", ".join(
+        choices)
+    return f"unknown key '{dotted}{name}' ({hint})"
+
+
+def _convert_text(text: str, annotation: Any) -> Any:
+    """A scalar setting from its text; ValueError says what was expected."""
+    if annotation is str:
+        return text
+    if annotation is bool:
+        if text.strip().lower() in _TRUE + _FALSE:
+            return text.strip().lower() in _TRUE
+        raise ValueError(f"expected true/false, got {text!r}")
+    if annotation is int:
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise ValueError(f"expected an integer, got {text!r}") from None
+    raise TypeError(f"no scalar conversion to {annotation}")
+
+
+# --- config.yaml -------------------------------------------------------------------------------
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        raise ConfigError(f"invalid YAML: {error.problem or error.context}", path,
+                          mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"invalid YAML: {error}", path) from None
+    if node is None:
+        return {}
+    return _read_fields(node, Config, "", path)
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+def _expected(node: yaml.Node, key: str, annotation: Any, path: Path | None) -> ConfigError:
+    if isinstance(node, yaml.MappingNode):
+        found = "a mapping"
+    elif isinstance(node, yaml.SequenceNode):
+        found = "a list"
+    else:
+        found = "nothing" if _is_null(node) else repr(node.value)
+    return ConfigError(f"{key or 'the file'}: expected {_type_name(annotation)}, got {found}",
+                       path, _line(node))
+
+
+def _read_fields(node: yaml.Node, cls: type, prefix: str, path: Path | None) -> dict[str, Any]:
+    """The fields of dataclass ``cls`` given in a YAML mapping (null values keep defaults)."""
+    if not isinstance(node, yaml.MappingNode):
+        raise _expected(node, prefix, cls, path)
+    hints, names = typing.get_type_hints(cls), _field_names(cls)
+    values: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        name = str(key_node.value)
+        key = f"{prefix}.{name}" if prefix else name
+        if name not in names:
+            raise ConfigError(_unknown_key(name, names, prefix), path, _line(key_node))
+        if name in values:
+            raise ConfigError(f"key '{key}' given twice", path, _line(key_node))
+        if not _is_null(value_node):
+            values[name] = _read_value(value_node, hints[name], key, path)
+    return values
+
+
+def _read_value(node: yaml.Node, annotation: Any, key: str, path: Path | None) -> Any:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if dataclasses.is_dataclass(annotation):
+        values = _read_fields(node, annotation, key, path)
+        missing = [item.name for item in dataclasses.fields(annotation)
+                   if item.default is dataclasses.MISSING
+                   and item.default_factory is dataclasses.MISSING and item.name not in values]
+        if missing:
+            raise ConfigError(f"{key}: missing {', '.join(missing)}", path, _line(node))
+        return annotation(**values)
+    if origin is tuple:
+        if isinstance(node, yaml.SequenceNode):
+            return tuple(_read_value(item, args[0], f"{key}[{index}]", path)
+                         for index, item in enumerate(node.value))
+        if args[0] is str and isinstance(node, yaml.ScalarNode) and not _is_null(node):
+            return (node.value,)
+        raise _expected(node, key, annotation, path)
+    if origin is dict:
+        if not isinstance(node, yaml.MappingNode):
+            raise _expected(node, key, annotation, path)
+        return {str(name.value): _read_value(value, args[1], f"{key}.{name.value}", path)
+                for name, value in node.value}
+    if not isinstance(node, yaml.ScalarNode) or _is_null(node):
+        raise _expected(node, key, annotation, path)
+    try:
+        return _convert_text(node.value, annotation)
+    except ValueError as error:
+        raise ConfigError(f"{key}: {error}", path, _line(node)) from None
+
+
+# --- command-line overrides --------------------------------------------------------------------
+
+def _override(config: Config, dotted: str, text: str) -> Config:
+    try:
+        return _replace_path(config, Config, dotted.split("."), text, "")
+    except ValueError as error:
+        raise ConfigError(f"command-line setting {dotted}={text!r}: {error}") from None
+
+
+def _replace_path(value: Any, annotation: Any, parts: list[str], text: str, prefix: str) -> Any:
+    if not parts:
+        return _convert_override(text, annotation, prefix)
+    name, rest = parts[0], parts[1:]
+    key = f"{prefix}.{name}" if prefix else name
+    if dataclasses.is_dataclass(annotation):
+        names = _field_names(annotation)
+        if name not in names:
+            raise ValueError(_unknown_key(name, names, prefix))
+        inner = typing.get_type_hints(annotation)[name]
+        return dataclasses.replace(
+            value, **{name: _replace_path(getattr(value, name), inner, rest, text, key)})
+    if typing.get_origin(annotation) is dict:
+        if name not in value and rest:
+            raise ValueError(f"'{prefix}' has no entry '{name}'")
+        inner = typing.get_args(annotation)[1]
+        return {**value, name: _replace_path(value.get(name), inner, rest, text, key)}
+    raise ValueError(f"'{prefix}' has no key '{name}'")
+
+
+def _convert_override(text: str, annotation: Any, key: str) -> Any:
+    if annotation in (str, bool, int):
+        return _convert_text(text, annotation)
+    if annotation == tuple[str, ...]:
+        return tuple(item.strip() for item in text.split(",") if item.strip())
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        raise ValueError(f"invalid YAML: {error}") from None
+    if node is None:
+        raise ValueError(f"expected {_type_name(annotation)}")
+    return _read_value(node, annotation, key, None)
+
+
+# --- legacy config.ini -------------------------------------------------------------------------
+
+def _same(section: str, *names: str) -> dict[str, str | None]:
+    return {name: f"{section}.{name}" for name in names}
+
+
+_TAB_LIBRARY_KEYS = tuple(item.name for item in dataclasses.fields(TabLibraryConfig))
+# ini key -> dotted schema key; None: a key of the original tool, accepted and unused.
+_INI_KEYS: dict[str, dict[str, str | None]] = {
+    "project": {**_same("project", "name", "title", "author", "copyright", "release"),
+                "lang": "project.language"},
+    "translation": dict.fromkeys(("origin_repo", "origin_lang", "translator", "terminology")),
+    "build": {**_same("build", "index", "notebooks", "exclusions", "dependencies", "resources",
+                      "source_dir", "output_dir", "warning_is_error", "sphinx_extensions",
+                      "sphinx_configs", "tabs"),
+              "non-notebooks": "build.non_notebooks", "eval_notebook": "build.eval",
+              **dict.fromkeys(("rsts", "origin_repo", "html_dir"))},
+    "html": {**_same("html", "header_links", "favicon", "include_css", "include_js"),
+             "html_logo": "html.logo"},
+    "pdf": {**_same("pdf", "main_font", "sans_font", "mono_font", "post_latex", "latex_logo",
+                    "bibfile", "style"),
+            "latex_url": None},  # never downloaded: the renderer ships its own LaTeX style
+    "library": {"version_file": "library.version_file",
+                **dict.fromkeys(("save_filename", "save_mark", "save_patterns", "version",
+                                 "root_dir", *_TAB_LIBRARY_KEYS))},
+    "deploy": {"github_repo": "deploy.repository",
+               **dict.fromkeys(("s3_bucket", "other_file_s3urls",
+                                "google_analytics_tracking_id"))},
+    "colab": {**_same("colab", "github_repo", "libs", "replace_svg_url"),
+              **dict.fromkeys(("exclusions", "libs_header", "gpu_pattern"))},
+}
+_ANY_KEY_SECTIONS = ("sagemaker", "slides")  # read by no stage yet; any key is accepted
+_LINE_LISTS = ("sphinx_configs", "libs", "alias", "reverse_alias", "args_alias")
+_TERM_LISTS = ("simple_alias", "fluent_alias")
+
+
+def _read_ini(path: Path) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8")
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.Error as error:
+        raise ConfigError(f"invalid config.ini: {error.message}", path,
+                          getattr(error, "lineno", None)) from None
+    lines = text.splitlines()
+    hints = typing.get_type_hints(Config)
+    values: dict[str, dict[str, Any]] = {}
+    for section in parser.sections():
+        if section.startswith("library-") or section in _ANY_KEY_SECTIONS:
+            continue
+        if section not in _INI_KEYS:
+            _warn_legacy(path, _ini_line(lines, section), f"unknown section [{section}] ignored")
+            continue
+        for key, raw in parser.items(section, raw=True):
+            line = _ini_line(lines, section, key)
+            if key not in _INI_KEYS[section]:
+                _warn_legacy(path, line, f"unknown key '{key}' in [{section}] ignored")
+                continue
+            target = _INI_KEYS[section][key]
+            if target is None or not raw.strip():
+                continue
+            part, name = target.split(".")
+            annotation = typing.get_type_hints(hints[part])[name]
+            try:
+                values.setdefault(part, {})[name] = _ini_value(target, key, raw, annotation)
+            except ValueError as error:
+                raise ConfigError(f"{section}.{key}: {error}", path, line) from None
+    # The original tool's default, which legacy books rely on.
+    values.setdefault("build", {}).setdefault("notebooks", ("**/*.md",))
+    tabs = values["build"].get("tabs", ())
+    values.setdefault("library", {})["tabs"] = _read_ini_libraries(parser, tabs, path, lines)
+    return {part: hints[part](**fields) for part, fields in values.items()}
+
+
+def _ini_value(target: str, key: str, raw: str, annotation: Any) -> Any:
+    if target == "html.header_links":
+        items = [item.strip() for item in raw.replace("\n", ",").split(",") if item.strip()]
+        if len(items) % 3:
+            raise ValueError(f"expected 'name, url, icon' triples, got {len(items)} items")
+        return tuple(HeaderLink(*items[start:start + 3]) for start in range(0, len(items), 3))
+    if target == "colab.github_repo":
+        rows = [[item.strip() for item in line.split(",") if item.strip()]
+                for line in raw.splitlines() if line.strip()]
+        if len(rows) == 1 and len(rows[0]) == 1:
+            return {"default": rows[0][0]}
+        if any(len(row) != 2 for row in rows):
+            raise ValueError("expected one repository, or lines 'tab, owner/repository'")
+        return {tab: repository for tab, repository in rows}
+    if annotation == tuple[str, ...]:
+        return _split_ini_list(key, raw)
+    return _convert_text(raw.strip(), annotation)
+
+
+def _split_ini_list(key: str, raw: str) -> tuple[str, ...]:
+    """A list setting of config.ini, split the way the original tool splits that key."""
+    if key == "tabs":
+        return tuple(tab.strip().lower() for tab in raw.split(",") if tab.strip())
+    if key in _LINE_LISTS:
+        return tuple(line.strip() for line in raw.splitlines() if line.strip())
+    if key in _TERM_LISTS:
+        # Each line is split at commas, so a line end ends an entry even without a comma.
+        return tuple(term.strip() for line in raw.splitlines() for term in line.split(",")
+                     if term.strip())
+    return tuple(raw.split())
+
+
+def _read_ini_libraries(parser: configparser.ConfigParser, tabs: tuple[str, ...], path: Path,
+                        lines: list[str]) -> dict[str, TabLibraryConfig]:
+    libraries = {tab: _read_ini_library(parser, f"library-{tab}", path, lines)
+                 for tab in tabs if parser.has_section(f"library-{tab}")}
+    for section in parser.sections():
+        tab = section.removeprefix("library-")
+        if tab != section and tab not in tabs:
+            _warn_legacy(path, _ini_line(lines, section),
+                         f"[{section}] ignored: '{tab}' is not one of build.tabs")
+    plain = parser.has_section("library") and any(
+        parser.get("library", key, raw=True, fallback="").strip() for key in _TAB_LIBRARY_KEYS)
+    if plain and tabs:
+        _warn_legacy(path, _ini_line(lines, "library"),
+                     "lib_file and aliases in [library] ignored: the book has tabs, "
+                     "give them in [library-<tab>] sections")
+    elif plain:
+        libraries["default"] = _read_ini_library(parser, "library", path, lines)
+    return libraries
+
+
+def _read_ini_library(parser: configparser.ConfigParser, section: str, path: Path,
+                      lines: list[str]) -> TabLibraryConfig:
+    values: dict[str, Any] = {}
+    for key, raw in parser.items(section, raw=True):
+        if key not in _TAB_LIBRARY_KEYS:
+            if section != "library":  # [library]'s other keys were checked with the section
+                _warn_legacy(path, _ini_line(lines, section, key),
+                             f"unknown key '{key}' in [{section}] ignored")
+        elif raw.strip():
+            values[key] = _split_ini_list(key, raw) if key.endswith("alias") else raw.strip()
+    if "lib_file" not in values:
+        raise ConfigError(f"[{section}] has no lib_file", path, _ini_line(lines, section))
+    return TabLibraryConfig(**values)
+
+
+def _ini_line(lines: list[str], section: str, key: str | None = None) -> int | None:
+    """The line of ``[section]``, or of ``key`` in it (configparser keeps no lines)."""
+    current = None
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            current = stripped[1:-1].strip()
+            if key is None and current == section:
+                return number
+        elif current == section and key is not None and line[:1] not in ("", " ", "\t"):
+            if line.split("=", 1)[0].split(":", 1)[0].strip().lower() == key:
+                return number
+    return None
+
+
+def _warn_legacy(path: Path, line: int | None, message: str) -> None:
+    where = f"{path}:{line}" if line is not None else str(path)
+    warnings.warn(f"{where}: {message}", LegacyConfigWarning, stacklevel=3)
