@@ -1,0 +1,176 @@
+"""Find a book's chapter files and put them in table-of-contents order.
+
+``find_sources(config)`` globs ``build.notebooks``/``exclusions``/``non_notebooks`` under the
+source folder and orders the files depth-first along the ```` ```toc ```` blocks from the index
+page; files in no toc follow, sorted. Broken tocs raise ``ParseError``; a missing index raises
+``ConfigError``; a missing resource is a ``MissingResourceWarning``.
+"""
+
+from __future__ import annotations
+
+import glob
+import posixpath
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from markdown_it import MarkdownIt
+
+from d2lbook.config import Config
+from d2lbook.errors import BookWarning, ConfigError, MissingResourceWarning, ParseError
+
+SourceKind = Literal["notebook", "markdown"]
+
+
+class TocWarning(BookWarning):
+    """A toc entry names a file that the ``build`` patterns leave out, so it is not built."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One markdown file of the book."""
+
+    path: str
+    """Path relative to the source folder, with ``/`` separators, e.g. ``chapter_a/intro.md``."""
+    kind: SourceKind
+    """``"notebook"``: executed; ``"markdown"``: a non-notebook, rendered but never executed."""
+
+
+@dataclass(frozen=True)
+class BookSources:
+    """The files a build reads, in the order the book presents them."""
+
+    index: str
+    """The root page, relative to the source folder (``index.md``)."""
+    files: tuple[SourceFile, ...]
+    """Every source in toc order, the index first; files in no toc (orphans) last, sorted."""
+    resources: tuple[str, ...]
+    """Resource files and folders that exist, relative to the source folder, no trailing ``/``."""
+    missing_resources: tuple[str, ...]
+    """Resources named in the config that do not exist, as written there (without a final ``/``)."""
+
+
+def find_sources(config: Config) -> BookSources:
+    """The book's sources, ordered by its tocs, and its resources."""
+    source_dir = config.source_dir
+    index = config.build.index.removesuffix(".md") + ".md"
+    if not (source_dir / index).is_file():
+        raise ConfigError(f"the book has no index page: {source_dir / index} does not exist",
+                          config.path)
+    ignored = _output_folder(config)
+    excluded = _glob_files(source_dir, config.build.exclusions, ignored)
+    markdown = _glob_files(source_dir, config.build.non_notebooks, ignored) - excluded
+    notebooks = _glob_files(source_dir, config.build.notebooks, ignored) - excluded - markdown
+    found = notebooks | markdown | {index}
+    order = order_by_toc(source_dir, index)
+    for path in order:
+        if path not in found:
+            warnings.warn(f"{source_dir / path}: in a toc, but the build patterns of "
+                          f"{config.path or 'the config'} leave it out; it is not built",
+                          TocWarning, stacklevel=2)
+    ordered = [path for path in order if path in found]
+    ordered += sorted(found.difference(order))
+    files = tuple(SourceFile(path, "markdown" if path in markdown else "notebook")
+                  for path in ordered)
+    resources, missing = _find_resources(config)
+    return BookSources(index=index, files=files, resources=resources, missing_resources=missing)
+
+
+def order_by_toc(source_dir: Path, index: str) -> list[str]:
+    """``index`` and every page its toc blocks reach, depth-first, each once."""
+    order: list[str] = []
+    seen: set[str] = set()
+    stack = [index]
+    while stack:
+        path = stack.pop()
+        if path in seen:  # a page listed twice (or a cycle) keeps its first place
+            continue
+        seen.add(path)
+        order.append(path)
+        stack.extend(reversed(list(read_toc_entries(source_dir, path))))
+    return order
+
+
+def read_toc_entries(source_dir: Path, path: str) -> Iterator[str]:
+    """The pages named by the toc blocks of ``path``, relative to ``source_dir``."""
+    text = (source_dir / path).read_text(encoding="utf-8")
+    for token in MarkdownIt("commonmark").parse(text):
+        if token.type != "fence" or token.info.strip() != "toc" or token.map is None:
+            continue
+        first_line = token.map[0] + 2  # map[0] is the opening fence, 0-based
+        for offset, line in enumerate(token.content.splitlines()):
+            entry = line.strip()
+            if entry and not entry.startswith(":") and "://" not in entry:
+                yield _resolve_entry(source_dir, path, entry, first_line + offset)
+
+
+def _resolve_entry(source_dir: Path, path: str, entry: str, line: int) -> str:
+    """The page a toc entry of ``path`` names; ``ParseError`` if missing or outside the book."""
+    name = entry
+    if name.endswith(">") and "<" in name:  # Sphinx style 'Title <page>'
+        name = name[name.rindex("<") + 1:-1].strip()
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(path), name))
+    if not target.endswith(".md"):
+        target += ".md"
+    location = source_dir / path
+    outside = target.startswith("../") or posixpath.isabs(target)
+    if outside or not _is_inside(source_dir / target, source_dir):
+        raise ParseError(f"toc entry '{entry}' points outside the book folder", location, line)
+    if not (source_dir / target).is_file():
+        raise ParseError(f"toc entry '{entry}' names a missing file: {target}", location, line)
+    return target
+
+
+def _is_inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def _output_folder(config: Config) -> str | None:
+    """The output folder relative to the source folder, if it lies inside it."""
+    output, source = config.output_dir.resolve(), config.source_dir.resolve()
+    if output == source or not output.is_relative_to(source):
+        return None
+    return output.relative_to(source).as_posix()
+
+
+def _glob_files(source_dir: Path, patterns: Iterable[str], ignored: str | None) -> set[str]:
+    """Files matching any of ``patterns`` (a folder stands for every file under it),
+    leaving out hidden paths and the output folder."""
+    found: set[str] = set()
+    for pattern in patterns:
+        if (source_dir / pattern).is_dir():
+            pattern = pattern.rstrip("/") + "/**"
+        for match in glob.glob(pattern, root_dir=source_dir, recursive=True):
+            path = Path(match).as_posix()
+            if (source_dir / path).is_file() and not _is_ignored(path, ignored):
+                found.add(posixpath.normpath(path))
+    return found
+
+
+def _is_ignored(path: str, output: str | None) -> bool:
+    parts = path.split("/")
+    if any(part.startswith(".") for part in parts if part not in (".", "..")) or ".." in parts:
+        return True
+    return output is not None and (path == output or path.startswith(output + "/"))
+
+
+def _find_resources(config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Existing resources (glob patterns expanded) and the names that match nothing."""
+    source_dir = config.source_dir
+    found: list[str] = []
+    missing: list[str] = []
+    for pattern in config.build.resources:
+        name = pattern.rstrip("/")
+        if any(character in name for character in "*?["):
+            matches = sorted(Path(match).as_posix()
+                             for match in glob.glob(name, root_dir=source_dir, recursive=True))
+        else:
+            matches = [name] if (source_dir / name).exists() else []
+        if not matches:
+            missing.append(name)
+            warnings.warn(f"{config.path or source_dir}: resource '{pattern}' does not exist",
+                          MissingResourceWarning, stacklevel=3)
+        found += [match for match in matches if match not in found]
+    return tuple(found), tuple(missing)
