@@ -1,0 +1,149 @@
+"""Content-addressed cache of executed notebooks, and the durations of earlier runs.
+
+The key hashes the tab, the code cells' sources, the kernel and the job's
+dependency digests (never mtimes). An entry holds the code cells' outputs, which
+``apply_entry`` puts back by position, so prose edits re-use them. Entries are
+written atomically and checked by a checksum on reading; a bad entry is a miss.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nbformat import NotebookNode, from_dict
+
+from .model import NotebookJob
+
+CACHE_FORMAT = 1
+"""Bumped when the entry layout or the key's recipe changes."""
+
+
+def cache_key(job: NotebookJob, kernel: str) -> str:
+    """Hash what decides a notebook's outputs: tab, code cells, kernel, dependencies."""
+    code = [cell.source for cell in job.notebook.cells if cell.cell_type == "code"]
+    recipe = {
+        "format": CACHE_FORMAT,
+        "tab": job.tab,
+        "kernel": kernel,
+        "code": code,
+        "dependencies": sorted([list(pair) for pair in job.dependencies]),
+    }
+    text = json.dumps(recipe, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """What the cache keeps of one executed notebook."""
+
+    key: str
+    """The cache key."""
+    cells: tuple[dict[str, Any], ...]
+    """Per code cell, in order: ``{"outputs": [...], "execution_count": n}``."""
+    metadata: dict[str, Any]
+    """Notebook metadata the kernel filled (``language_info``)."""
+    duration: float
+    """Seconds the run took."""
+
+
+def make_entry(key: str, notebook: NotebookNode, duration: float) -> CacheEntry:
+    """Take the outputs of an executed notebook into an entry."""
+    cells = tuple(
+        {"outputs": copy.deepcopy(cell.get("outputs", [])),
+         "execution_count": cell.get("execution_count")}
+        for cell in notebook.cells if cell.cell_type == "code")
+    metadata = {name: copy.deepcopy(notebook.metadata[name])
+                for name in ("language_info",) if name in notebook.metadata}
+    return CacheEntry(key, cells, metadata, duration)
+
+
+def apply_entry(entry: CacheEntry, notebook: NotebookNode) -> NotebookNode:
+    """Return a copy of ``notebook`` whose code cells hold the entry's outputs, by position."""
+    filled = copy.deepcopy(notebook)
+    code_cells = [cell for cell in filled.cells if cell.cell_type == "code"]
+    if len(code_cells) != len(entry.cells):
+        raise ValueError(f"entry {entry.key} has {len(entry.cells)} code cells, "
+                         f"the notebook {len(code_cells)}")
+    for cell, stored in zip(code_cells, entry.cells, strict=True):
+        cell.outputs = [from_dict(output) for output in stored["outputs"]]
+        cell.execution_count = stored["execution_count"]
+    filled.metadata.update(from_dict(copy.deepcopy(entry.metadata)))
+    return filled
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class NotebookCache:
+    """The cache folder: ``entries/<k[:2]>/<key>.json`` and ``durations.json``."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.durations_path = self.root / "durations.json"
+        self.durations: dict[str, float] = self._read_durations()
+
+    def entry_path(self, key: str) -> Path:
+        return self.root / "entries" / key[:2] / f"{key}.json"
+
+    def load(self, key: str) -> CacheEntry | None:
+        """The entry of ``key``, or ``None`` when missing, truncated or corrupt."""
+        path = self.entry_path(key)
+        try:
+            header_line, _, body = path.read_bytes().partition(b"\n")
+            header = json.loads(header_line)
+            if (header.get("format") != CACHE_FORMAT or header.get("key") != key
+                    or header.get("checksum") != hashlib.sha256(body).hexdigest()):
+                return None
+            payload = json.loads(body)
+            return CacheEntry(key, tuple(payload["cells"]), payload["metadata"],
+                              float(payload["duration"]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def store(self, entry: CacheEntry) -> None:
+        """Write an entry atomically: a header line with a checksum, then the payload."""
+        payload = {"cells": list(entry.cells), "metadata": entry.metadata,
+                   "duration": entry.duration}
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        header = {"format": CACHE_FORMAT, "key": entry.key,
+                  "checksum": hashlib.sha256(body).hexdigest()}
+        write_atomically(self.entry_path(entry.key), json.dumps(header).encode() + b"\n" + body)
+
+    def expected_duration(self, name: str) -> float | None:
+        """Seconds the notebook ``name`` took when it last ran, if known."""
+        return self.durations.get(name)
+
+    def record_duration(self, name: str, duration: float) -> None:
+        """Remember a duration and save the table at once (a killed build keeps it)."""
+        self.durations[name] = round(duration, 3)
+        text = json.dumps(self.durations, indent=1, sort_keys=True)
+        write_atomically(self.durations_path, text.encode())
+
+    def _read_durations(self) -> dict[str, float]:
+        try:
+            data = json.loads(self.durations_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {str(name): float(value) for name, value in data.items()
+                if isinstance(value, (int, float))}

@@ -1,0 +1,117 @@
+"""The worker process: executes one notebook with nbclient and writes the outcome.
+
+Started by the local executor as ``python -c ... main(job, result, event_fd)``
+in its own session. It reports the kernel's pid and each cell's start as JSON
+lines on ``event_fd`` so the parent can enforce timeouts and kill the kernel's
+process group, and writes the executed notebook and any failure to ``result``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from typing import Any
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI_ESCAPE.sub("", text)
+
+
+def markdown_line(cell: NotebookNode, traceback: str) -> int | None:
+    """The markdown line of the failing line of ``cell``: its fence line plus the frame's line."""
+    info = cell.get("metadata", {}).get("d2lbook", {})
+    start = info.get("line")
+    frames = CELL_FRAME.findall(traceback)
+    count = cell.get("execution_count")
+    own = [int(line) for number, line in frames if count is None or int(number) == count]
+    if not own:
+        return start
+    offset = own[-1]
+    lines = info.get("lines")  # a per-line map, when tab filtering moved lines around
+    if isinstance(lines, list) and 0 < offset <= len(lines):
+        return int(lines[offset - 1])
+    # the cell's line is its opening fence, so code line 1 sits one line below it
+    return start + offset if isinstance(start, int) else None
+
+
+class NotebookRun:
+    """One execution, reporting progress on a pipe."""
+
+    def __init__(self, job: dict[str, Any], event_fd: int):
+        self.job = job
+        self.event_fd = event_fd
+        self.notebook = nbformat.from_dict(job["notebook"])
+        self.cell_index: int | None = None
+        self.client = NotebookClient(
+            self.notebook, kernel_name=job["kernel"], timeout=job["cell_timeout"],
+            startup_timeout=job["startup_timeout"], allow_errors=False,
+            resources={"metadata": {"path": job["cwd"]}}, shutdown_kernel="immediate",
+            on_notebook_start=self.on_notebook_start, on_cell_start=self.on_cell_start)
+
+    def emit(self, **event: Any) -> None:
+        os.write(self.event_fd, (json.dumps(event) + "\n").encode())
+
+    def on_notebook_start(self, notebook: NotebookNode) -> None:
+        provisioner = getattr(self.client.km, "provisioner", None)
+        self.emit(event="kernel", pid=getattr(provisioner, "pid", None), time=time.time())
+
+    def on_cell_start(self, cell: NotebookNode, cell_index: int) -> None:
+        if cell.cell_type == "code":
+            self.cell_index = cell_index
+            self.emit(event="cell", index=cell_index, time=time.time())
+
+    def failure(self, ename: str, evalue: str, traceback: str) -> dict[str, Any]:
+        cell = self.notebook.cells[self.cell_index] if self.cell_index is not None else None
+        number = None
+        if self.cell_index is not None:
+            number = sum(1 for other in self.notebook.cells[: self.cell_index + 1]
+                         if other.cell_type == "code")
+        traceback = strip_ansi(traceback)
+        return {"cell": number, "line": markdown_line(cell, traceback) if cell else None,
+                "ename": ename, "evalue": strip_ansi(evalue), "traceback": traceback}
+
+    def run(self) -> dict[str, Any]:
+        try:
+            self.client.execute()
+            return {"status": "executed", "failure": None}
+        except CellTimeoutError:
+            return {"status": "timeout", "failure": self.failure(
+                "Timeout", f"the cell ran longer than {self.job['cell_timeout']} s", "")}
+        except CellExecutionError as error:
+            return {"status": "failed", "failure": self.failure(
+                error.ename, error.evalue, error.traceback)}
+        except DeadKernelError as error:
+            return {"status": "crashed", "failure": self.failure(
+                "KernelDied", f"the kernel died ({error})", "")}
+
+
+def main(job_path: str, result_path: str, event_fd: int) -> None:
+    with open(job_path, encoding="utf-8") as file:
+        job = json.load(file)
+    run = NotebookRun(job, event_fd)
+    try:
+        outcome = run.run()
+    except Exception as error:  # a kernel that cannot start, a broken notebook
+        outcome = {"status": "crashed", "failure": run.failure(
+            type(error).__name__, str(error), "")}
+    outcome["notebook"] = run.notebook
+    temporary = result_path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as file:
+        json.dump(outcome, file)
+    os.replace(temporary, result_path)
+    run.emit(event="done", time=time.time())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
