@@ -1,0 +1,477 @@
+"""Tests for d2lbook.tabs: selecting a tab's code, splitting, merging, tabcheck, activate."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+
+from d2lbook.errors import ParseError
+from d2lbook.parse import Cell, Document, parse_markdown, to_notebook
+from d2lbook.tabs import (
+    activate,
+    check_tabs,
+    has_code,
+    merge_notebooks,
+    select_code,
+    split_document,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "tabs"
+CORPUS = Path("/work/shared/corpus/d2l-en-subset")
+TABS = ("pytorch", "mxnet", "jax")
+CORPUS_TABS = ("pytorch", "mxnet", "jax", "tensorflow")
+
+
+def code(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")
+
+
+def load(name: str) -> Document:
+    return parse_markdown((FIXTURES / name).read_text(), name)
+
+
+def line_of(name: str, needle: str) -> int:
+    lines = (FIXTURES / name).read_text().splitlines()
+    return next(number for number, line in enumerate(lines, 1) if needle in line)
+
+
+def corpus_chapters() -> list[Path]:
+    if not CORPUS.is_dir():
+        pytest.skip(f"the corpus is not at {CORPUS}")
+    return sorted(CORPUS.rglob("*.md"))
+
+
+# ---------------------------------------------------------------- select_code: marks
+
+
+@pytest.mark.parametrize(
+    ("source", "tab", "expected"),
+    [
+        ("#@tab pytorch, mxnet\nx = 1\n", "mxnet", "x = 1\n"),
+        ("#@tab pytorch, mxnet\nx = 1\n", "jax", None),
+        ("%%tab jax\nx = 1\n", "jax", "x = 1\n"),
+        ("%%tab jax\nx = 1\n", "pytorch", None),
+        ("%%tab all\nx = 1", "jax", "x = 1"),
+        ("#@tab all\nx = 1\n", "pytorch", "x = 1\n"),
+        ("x = 1\n", "pytorch", "x = 1\n"),
+        ("x = 1\n", "mxnet", None),
+        ("# a comment, not a mark\nx = 1\n", "pytorch", "# a comment, not a mark\nx = 1\n"),
+    ],
+)
+def test_select_code_follows_tab_marks(source: str, tab: str, expected: str | None) -> None:
+    assert select_code(source, tab, TABS) == expected
+
+
+# ---------------------------------------------------------------- select_code: branches
+
+CHAIN = code(
+    """
+    %%tab all
+    x = 1  # shared
+    if tab.selected('pytorch'):
+        import torch  # keep this comment
+        y = torch.ones(2)
+    elif tab.selected('mxnet', 'jax'):
+        # arrays
+        y = [1,
+             1]
+    else:
+        y = None
+    print(y)
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("tab", "expected"),
+    [
+        ("pytorch", "x = 1  # shared\nimport torch  # keep this comment\ny = torch.ones(2)\n"),
+        ("mxnet", "x = 1  # shared\n# arrays\ny = [1,\n     1]\n"),
+        ("jax", "x = 1  # shared\n# arrays\ny = [1,\n     1]\n"),
+        ("tensorflow", "x = 1  # shared\ny = None\n"),
+    ],
+)
+def test_if_elif_else_keeps_the_chosen_branch_dedented(tab: str, expected: str) -> None:
+    tabs = TABS + ("tensorflow",)
+    assert select_code(CHAIN, tab, tabs) == expected + "print(y)\n"
+
+
+NESTED = code(
+    '''
+    #@tab all
+    def make():
+        """Make a pair."""
+        if tab.selected('pytorch', 'mxnet'):
+            a = 1
+            if tab.selected('mxnet'):
+                b = """two
+                lines"""
+            else:
+                b = 3
+        if not tab.selected('pytorch') and not tab.selected('mxnet'):
+            a, b = 0, 0
+        return a, b
+    '''
+)
+
+
+def test_nested_branches_resolve_inside_out() -> None:
+    assert select_code(NESTED, "pytorch", TABS) == code(
+        '''
+        def make():
+            """Make a pair."""
+            a = 1
+            b = 3
+            return a, b
+        '''
+    )
+    assert select_code(NESTED, "mxnet", TABS) == code(
+        '''
+        def make():
+            """Make a pair."""
+            a = 1
+            b = """two
+            lines"""
+            return a, b
+        '''
+    )
+    assert select_code(NESTED, "jax", TABS) == code(
+        '''
+        def make():
+            """Make a pair."""
+            a, b = 0, 0
+            return a, b
+        '''
+    )
+
+
+def test_several_chains_and_or_conditions_in_one_cell() -> None:
+    source = code(
+        """
+        %%tab all
+        def optimizer(self):
+            if tab.selected('mxnet') or tab.selected('pytorch'):
+                return SGD([self.w], self.lr)
+            if tab.selected(['jax']):
+                return SGD(self.lr)
+
+        def loss(self):
+            if tab.selected('pytorch'):
+                return 1
+            return 0
+        """
+    )
+    assert select_code(source, "jax", TABS) == code(
+        """
+        def optimizer(self):
+            return SGD(self.lr)
+
+        def loss(self):
+            return 0
+        """
+    )
+
+
+def test_a_block_left_empty_gets_pass_and_compiles() -> None:
+    source = code(
+        """
+        #@tab all
+        class Trainer:
+            if tab.selected('mxnet'):
+                def step(self):
+                    pass
+            if tab.selected('jax'):
+                def step(self):
+                    pass
+        """
+    )
+    selected = select_code(source, "pytorch", TABS)
+    assert selected == "class Trainer:\n    pass\n"
+    compile(selected, "cell", "exec")
+
+
+def test_one_line_branch_and_magics_around_branches() -> None:
+    source = code(
+        """
+        %matplotlib inline
+        if tab.selected('pytorch'): x = 1
+        if tab.selected('pytorch'):
+            !echo hi
+        """
+    )
+    assert select_code(source, "pytorch", TABS) == "%matplotlib inline\nx = 1\n!echo hi\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        ("%%tab all\nx = 1\ny = 2 if tab.selected('jax') else 3\n", 3),
+        ("%%tab all\nif tab.selected('jax') and ready:\n    x = 1\n", 2),
+        ("%%tab all\nif ready:\n    x = 1\nelif tab.selected('jax'):\n    x = 2\n", 4),
+        ("%%tab all\nif tab.selected('jax'):\n    x = 1\nelif ready:\n    x = 2\n", 4),
+        ("%%tab all\nif tab.selected(name):\n    x = 1\n", 2),
+        ("%%tab all\nif tab.selected('jax'):\nx = 1\n", 3),
+    ],
+)
+def test_unresolvable_tab_selected_is_an_error_at_its_line(source: str, line: int) -> None:
+    with pytest.raises(ParseError) as caught:
+        select_code(source, "jax", TABS)
+    assert caught.value.line == line
+
+
+# ---------------------------------------------------------------- split_document
+
+
+def test_split_document_keeps_one_tabs_cells_with_their_lines() -> None:
+    document = load("chapter.md")
+    pytorch = split_document(document, "pytorch", TABS)
+    assert [(cell.kind, cell.line) for cell in pytorch.cells] == [
+        ("markdown", 6),
+        ("code", 11),
+        ("markdown", 21),
+        ("code", 29),
+        ("markdown", 40),
+        ("code", 42),
+        ("markdown", 46),
+    ]
+    shared = next(cell for cell in pytorch.cells if cell.line == 29)
+    assert shared.source == "x = [1, 2, 3]\nx = torch.tensor(x)  # a tensor\nx\n"
+    assert pytorch.path == "chapter.md"
+
+    mxnet = split_document(document, "mxnet", TABS)
+    assert [cell.line for cell in mxnet.cells] == [6, 16, 25, 29, 40, 46]
+    assert next(cell for cell in mxnet.cells if cell.line == 16).source == "from mxnet import np\n"
+    jax = split_document(document, "jax", TABS)
+    assert [cell.line for cell in jax.cells] == [6, 25, 29, 40, 46]
+    assert next(cell for cell in jax.cells if cell.line == 29).source == "x = [1, 2, 3]\nx\n"
+
+
+def test_split_document_errors_name_the_file_and_line() -> None:
+    document = Document(
+        "broken.md",
+        (
+            Cell(
+                "code", "%%tab all\nx = 1\nif tab.selected('a') or flag:\n    x = 2\n", 7, ("all",)
+            ),
+        ),
+    )
+    with pytest.raises(ParseError) as caught:
+        split_document(document, "a", ("a", "b"))
+    assert (caught.value.path, caught.value.line) == ("broken.md", 10)
+
+
+def test_has_code_is_false_for_a_tab_without_code() -> None:
+    document = Document(
+        "only.md",
+        (
+            Cell("markdown", "# Only PyTorch", 1),
+            Cell("code", "%%tab pytorch\nimport torch\n", 3, ("pytorch",)),
+            Cell("code", "%load_ext d2lbook.tab\ntab.interact_select(['pytorch'])\n", 7),
+        ),
+    )
+    assert has_code(document, "pytorch", TABS)
+    assert not has_code(document, "mxnet", TABS)
+    assert has_code(load("chapter.md"), "jax", TABS)
+
+
+# ---------------------------------------------------------------- merge_notebooks
+
+
+def executed_tabs(document: Document, tabs: tuple[str, ...]) -> dict[str, nbformat.NotebookNode]:
+    """Tab notebooks as the executor returns them: each code cell with an output naming
+    its tab and line, so the merge can be seen to keep each tab's own outputs."""
+    notebooks = {}
+    for tab in tabs:
+        if not has_code(document, tab, tabs):
+            continue
+        notebook = to_notebook(split_document(document, tab, tabs))
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                text = f"{tab}:{cell.metadata['d2lbook']['line']}\n"
+                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        notebooks[tab] = notebook
+    return notebooks
+
+
+def first_seen(lines: list[int]) -> list[int]:
+    return list(dict.fromkeys(lines))
+
+
+def test_merge_round_trip_gives_the_source_order_with_tab_groups() -> None:
+    document = load("chapter.md")
+    merged = merge_notebooks(executed_tabs(document, TABS), TABS)
+    nbformat.validate(merged)
+    lines = [cell.metadata["d2lbook"]["line"] for cell in merged.cells]
+    assert first_seen(lines) == [6, 11, 16, 21, 25, 29, 40, 42, 46]
+    summary = [
+        (cell.metadata["d2lbook"]["line"], cell.metadata["d2lbook"].get("tab"))
+        for cell in merged.cells
+    ]
+    assert summary == [
+        (6, None),
+        (11, "pytorch"),
+        (16, "mxnet"),
+        (21, "pytorch"),
+        (25, "mxnet"),
+        (29, "pytorch"),
+        (29, "mxnet"),
+        (29, "jax"),
+        (40, None),
+        (42, "pytorch"),
+        (46, None),
+    ]
+
+
+def test_merge_tags_groups_and_keeps_each_tabs_outputs() -> None:
+    merged = merge_notebooks(executed_tabs(load("chapter.md"), TABS), TABS)
+    cells = merged.cells
+    groups = [cell.metadata["d2lbook"].get("tab_group") for cell in cells]
+    assert groups == [None, 0, 0, 0, 0, 0, 0, 0, None, 1, None]
+    assert cells[1].metadata["tags"] == ["d2l-tab-pytorch"]
+    assert cells[4].metadata["tags"] == ["d2l-tab-mxnet", "d2l-tab-jax"]
+    assert "tags" not in cells[0].metadata
+    shared = [cell for cell in cells if cell.metadata["d2lbook"]["line"] == 29]
+    assert [cell.outputs[0]["text"] for cell in shared] == [
+        "pytorch:29\n",
+        "mxnet:29\n",
+        "jax:29\n",
+    ]
+    assert [cell.source for cell in shared] == [
+        "x = [1, 2, 3]\nx = torch.tensor(x)  # a tensor\nx",
+        "x = [1, 2, 3]\nx = np.array(x)\nx",
+        "x = [1, 2, 3]\nx",
+    ]
+    ids = [cell["id"] for cell in cells]
+    assert len(ids) == len(set(ids))
+    assert merged.metadata["d2lbook"]["tabs"] == list(TABS)
+
+
+def test_merge_with_one_tab_adds_no_groups() -> None:
+    document = load("chapter.md")
+    merged = merge_notebooks(executed_tabs(document, ("pytorch",)), ("pytorch",))
+    assert all("tab" not in cell.metadata["d2lbook"] for cell in merged.cells)
+    assert [cell.metadata["d2lbook"]["line"] for cell in merged.cells] == [
+        6,
+        11,
+        21,
+        29,
+        40,
+        42,
+        46,
+    ]
+
+
+def test_merge_skips_a_tab_without_notebook() -> None:
+    document = load("chapter.md")
+    notebooks = executed_tabs(document, TABS)
+    del notebooks["jax"]
+    merged = merge_notebooks(notebooks, TABS)
+    assert [cell.metadata["d2lbook"].get("tab") for cell in merged.cells][5:8] == [
+        "pytorch",
+        "mxnet",
+        None,
+    ]
+
+
+# ---------------------------------------------------------------- check_tabs
+
+
+def test_check_tabs_reports_unknown_tabs_with_file_and_line() -> None:
+    errors = check_tabs(load("unknown.md"), TABS)
+    found = sorted((error.line, error.message.split(",")[0]) for error in errors)
+    assert found == [
+        (line_of("unknown.md", "#@tab pytorch, torch"), "the tab mark names tab 'torch'"),
+        (line_of("unknown.md", ":begin_tab:`numpyy`"), ":begin_tab: names tab 'numpyy'"),
+        (line_of("unknown.md", "tab.selected('pytoch')"), "tab.selected(...) names tab 'pytoch'"),
+        (
+            line_of("unknown.md", "z = 3 if tab.selected"),
+            "tab.selected(...) must be the whole condition of an if/elif",
+        ),
+    ]
+    assert all(error.path == "unknown.md" for error in errors)
+    assert str(errors[0]).startswith("unknown.md:")
+
+
+def test_check_tabs_accepts_a_clean_chapter() -> None:
+    assert check_tabs(load("chapter.md"), TABS) == []
+
+
+# ---------------------------------------------------------------- activate
+
+
+def executed_lines(text: str) -> list[int]:
+    return [cell.line for cell in parse_markdown(text, "x.md").cells if cell.kind == "code"]
+
+
+def test_activate_runs_only_one_tab_and_all_restores() -> None:
+    text = (FIXTURES / "chapter.md").read_text()
+    mxnet = activate(text, "mxnet", TABS)
+    assert executed_lines(mxnet) == [1, 16, 29]
+    assert "```{.python .inactive}\n%%tab pytorch" in mxnet
+    assert "```{.python .input  n=2}\n%%tab mxnet" in mxnet
+    assert "```python\nprint" in mxnet
+    assert executed_lines(activate(text, "pytorch", TABS)) == [1, 11, 29, 42]
+    assert activate(mxnet, "all", TABS) == text
+    assert activate(activate(mxnet, "jax", TABS), "all", TABS) == text
+
+
+def test_activate_all_restores_what_the_original_tool_left() -> None:
+    text = "```python\n#@tab mxnet\nx = 1\n```\n\n```python\nprint(2)\n```\n"
+    restored = activate(text, "all", TABS)
+    assert restored == "```{.python .input}\n#@tab mxnet\nx = 1\n```\n\n```python\nprint(2)\n```\n"
+
+
+# ---------------------------------------------------------------- the real corpus
+
+
+def test_every_corpus_cell_splits_and_compiles_for_every_tab() -> None:
+    transformer = TransformerManager()
+    count = 0
+    for path in corpus_chapters():
+        document = parse_markdown(path.read_text(), str(path.relative_to(CORPUS)))
+        assert check_tabs(document, CORPUS_TABS) == []
+        for tab in CORPUS_TABS:
+            for cell in split_document(document, tab, CORPUS_TABS).cells:
+                if cell.kind != "code":
+                    continue
+                assert "tab.selected" not in cell.source and "%%tab" not in cell.source
+                compile(transformer.transform_cell(cell.source), f"{path}:{cell.line}", "exec")
+                count += 1
+    assert count > 500
+
+
+def test_corpus_branches_differ_between_tabs() -> None:
+    path = CORPUS / "chapter_builders-guide" / "use-gpu.md"
+    if not path.exists():
+        pytest.skip(f"{path} is not there")
+    document = parse_markdown(path.read_text(), "use-gpu.md")
+    cell = next(cell for cell in document.cells if "return npx.cpu()" in cell.source)
+    assert select_code(cell.source, "pytorch", CORPUS_TABS) is None
+    jax = select_code(cell.source, "jax", CORPUS_TABS)
+    assert jax is not None and "    return jax.devices('cpu')[0]\n" in jax
+    assert "npx" not in jax and "tf.device" not in jax
+
+
+def test_corpus_merge_round_trip_and_activate_round_trip() -> None:
+    for path in corpus_chapters():
+        text = path.read_text()
+        document = parse_markdown(text, path.name)
+        notebooks = executed_tabs(document, CORPUS_TABS)
+        if not notebooks:
+            continue
+        merged = merge_notebooks(notebooks, CORPUS_TABS)
+        kept = {
+            cell.line
+            for tab in notebooks
+            for cell in split_document(document, tab, CORPUS_TABS).cells
+        }
+        expected = [cell.line for cell in document.cells if cell.line in kept]
+        lines = [cell.metadata["d2lbook"]["line"] for cell in merged.cells]
+        assert first_seen(lines) == expected, path
+        assert lines == sorted(lines), path
+        for tab in CORPUS_TABS:
+            assert activate(activate(text, tab, CORPUS_TABS), "all", CORPUS_TABS) == text, path
