@@ -192,8 +192,9 @@ def split_markdown(
         else:
             check_mark(line, path, index + 1)
     if tab_start >= 0:
-        raise ParseError(":begin_tab: without :end_tab: before the next code cell", path,
-                         tab_start + 1)
+        raise ParseError(
+            ":begin_tab: without :end_tab: before the next code cell", path, tab_start + 1
+        )
     pieces.append(Piece("markdown", start, stop))
     return pieces
 
@@ -217,9 +218,7 @@ def make_cell(lines: list[str], piece: Piece, first: int, last: int) -> Cell:
     mark = TAB_MARK.match(strip_newline(lines[first + 1])) if last - first > 2 else None
     if mark:
         tabs = parse_tab_names(mark["tabs"])
-    return Cell(
-        "code", source, first + 1, tabs, fence, opening[len(fence) :], lines[last - 1]
-    )
+    return Cell("code", source, first + 1, tabs, fence, opening[len(fence) :], lines[last - 1])
 
 
 def assemble(lines: list[str], pieces: list[Piece], path: str) -> Document:
