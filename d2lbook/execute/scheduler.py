@@ -74,7 +74,7 @@ class SlotPool:
 
     def give_back(self, launch: Launch) -> None:
         if launch.gpus:
-            self.free_gpus.extend(launch.gpus)
+            self.free_gpus = sorted([*self.free_gpus, *launch.gpus])
         else:
             self.free_cpus.append(int(launch.slot.split()[1]))
             self.free_cpus.sort()
