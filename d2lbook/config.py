@@ -22,7 +22,7 @@ import yaml
 from d2lbook.errors import BookWarning, ConfigError
 
 
-def _help(text: str, **kwargs):
+def _help(text: str, **kwargs: Any) -> Any:
     return field(metadata={"help": text}, **kwargs)
 
 
@@ -239,14 +239,14 @@ def _describe(cls: type, prefix: str) -> Iterator[tuple[str, str, str]]:
             continue
         key, annotation = f"{prefix}{item.name}", hints[item.name]
         origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-        if dataclasses.is_dataclass(annotation):
+        if _is_schema(annotation):
             yield from _describe(annotation, key + ".")
             continue
         type_name = _type_name(annotation).removeprefix("a ").removeprefix("an ")
         yield key, type_name, item.metadata.get("help", "")
-        if origin is tuple and dataclasses.is_dataclass(args[0]):
+        if origin is tuple and _is_schema(args[0]):
             yield from _describe(args[0], key + "[].")
-        elif origin is dict and dataclasses.is_dataclass(args[1]):
+        elif origin is dict and _is_schema(args[1]):
             yield from _describe(args[1], key + ".<name>.")
 
 
@@ -254,10 +254,15 @@ def _type_name(annotation: Any) -> str:
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is tuple:
         return "a list of strings" if args[0] is str else "a list of mappings"
-    if origin is dict or dataclasses.is_dataclass(annotation):
+    if origin is dict or _is_schema(annotation):
         return "a mapping of strings" if args[1:] == (str,) else "a mapping"
     names = {str: "a string", bool: "true/false", int: "an integer"}
     return names[annotation]
+
+
+def _is_schema(annotation: Any) -> typing.TypeGuard[type]:
+    """Whether ``annotation`` is one of the schema's dataclasses (not an instance)."""
+    return isinstance(annotation, type) and dataclasses.is_dataclass(annotation)
 
 
 def _field_names(cls: type) -> list[str]:
@@ -344,7 +349,7 @@ def _read_fields(node: yaml.Node, cls: type, prefix: str, path: Path | None) -> 
 
 def _read_value(node: yaml.Node, annotation: Any, key: str, path: Path | None) -> Any:
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if dataclasses.is_dataclass(annotation):
+    if _is_schema(annotation):
         values = _read_fields(node, annotation, key, path)
         missing = [item.name for item in dataclasses.fields(annotation)
                    if item.default is dataclasses.MISSING
@@ -386,7 +391,7 @@ def _replace_path(value: Any, annotation: Any, parts: list[str], text: str, pref
         return _convert_override(text, annotation, prefix)
     name, rest = parts[0], parts[1:]
     key = f"{prefix}.{name}" if prefix else name
-    if dataclasses.is_dataclass(annotation):
+    if _is_schema(annotation):
         names = _field_names(annotation)
         if name not in names:
             raise ValueError(_unknown_key(name, names, prefix))
