@@ -169,7 +169,8 @@ def split_markdown(
 ) -> list[Piece]:
     """Split the markdown between two code cells at ``:begin_tab:``/``:end_tab:`` lines."""
     pieces: list[Piece] = []
-    start, tab_start, tabs = first, -1, ()
+    start, tab_start = first, -1
+    tabs: tuple[str, ...] = ()
     for index in range(first, stop):
         if index in quiet:
             continue
