@@ -1,0 +1,167 @@
+"""Generate the Python library of a book from its ``#@save`` blocks.
+
+``build_library(config)`` writes one module per tab that has a library entry (its
+``lib_file``), atomically, plus the release into ``version_file``, and returns a
+``LibraryFile`` record per module; ``library_is_stale`` and ``library_digest`` let the
+html/eval builds regenerate it first and key their cache on it; ``apply_reverse_aliases``
+rewrites notebook code before evaluation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from d2lbook.config import Config, TabLibraryConfig
+from d2lbook.library.aliases import alias_section, apply_reverse_aliases
+from d2lbook.library.assemble import render_library
+from d2lbook.library.collect import LibraryError, SavedBlock, collect_blocks
+from d2lbook.parse import parse_markdown
+from d2lbook.source import BookSources, find_sources, order_by_toc
+
+__all__ = ["LibraryError", "LibraryFile", "apply_reverse_aliases", "build_library",
+           "library_digest", "library_is_stale", "render_libraries"]
+
+
+@dataclass(frozen=True)
+class LibraryFile:
+    """One generated library module."""
+
+    tab: str
+    """The tab it was generated for (``"default"`` or the only key for a book without tabs)."""
+    path: Path
+    """Where it was written."""
+    blocks: int
+    """How many ``#@save`` blocks it holds."""
+    changed: bool
+    """Whether the file's content differs from what was there before."""
+
+
+@dataclass(frozen=True)
+class RenderedLibrary:
+    """A library's text before it is written."""
+
+    tab: str
+    """The tab it is for."""
+    path: Path
+    """The file it belongs in."""
+    text: str
+    """The whole module."""
+    blocks: int
+    """How many ``#@save`` blocks it holds."""
+
+
+def library_tabs(config: Config) -> list[tuple[str, TabLibraryConfig]]:
+    """(tab, library) pairs in the order of ``build.tabs``; a tab-less book's only one."""
+    libraries = config.library.tabs
+    if config.build.tabs:
+        return [(tab, libraries[tab]) for tab in config.build.tabs if tab in libraries]
+    return list(libraries.items())[:1]
+
+
+def chapter_texts(config: Config, sources: BookSources) -> list[tuple[str, str]]:
+    """(path, text) of every notebook chapter reached from the index's tocs, in toc order."""
+    in_toc = set(order_by_toc(config.source_dir, sources.index))
+    chapters = []
+    for source in sources.files:
+        if source.kind == "notebook" and source.path in in_toc:
+            text = (config.source_dir / source.path).read_text(encoding="utf-8")
+            chapters.append((source.path, text))
+    return chapters
+
+
+def render_libraries(config: Config, sources: BookSources | None = None
+                     ) -> list[RenderedLibrary]:
+    """The text of every library of the book, without writing anything."""
+    sources = sources or find_sources(config)
+    chapters = [(path, text) for path, text in chapter_texts(config, sources) if "@save" in text]
+    documents = [parse_markdown(text, path) for path, text in chapters]
+    config_name = config.path.name if config.path else "config.ini"
+    rendered = []
+    for tab, tab_library in library_tabs(config):
+        blocks: list[SavedBlock] = []
+        for document in documents:
+            blocks.extend(collect_blocks(document, tab, config.build.tabs, str(config.root)))
+        path = config.root / tab_library.lib_file
+        existing = path.read_text(encoding="utf-8") if path.is_file() else None
+        text = render_library(blocks, alias_section(tab_library, config_name), existing)
+        rendered.append(RenderedLibrary(tab, path, text, len(blocks)))
+    return rendered
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write through a temporary file in the same folder, so readers never see half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+VERSION_LINE = re.compile(r"^.*__version__.*$", re.MULTILINE)
+
+
+def versioned_text(config: Config) -> tuple[Path, str] | None:
+    """The version file and its text with ``__version__`` set to the release."""
+    release, version_file = config.project.release, config.library.version_file
+    if not release or not version_file:
+        return None
+    path = config.root / version_file
+    line = f'__version__ = "{release}"'
+    if not path.is_file():
+        return path, line + "\n"
+    text = path.read_text(encoding="utf-8")
+    return path, VERSION_LINE.sub(lambda _: line, text)
+
+
+def build_library(config: Config, sources: BookSources | None = None) -> list[LibraryFile]:
+    """Write every library of the book and the release into the version file.
+
+    Every module is rendered before any is written, so an error in one chapter leaves
+    all the files as they were."""
+    rendered = render_libraries(config, sources)
+    records = []
+    for library in rendered:
+        before = library.path.read_text(encoding="utf-8") if library.path.is_file() else None
+        if before != library.text:
+            write_atomically(library.path, library.text)
+        records.append(LibraryFile(library.tab, library.path, library.blocks,
+                                   before != library.text))
+    version = versioned_text(config)
+    if version and (not version[0].is_file() or version[0].read_text("utf-8") != version[1]):
+        write_atomically(*version)
+    return records
+
+
+def library_is_stale(config: Config, sources: BookSources | None = None) -> bool:
+    """Whether ``build_library`` would change a file (renders in memory; fast)."""
+    for library in render_libraries(config, sources):
+        if not library.path.is_file() or library.path.read_text("utf-8") != library.text:
+            return True
+    version = versioned_text(config)
+    return bool(version) and (not version[0].is_file()
+                              or version[0].read_text("utf-8") != version[1])
+
+
+def library_digest(config: Config, tab: str | None = None) -> str:
+    """SHA-256 of the library of ``tab`` as written (rendered when not written yet);
+    ``""`` when the tab has no library."""
+    libraries = dict(library_tabs(config))
+    key = tab if tab in libraries else next(iter(libraries), None)
+    if key is None:
+        return ""
+    path = config.root / libraries[key].lib_file
+    if path.is_file():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    for library in render_libraries(config):
+        if library.tab == key:
+            return hashlib.sha256(library.text.encode("utf-8")).hexdigest()
+    return ""

@@ -1,0 +1,220 @@
+"""Find the ``#@save`` blocks of one chapter for one tab.
+
+``collect_blocks(document, tab, tabs)`` returns the saved code of every code cell of
+that tab, in source order, each with the nearest preceding section label. Statements
+are located with ``ast``; a mark that does not start a top-level statement is an error.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from d2lbook.errors import BookError, LibraryWarning
+from d2lbook.parse import Cell, Document
+from d2lbook.tabs import select_code, split_tab_mark
+
+SAVE_MARK = re.compile(r"# *@save")
+SECTION_LABEL = re.compile(r":label:(`[ *-/\\._\w]+`)")
+LOAD_EXTENSION = "%load_ext d2lbook.tab"
+
+
+class LibraryError(BookError):
+    """A ``#@save`` block cannot be saved into the library."""
+
+
+@dataclass(frozen=True)
+class SavedBlock:
+    """The code one cell saves into the library."""
+
+    code: str
+    """The saved statements, marks removed, imports sorted, surrounding blank lines stripped."""
+    label: str
+    """The section label that locates the block, with backticks (``"`sec_x`"``), or ``""``."""
+    path: str
+    """The chapter the block comes from."""
+    line: int
+    """1-based line of the chapter where the cell's code starts."""
+
+
+def merge_markdown(cells: tuple[Cell, ...]) -> list[Cell]:
+    """Join consecutive text cells: the text between two code cells counts as one cell."""
+    merged: list[Cell] = []
+    for cell in cells:
+        if cell.kind == "markdown" and merged and merged[-1].kind == "markdown":
+            previous = merged[-1]
+            merged[-1] = Cell("markdown", previous.source + "\n" + cell.source, previous.line)
+        elif cell.kind == "code" or cell.source.strip():
+            merged.append(cell)
+    return merged
+
+
+def names_tab(cell: Cell, tab: str) -> bool:
+    """Whether a code cell's mark names ``tab`` explicitly (``all`` does not count)."""
+    marks = split_tab_mark(cell.source)[0]
+    return marks is not None and tab in marks
+
+
+def tab_cells(document: Document, tab: str, tabs: tuple[str, ...]) -> list[tuple[Cell, str]]:
+    """The cells of ``tab`` with their code (text cells keep their source).
+
+    As in the original tool, a chapter whose code cells never name a non-default tab
+    contributes nothing to that tab's library, not even its ``#@tab all`` cells.
+    """
+    cells = merge_markdown(document.cells)
+    has_code = any(cell.kind == "code" for cell in cells)
+    if tabs and tab != tabs[0] and has_code and not any(
+            cell.kind == "code" and names_tab(cell, tab) for cell in cells):
+        return []
+    selected: list[tuple[Cell, str]] = []
+    for cell in cells:
+        if cell.kind == "markdown":
+            selected.append((cell, cell.source))
+            continue
+        code = select_code(cell.source, tab, tabs) if tabs else split_tab_mark(cell.source)[1]
+        if code is not None and LOAD_EXTENSION not in code:
+            selected.append((cell, code))
+    return selected
+
+
+def find_label(cells: list[tuple[Cell, str]]) -> str:
+    """The last section label (one holding ``sec_``) in these text cells."""
+    for cell, text in reversed(cells):
+        if cell.kind == "markdown":
+            labels = [label for label in SECTION_LABEL.findall(text) if "sec_" in label]
+            if labels:
+                return labels[-1]
+    return ""
+
+
+def collect_blocks(document: Document, tab: str, tabs: tuple[str, ...],
+                   project_root: str = ".") -> list[SavedBlock]:
+    """Every block the chapter saves for ``tab``, in source order."""
+    from d2lbook.library.imports import sort_imports
+
+    cells = tab_cells(document, tab, tabs)
+    blocks = []
+    for index, (cell, code) in enumerate(cells):
+        if cell.kind != "code" or not SAVE_MARK.search(code):
+            continue
+        saved = extract_saved_code(code, cell, document.path)
+        if "import " in saved:
+            saved = sort_imports(saved, project_root)
+        saved = "\n".join(line.rstrip() for line in saved.split("\n")).strip()
+        if saved:
+            # The cell just before is skipped, as the original tool does: its labels
+            # come from the text above the previous cell.
+            label = find_label(cells[: max(index - 1, 0)])
+            blocks.append(SavedBlock(saved, label, document.path, cell.line + 1))
+    return blocks
+
+
+def source_line(cell: Cell, code: str, row: int) -> int:
+    """The chapter line of ``row`` (1-based) of a cell's tab-selected ``code``."""
+    wanted = code.split("\n")[row - 1] if row - 1 < len(code.split("\n")) else ""
+    for number, line in enumerate(cell.source.split("\n"), start=1):
+        if wanted.strip() and line == wanted:
+            return cell.line + number
+    return cell.line + row
+
+
+def parse_cell(code: str, cell: Cell, path: str) -> ast.Module:
+    """Parse a cell's code, with IPython magics and shell lines blanked out."""
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in code.split("\n")]
+    try:
+        return ast.parse("\n".join(lines))
+    except SyntaxError as error:
+        line = source_line(cell, code, error.lineno or 1)
+        raise LibraryError(f"syntax error in a #@save cell: {error.msg}", path, line) from None
+
+
+def find_marks(code: str) -> Iterator[tuple[int, int]]:
+    """(row, column) of every ``#@save`` comment; marks inside strings are not comments."""
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in code.split("\n")]
+    tokens = tokenize.generate_tokens(io.StringIO("\n".join(lines) + "\n").readline)
+    for token in tokens:
+        if token.type == tokenize.COMMENT and SAVE_MARK.match(token.string):
+            yield token.start
+
+
+@dataclass
+class SavedRegion:
+    """Lines a cell saves, gathered mark by mark."""
+
+    lines: list[str]
+    taken: set[int]
+
+
+def extract_saved_code(code: str, cell: Cell, path: str) -> str:
+    """The text a cell saves: what each mark's statement(s) span, joined in order."""
+    tree = parse_cell(code, cell, path)
+    lines = code.split("\n")
+    spans = {statement_start(node): node.end_lineno or node.lineno for node in tree.body}
+    inside = {row for start, end in spans.items() for row in range(start + 1, end + 1)}
+    region = SavedRegion([], set())
+    for row, column in find_marks(code):
+        if row in region.taken:
+            continue
+        before = lines[row - 1][:column].rstrip()
+        if before and row not in spans or not before and (row in inside or column > 0):
+            raise LibraryError("#@save must start a top-level definition, assignment or "
+                               "import (or stand alone above one)", path,
+                               source_line(cell, code, row))
+        if before:
+            region.lines.append(before)
+            region.taken.add(row)
+            cursor = take_statement(row, spans, lines, region)
+        else:
+            region.taken.add(row)
+            cursor = row + 1
+        if cursor and not chain_statements(cursor, spans, lines, region) and not before:
+            warnings.warn(LibraryWarning(
+                f"{path}:{source_line(cell, code, row)}: #@save is followed by no statement"),
+                stacklevel=2)
+    return "\n".join(region.lines)
+
+
+def statement_start(node: ast.stmt) -> int:
+    """First line of a statement, decorators included."""
+    decorators = getattr(node, "decorator_list", [])
+    return min([node.lineno, *(decorator.lineno for decorator in decorators)])
+
+
+def take_statement(start: int, spans: dict[int, int], lines: list[str],
+                   region: SavedRegion) -> int | None:
+    """Save the rest of the statement starting at ``start`` (its first line is saved).
+
+    Returns the next line to chain from, or None when the statement spans several lines
+    (the original tool then stops after the blank and indented lines that follow)."""
+    end = spans[start]
+    for row in range(start + 1, end + 1):
+        region.lines.append(lines[row - 1])
+        region.taken.add(row)
+    if end == start:
+        return end + 1
+    row = end + 1
+    while row <= len(lines) and (not lines[row - 1] or lines[row - 1][0] in " \t"):
+        region.lines.append(lines[row - 1])
+        region.taken.add(row)
+        row += 1
+    return None
+
+
+def chain_statements(row: int, spans: dict[int, int], lines: list[str],
+                     region: SavedRegion) -> bool:
+    """Save the statements from ``row`` on while they follow without a blank line."""
+    saved = False
+    while row and row <= len(lines) and lines[row - 1].strip():
+        text = lines[row - 1]
+        if text[0] in " \t":
+            break
+        region.lines.append(text)
+        region.taken.add(row)
+        saved = saved or row in spans
+        row = take_statement(row, spans, lines, region) if row in spans else row + 1
+    return saved
