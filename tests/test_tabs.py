@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import shutil
 import textwrap
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import nbformat
@@ -475,3 +479,149 @@ def test_corpus_merge_round_trip_and_activate_round_trip() -> None:
         assert lines == sorted(lines), path
         for tab in CORPUS_TABS:
             assert activate(activate(text, tab, CORPUS_TABS), "all", CORPUS_TABS) == text, path
+
+
+# ---------------------------------------------------------------- the HTML switcher, in Chromium
+
+CHROMIUM = Path("/usr/bin/chromium")
+STATIC = Path(__file__).parent.parent / "templates" / "static"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def served_fixtures(tmp_path: Path):
+    """The switcher fixture pages and the shipped assets, served on 127.0.0.1."""
+    site = tmp_path / "site"
+    site.mkdir()
+    for page in ("switcher.html", "switcher-other.html"):
+        shutil.copy(FIXTURES / page, site / page)
+    for asset in ("d2lbook-tabs.js", "d2lbook-tabs.css"):
+        shutil.copy(STATIC / asset, site / asset)
+
+    class QuietHandler(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(site))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path):
+    """A page of Debian's Chromium driven by Playwright, with a fresh profile."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright package is missing"
+    )
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+        )
+        context.set_default_timeout(10_000)
+        errors: list[str] = []
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            yield page
+        finally:
+            context.close()
+        assert errors == []
+
+
+def visible_texts(page, selector: str) -> list[str]:
+    return page.eval_on_selector_all(
+        selector, "elements => elements.filter(e => e.offsetParent !== null).map(e => e.innerText)"
+    )
+
+
+def shown(page) -> list[str]:
+    """Texts of the tab panels on screen, in page order."""
+    return [
+        text.strip()
+        for text in visible_texts(
+            page, "[role=tabpanel] .cell_output pre, [role=tabpanel] > pre, .d2l-tab p"
+        )
+    ]
+
+
+@pytest.mark.slow
+def test_switcher_groups_switches_remembers_and_survives_no_storage(
+    served_fixtures: str, browser_page, tmp_path: Path
+) -> None:
+    page = browser_page
+    page.goto(f"{served_fixtures}/switcher.html")
+    bars = page.locator("[role=tablist]")
+    assert bars.count() == 3
+    labels = [bars.nth(index).locator("[role=tab]").all_inner_texts() for index in range(3)]
+    assert labels == [["PyTorch", "MXNet", "JAX"], ["PyTorch", "MXNet", "JAX"], ["PyTorch"]]
+    assert shown(page) == [
+        "pytorch output A",
+        "pytorch text B",
+        "pytorch output B",
+        "pytorch output C",
+    ]
+    ids = page.eval_on_selector_all("[id]", "elements => elements.map(e => e.id)")
+    assert len(ids) == len(set(ids))
+    assert page.locator("#first-cell").get_attribute("role") == "tabpanel"
+    assert page.locator("[role=tabpanel][hidden]").count() == 4
+
+    bars.nth(1).get_by_role("tab", name="MXNet").click()
+    assert shown(page) == [
+        "mxnet output A",
+        "mxnet and jax text B",
+        "mxnet output B",
+        "pytorch output C",
+    ]
+    selected = page.locator("[role=tab][aria-selected=true]").all_inner_texts()
+    assert selected == ["MXNet", "MXNet", "PyTorch"]
+
+    first_bar = bars.nth(0)
+    first_bar.get_by_role("tab", name="MXNet").focus()
+    page.keyboard.press("ArrowRight")
+    assert shown(page) == ["jax output A", "mxnet and jax text B", "pytorch output C"]
+    assert page.evaluate("document.activeElement.textContent") == "JAX"
+    page.keyboard.press("ArrowRight")
+    assert shown(page)[0] == "pytorch output A"
+    page.keyboard.press("End")
+    assert shown(page)[0] == "jax output A"
+    first_bar.get_by_role("tab", name="MXNet").focus()
+    page.keyboard.press(" ")
+    assert shown(page)[:3] == ["mxnet output A", "mxnet and jax text B", "mxnet output B"]
+    page.screenshot(path=str(tmp_path / "switcher.png"), full_page=True)
+    assert (tmp_path / "switcher.png").read_bytes()[:4] == b"\x89PNG"
+
+    page.click("#next")
+    page.wait_for_url("**/switcher-other.html")
+    assert shown(page) == ["mxnet output D"]
+    page.reload()
+    assert shown(page) == ["mxnet output D"]
+
+    blocked = page.context.new_page()
+    blocked.add_init_script(
+        "Object.defineProperty(window, 'localStorage', "
+        "{get() { throw new DOMException('blocked', 'SecurityError'); }});"
+    )
+    blocked.goto(f"{served_fixtures}/switcher.html")
+    assert shown(blocked)[:3] == ["pytorch output A", "pytorch text B", "pytorch output B"]
+    blocked.locator("[role=tablist]").nth(2).get_by_role("tab", name="PyTorch").click()
+    blocked.locator("[role=tablist]").nth(0).get_by_role("tab", name="JAX").click()
+    assert shown(blocked) == ["jax output A", "mxnet and jax text B", "pytorch output C"]
