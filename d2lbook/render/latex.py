@@ -1,0 +1,156 @@
+"""The LaTeX side of the Sphinx project: the ``conf.py`` settings of the PDF.
+
+``latex_settings(config, tab)`` returns plain assignments the generated
+``conf.py`` merges: the document (title page, no index), fonts through fontspec
+(falling back to the FreeFont family when a configured font is not installed),
+paper size, wrapped code, SVG conversion and the preamble from ``templates/latex/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+from d2lbook.config import Config
+from d2lbook.errors import BookWarning
+from d2lbook.render.sphinx_project import TEMPLATES
+
+LATEX_TEMPLATES = TEMPLATES / "latex"
+
+LATEX_EXTENSIONS = ("sphinxcontrib.rsvgconverter",)
+"""Extensions the PDF needs beside the HTML ones (SVG -> PDF through rsvg-convert)."""
+
+# Fonts of the fonts-freefont-otf package, used when the book's font is missing.
+FALLBACK_FONTS = {"main": "FreeSerif", "sans": "FreeSans", "mono": "FreeMono"}
+FALLBACK_SHAPES = {"main": ("Italic", "Bold", "BoldItalic"),
+                   "sans": ("Oblique", "Bold", "BoldOblique"),
+                   "mono": ("Oblique", "Bold", "BoldOblique")}
+FONT_COMMANDS = {"main": "setmainfont", "sans": "setsansfont", "mono": "setmonofont"}
+
+# Code and outputs wrap at the margin (long tokens too) on a light background.
+SPHINX_SETUP = ", ".join([
+    "verbatimwrapslines=true",
+    "verbatimforcewraps=true",
+    "verbatimhintsturnover=false",
+    "VerbatimColor={rgb}{0.97,0.97,0.97}",
+    "VerbatimBorderColor={rgb}{0.85,0.85,0.85}",
+    "TitleColor={rgb}{0.1,0.1,0.1}",
+    "InnerLinkColor={rgb}{0.1,0.3,0.6}",
+    "OuterLinkColor={rgb}{0.1,0.3,0.6}",
+])
+
+
+class FontWarning(BookWarning):
+    """A font named in the config is not installed; a FreeFont is used instead."""
+
+
+def pdf_name(config: Config, tab: str | None) -> str:
+    """File name (no suffix) of the PDF of ``tab``: ``<name>`` for the default tab."""
+    if tab is None or tab == config.default_tab:
+        return config.project.name
+    return f"{config.project.name}-{tab}"
+
+
+def escape_latex(text: str) -> str:
+    """``text`` as LaTeX source that prints it verbatim (title, author)."""
+    replacements = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
+                    "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+                    "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+    return "".join(replacements.get(character, character) for character in text)
+
+
+def latex_settings(config: Config, tab: str | None) -> dict[str, object]:
+    """``conf.py`` assignments for Sphinx's LaTeX builder, for the PDF of ``tab``."""
+    project = config.project
+    settings: dict[str, object] = {
+        "latex_engine": "xelatex",
+        "latex_documents": [("index", pdf_name(config, tab) + ".tex",
+                             escape_latex(project.title or project.name),
+                             escape_latex(project.author), "manual")],
+        "latex_elements": latex_elements(config),
+        "latex_domain_indices": False,
+        "latex_use_xindy": False,
+        "latex_show_urls": "footnote",
+        "latex_show_pagerefs": False,
+        # myst-nb drops SVG outputs for LaTeX unless ranked: after PDF, before PNG.
+        "nb_mime_priority_overrides": [("latex", "image/svg+xml", 15)],
+        "rsvg_converter_format": "pdf",
+    }
+    if config.pdf.latex_logo:
+        settings["latex_logo"] = config.pdf.latex_logo
+    return settings
+
+
+def latex_elements(config: Config) -> dict[str, str]:
+    """The ``latex_elements`` of the book: paper, fonts, preamble, no index."""
+    return {
+        "papersize": config.pdf.paper_size or "letterpaper",
+        "pointsize": "10pt",
+        "fontpkg": font_commands(config),
+        "preamble": latex_preamble(config),
+        "sphinxsetup": SPHINX_SETUP,
+        "fvset": r"\fvset{fontsize=\small}",
+        "makeindex": "",
+        "printindex": "",
+        "figure_align": "htbp",
+    }
+
+
+def latex_preamble(config: Config) -> str:
+    """The shipped ``templates/latex/preamble.tex``, then the book's own, if any."""
+    files = [LATEX_TEMPLATES / "preamble.tex",
+             config.source_dir / "templates" / "latex" / "preamble.tex"]
+    seen: set[Path] = set()
+    parts = []
+    for path in files:
+        if path.is_file() and path.resolve() not in seen:
+            seen.add(path.resolve())
+            parts.append(path.read_text(encoding="utf-8"))
+    return "\n".join(parts)
+
+
+def font_commands(config: Config) -> str:
+    """fontspec commands for the main, sans and mono fonts, with FreeFont fallbacks."""
+    wanted = {"main": config.pdf.main_font, "sans": config.pdf.sans_font,
+              "mono": config.pdf.mono_font}
+    lines = [r"\usepackage{fontspec}"]
+    for role, name in wanted.items():
+        options = "[Scale=MatchLowercase]" if role != "main" else ""
+        if name and font_is_installed(name):
+            lines.append(f"\\{FONT_COMMANDS[role]}{{{name}}}{options}")
+            continue
+        if name:
+            warnings.warn(f"pdf font {name!r} is not installed (fc-list); using "
+                          f"{FALLBACK_FONTS[role]} instead", FontWarning, stacklevel=2)
+        lines.append(fallback_font(role))
+    return "\n".join(lines)
+
+
+def fallback_font(role: str) -> str:
+    """The fontspec line of the FreeFont of ``role``, loaded by file name."""
+    italic, bold, bold_italic = FALLBACK_SHAPES[role]
+    options = (f"[Extension=.otf, UprightFont=*, ItalicFont=*{italic}, BoldFont=*{bold}, "
+               f"BoldItalicFont=*{bold_italic}" + (", Scale=MatchLowercase" if role != "main"
+                                                  else "") + "]")
+    return f"\\{FONT_COMMANDS[role]}{{{FALLBACK_FONTS[role]}}}{options}"
+
+
+def font_is_installed(name: str) -> bool:
+    """True when fontconfig knows a family called ``name`` (case-insensitive)."""
+    return name.casefold() in installed_font_families()
+
+
+@functools.cache
+def installed_font_families() -> frozenset[str]:
+    """Every font family fontconfig lists (empty without ``fc-list``)."""
+    if shutil.which("fc-list") is None:
+        return frozenset()
+    listing = subprocess.run(["fc-list", ":", "family"], capture_output=True, text=True,
+                             check=False).stdout
+    families = set()
+    for line in listing.splitlines():
+        families.update(name.strip().casefold() for name in line.split(",") if name.strip())
+    return frozenset(families)

@@ -1,0 +1,218 @@
+"""Build the PDF of one tab: Sphinx's LaTeX builder, the book's post-processing
+script, then ``latexmk -xelatex``; writes ``<output>/pdf/<name>[-<tab>].pdf``.
+
+Missing TeX tools stop the build before it starts; a LaTeX error is reported
+with the failing .tex line, its neighbourhood and the chapter it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from d2lbook.config import Config
+from d2lbook.errors import MissingResourceWarning, RenderError
+from d2lbook.render.html import SphinxMessage, run_sphinx
+from d2lbook.render.latex import pdf_name
+
+REQUIRED_TOOLS = ("xelatex", "latexmk", "rsvg-convert")
+DEBIAN_PACKAGES = ("texlive-xetex", "latexmk", "texlive-latex-extra",
+                   "texlive-latex-recommended", "texlive-fonts-recommended",
+                   "fonts-freefont-otf", "xindy", "librsvg2-bin")
+LATEXMK_OPTIONS = ("-xelatex", "-interaction=nonstopmode", "-halt-on-error",
+                   "-file-line-error")
+
+FILE_LINE_ERROR = re.compile(r"^(?P<file>[^\s:][^:]*\.tex):(?P<line>\d+): (?P<message>.*)$")
+BANG_ERROR = re.compile(r"^! (?P<message>.*)$")
+LOG_LINE_NUMBER = re.compile(r"^l\.(?P<line>\d+)")
+DOC_LABEL = re.compile(r"\\label\{\\detokenize\{(?P<doc>[^{}]*?)::doc\}\}")
+
+
+@dataclass(frozen=True)
+class PdfResult:
+    """What building one PDF produced."""
+
+    pdf: Path
+    """The PDF, ``<output>/pdf/<name>.pdf`` or ``<name>-<tab>.pdf``."""
+    tex: Path
+    """The .tex file xelatex compiled (after post-processing)."""
+    log: Path
+    """xelatex's full log."""
+    messages: tuple[SphinxMessage, ...]
+    """Warnings of Sphinx's LaTeX builder."""
+    duration: float
+    """Seconds the whole build took."""
+
+
+def check_tools(env: Mapping[str, str] | None = None) -> None:
+    """Raise one ``RenderError`` naming the Debian packages when a TeX tool is missing."""
+    search_path = (env if env is not None else os.environ).get("PATH", os.defpath)
+    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool, path=search_path) is None]
+    if missing:
+        raise RenderError(
+            f"building a PDF needs {', '.join(missing)}, not found on PATH; on Debian or "
+            f"Ubuntu install them with: apt-get install {' '.join(DEBIAN_PACKAGES)}")
+
+
+def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: str | None,
+              env: Mapping[str, str] | None = None) -> PdfResult:
+    """Render the Sphinx project of ``tab`` to ``<output_folder>/pdf/<name>.pdf``.
+
+    ``project_folder`` holds a ``conf.py`` that includes ``latex.latex_settings``;
+    ``env`` is the environment of the TeX tools (default: this process's).
+    """
+    started = time.monotonic()
+    environment = dict(os.environ if env is None else env)
+    check_tools(environment)
+    work = output_folder / "pdf" / (tab or "default")
+    latex_folder = work / "latex"
+    result = run_sphinx(project_folder, latex_folder, work / "doctrees", builder="latex",
+                        warning_is_error=config.build.warning_is_error, force=True)
+    name = pdf_name(config, tab)
+    tex = latex_folder / f"{name}.tex"
+    if not tex.is_file():
+        raise RenderError(f"Sphinx wrote no {tex.name}; is latex_settings() in conf.py?",
+                          path=project_folder / "conf.py")
+    run_post_latex(config, tex, environment)
+    run_latexmk(tex, (config.source_dir, project_folder), environment)
+    target = output_folder / "pdf" / f"{name}.pdf"
+    shutil.copyfile(latex_folder / f"{name}.pdf", target)
+    return PdfResult(pdf=target, tex=tex, log=latex_folder / f"{name}.log",
+                     messages=result.messages, duration=time.monotonic() - started)
+
+
+def run_post_latex(config: Config, tex: Path, env: Mapping[str, str]) -> None:
+    """Run the book's ``pdf.post_latex`` script on ``tex`` (a .py runs with this Python)."""
+    if not config.pdf.post_latex:
+        return
+    script = (config.root / config.pdf.post_latex).resolve()
+    if not script.is_file():
+        warnings.warn(f"pdf.post_latex script {config.pdf.post_latex} does not exist; the .tex "
+                      "is compiled as Sphinx wrote it", MissingResourceWarning, stacklevel=2)
+        return
+    command = [sys.executable, str(script)] if script.suffix == ".py" else [str(script)]
+    process = subprocess.run([*command, str(tex)], cwd=tex.parent, env=dict(env),
+                             capture_output=True, text=True, check=False)
+    if process.returncode != 0:
+        raise RenderError(f"pdf.post_latex script failed on {tex.name} (exit "
+                          f"{process.returncode}):\n{process.stderr.strip()[-3000:]}",
+                          path=config.pdf.post_latex)
+
+
+def run_latexmk(tex: Path, source_folders: Sequence[Path], env: Mapping[str, str]) -> None:
+    """Compile ``tex`` with latexmk and xelatex; a failure raises an explained error."""
+    command = ["latexmk", *LATEXMK_OPTIONS, tex.name]
+    process = subprocess.run(command, cwd=tex.parent, env=dict(env), capture_output=True,
+                             text=True, check=False, stdin=subprocess.DEVNULL)
+    (tex.parent / "latexmk.out").write_text(process.stdout + process.stderr, encoding="utf-8")
+    if process.returncode == 0 and tex.with_suffix(".pdf").is_file():
+        return
+    log = tex.with_suffix(".log")
+    log_text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+    raise explain_latex_error(log_text, tex, source_folders,
+                              fallback=(process.stdout + process.stderr)[-3000:])
+
+
+@dataclass(frozen=True)
+class LatexFailure:
+    """The first error of a LaTeX log."""
+
+    message: str
+    """TeX's message, e.g. ``Undefined control sequence.``."""
+    file: str | None
+    """The file TeX names (``-file-line-error``); None for ``!`` style messages."""
+    line: int | None
+    """Line of the .tex it happened on, when the log says."""
+    context: str
+    """The log's lines after the message (what TeX read when it stopped)."""
+
+
+def find_latex_failure(log_text: str) -> LatexFailure | None:
+    """The first error in an xelatex log (``-file-line-error`` or ``!`` style)."""
+    lines = log_text.splitlines()
+    for index, raw in enumerate(lines):
+        match = FILE_LINE_ERROR.match(raw) or BANG_ERROR.match(raw)
+        if match is None:
+            continue
+        groups = match.groupdict()
+        line = int(groups["line"]) if groups.get("line") else None
+        following = []
+        for offset, text in enumerate(lines[index + 1:index + 6], index + 1):
+            if not text.strip():
+                break
+            following.append(text)
+            number = LOG_LINE_NUMBER.match(text)
+            if number:  # "l.157 what TeX read" then the rest of that line: the end
+                line = line or int(number["line"])
+                following += lines[offset + 1:offset + 2]
+                break
+        context = "\n".join(following)
+        return LatexFailure(groups["message"].strip(), groups.get("file"), line, context)
+    return None
+
+
+def explain_latex_error(log_text: str, tex: Path, source_folders: Sequence[Path],
+                        fallback: str = "") -> RenderError:
+    """A ``RenderError`` at the source chapter: TeX's message, the .tex line, its text."""
+    failure = find_latex_failure(log_text)
+    log_note = f"full log: {tex.with_suffix('.log')}"
+    if failure is None:
+        return RenderError(f"xelatex failed on {tex.name}; {log_note}\n{fallback}", path=tex)
+    tex_lines = tex.read_text(encoding="utf-8", errors="replace").splitlines()
+    message = [f"LaTeX error: {failure.message}"]
+    if failure.context:
+        message.append(failure.context)
+    if failure.line is None or Path(failure.file or tex.name).name != tex.name:
+        message.append(f"in {failure.file}" if failure.file else "")
+        message.append(log_note)
+        return RenderError("\n".join(message), path=tex)
+    first = max(failure.line - 3, 1)
+    nearby = [f"{'>' if number == failure.line else ' '}{number:6d}| "
+              f"{shorten(tex_lines[number - 1])}"
+              for number in range(first, min(failure.line + 2, len(tex_lines)) + 1)]
+    message += [f"in {tex}:{failure.line}:", *nearby, log_note]
+    source, source_line = locate_source(tex_lines, failure.line, source_folders)
+    if source is None:
+        return RenderError("\n".join(message), path=tex, line=failure.line)
+    return RenderError("\n".join(message), path=source, line=source_line)
+
+
+def shorten(text: str, width: int = 150) -> str:
+    """``text`` cut to ``width`` characters (Sphinx writes very long .tex lines)."""
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def locate_source(tex_lines: list[str], line: int,
+                  source_folders: Sequence[Path]) -> tuple[Path | None, int | None]:
+    """The page the .tex ``line`` came from, and the page's line holding its text.
+
+    The page is the last Sphinx document label before ``line``; it is looked up
+    in ``source_folders`` in order (the book's sources, then the Sphinx project).
+    """
+    document = None
+    for text in reversed(tex_lines[:line]):
+        match = DOC_LABEL.search(text)
+        if match:
+            document = match["doc"]
+            break
+    if document is None:
+        return None, None
+    candidates = [folder / f"{document}{suffix}" for folder in source_folders
+                  for suffix in (".md", ".ipynb")]
+    source = next((path for path in candidates if path.is_file()), None)
+    if source is None:
+        return Path(document), None
+    needle = tex_lines[line - 1].strip()
+    if needle:
+        for number, text in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+            if needle in text:
+                return source, number
+    return source, None

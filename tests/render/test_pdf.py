@@ -1,0 +1,235 @@
+"""The PDF builder on a small hand-made Sphinx project: real Sphinx, real xelatex."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from d2lbook.config import Config, PdfConfig, ProjectConfig
+from d2lbook.errors import RenderError
+from d2lbook.render import latex, pdf
+from d2lbook.render.sphinx_project import render_conf
+
+TOOLS = ("xelatex", "latexmk", "rsvg-convert", "pdftotext", "pdfinfo", "pdffonts")
+needs_tex = pytest.mark.skipif(any(shutil.which(tool) is None for tool in TOOLS),
+                               reason="TeX Live, rsvg-convert or poppler-utils missing")
+
+SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60" viewBox="0 0 120 60">
+<rect x="5" y="5" width="110" height="50" fill="#8ecae6" stroke="#023047"/>
+<text x="20" y="38" font-size="18" font-family="sans-serif">{label}</text></svg>"""
+
+BIB = """@book{gauss1809theoria,
+  title = {Theoria motus corporum coelestium},
+  author = {Gauss, Carl Friedrich},
+  year = {1809},
+  publisher = {Perthes and Besser}
+}
+"""
+
+INDEX = """# Unused title
+
+```{toctree}
+:numbered:
+:maxdepth: 2
+
+chapters/fitting
+chapters/outputs
+```
+"""
+
+FITTING = """# Fitting Lines
+
+(sec_fit)=
+## Least Squares
+
+We fit a line by least squares {cite:p}`gauss1809theoria`, drawn in {numref}`fig_loop`.
+
+```{figure} ../img/loop.svg
+:name: fig_loop
+:width: 40%
+
+The training loop.
+```
+
+The loss is the mean of squared errors:
+
+$$\\ell(w) = \\frac{1}{n} \\sum_{i=1}^n (y_i - w x_i)^2$$ (eq_loss)
+
+Minimising {eq}`eq_loss` gives the slope.
+
+```{table} Data points of the example.
+:name: tab_data
+
+| x | y |
+|---|---|
+| 1 | 2.1 |
+| 2 | 3.9 |
+```
+
+```python
+slope = sum(x * y for x, y in points) / sum(x * x for x, _ in points)
+```
+
+```{bibliography}
+```
+"""
+BROKEN_LATEX = """
+```{raw} latex
+\\undefinedcommandfromthebook{oops}
+```
+"""
+LONG_LINE = "value_" + "x" * 40 + " = " + " + ".join(f"weight_{i}" for i in range(30))
+
+
+def write_notebook(path: Path) -> None:
+    """A notebook page with a text output and an SVG display output."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    code = nbformat.v4.new_code_cell("print(42 * 1000)\nprint(LONG)")
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                           text=f"forty-two thousand 42000\n{LONG_LINE}\n")]
+    plot = nbformat.v4.new_code_cell("show_plot()")
+    plot.outputs = [nbformat.v4.new_output(
+        "display_data", data={"image/svg+xml": SVG.format(label="PLOTTED"),
+                              "text/plain": "<Figure>"})]
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Code Outputs\n\nCells and outputs."),
+                      code, plot]
+    nbformat.write(notebook, path)
+
+
+def make_project(root: Path, extra_markdown: str = "", **pdf_options: str) -> tuple[Config,
+                                                                                    Path]:
+    """A book config and a Sphinx project written as the build writes one."""
+    config = Config(root=root, project=ProjectConfig(
+        name="tiny", title="A Tiny Test Book", author="Ada Example", release="3.1.4"),
+        pdf=PdfConfig(bibfile="references.bib", **pdf_options))
+    project = root / "_build" / "merged"
+    (project / "chapters").mkdir(parents=True)
+    (project / "img").mkdir()
+    (project / "img" / "loop.svg").write_text(SVG.format(label="LOOP"))
+    (project / "references.bib").write_text(BIB)
+    (project / "index.md").write_text(INDEX)
+    (project / "chapters" / "fitting.md").write_text(FITTING + extra_markdown)
+    write_notebook(project / "chapters" / "outputs.ipynb")
+    conf = render_conf(config, (), False, ["references.bib"])
+    conf += "\n".join(f"{name} = {value!r}"
+                      for name, value in latex.latex_settings(config, None).items())
+    conf += f"\nextensions = extensions + {list(latex.LATEX_EXTENSIONS)!r}\n"
+    (project / "conf.py").write_text(conf)
+    return config, project
+
+
+def run_text(*command: str) -> str:
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[pdf.PdfResult, str]:
+    root = tmp_path_factory.mktemp("book")
+    config, project = make_project(root)
+    result = pdf.build_pdf(config, project, root / "_build", None)
+    return result, run_text("pdftotext", "-layout", str(result.pdf), "-")
+
+
+@pytest.mark.slow
+@needs_tex
+def test_pdf_has_title_page_captions_equations_code_and_references(built) -> None:
+    result, text = built
+    assert result.pdf == result.tex.parents[3] / "pdf" / "tiny.pdf"
+    assert "A Tiny Test Book" in text and "Release 3.1.4" in text
+    assert re.search(r"1\s+Fitting Lines", text)  # numbered chapter from the toctree
+    assert re.search(r"2\s+Code Outputs", text)
+    assert re.search(r"Fig\. 1\.1: The training loop", text)
+    assert re.search(r"Table 1\.1: Data points", text)
+    assert re.search(r"\(1\.1\)", text)  # equation number, in the display and the reference
+    assert "forty-two thousand 42000" in text
+    assert "Bibliography" in text and "Theoria motus" in text
+    assert "Index" not in text
+
+
+@pytest.mark.slow
+@needs_tex
+def test_pdf_draws_svg_figures_and_outputs_as_vectors(built) -> None:
+    result, text = built
+    assert "LOOP" in text and "PLOTTED" in text  # text of both SVGs survives as vectors
+    images = run_text("pdfimages", "-list", str(result.pdf))
+    assert len(images.strip().splitlines()) == 2  # header only: no bitmap was embedded
+
+
+@pytest.mark.slow
+@needs_tex
+def test_long_output_lines_wrap_inside_the_page(built) -> None:
+    _, text = built
+    lines = text.splitlines()
+    first = next(index for index, line in enumerate(lines) if "value_xxx" in line)
+    assert "weight_29" not in lines[first]
+    rest = [line for line in lines[first + 1:first + 12] if line.strip()]
+    assert rest[0].lstrip().startswith(",→")  # Sphinx's continuation mark
+    assert any("weight_29" in line for line in rest)
+
+
+@pytest.mark.slow
+@needs_tex
+def test_pdf_metadata_and_fonts(built) -> None:
+    result, _ = built
+    info = run_text("pdfinfo", str(result.pdf))
+    assert re.search(r"^Title:\s+A Tiny Test Book$", info, re.MULTILINE)
+    assert re.search(r"^Author:\s+Ada Example$", info, re.MULTILINE)
+    fonts = run_text("pdffonts", str(result.pdf)).splitlines()[2:]
+    assert fonts and not [line for line in fonts if " Type 3 " in line]
+    assert any("FreeSerif" in line for line in fonts)
+    assert any("FreeMono" in line for line in fonts)
+
+
+@pytest.mark.slow
+@needs_tex
+def test_missing_font_falls_back_with_a_warning(tmp_path: Path) -> None:
+    with pytest.warns(latex.FontWarning, match="No Such Font Family"):
+        config, _ = make_project(tmp_path, main_font="No Such Font Family")
+        fonts = latex.font_commands(config)
+    assert r"\setmainfont{FreeSerif}" in fonts
+
+
+def test_missing_tools_stop_before_anything_is_written(tmp_path: Path) -> None:
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    for tool in ("latexmk", "rsvg-convert"):  # present; xelatex is not
+        (bin_folder / tool).symlink_to("/bin/true")
+    config = Config(root=tmp_path, project=ProjectConfig(name="tiny"))
+    environment = {**os.environ, "PATH": str(bin_folder)}
+    with pytest.raises(RenderError) as caught:
+        pdf.build_pdf(config, tmp_path / "missing-project", tmp_path / "_build", None,
+                      env=environment)
+    message = str(caught.value)
+    assert "xelatex" in message and "latexmk," not in message
+    assert " ".join(pdf.DEBIAN_PACKAGES) in message
+    assert not (tmp_path / "_build").exists()
+
+
+@pytest.mark.slow
+@needs_tex
+def test_latex_error_names_the_tex_line_and_source_chapter(tmp_path: Path) -> None:
+    config, project = make_project(tmp_path, extra_markdown=BROKEN_LATEX)
+    with pytest.raises(RenderError) as caught:
+        pdf.build_pdf(config, project, tmp_path / "_build", None)
+    error = caught.value
+    assert error.path == str(project / "chapters" / "fitting.md")
+    source_lines = (FITTING + BROKEN_LATEX).splitlines()
+    assert error.line == source_lines.index("\\undefinedcommandfromthebook{oops}") + 1
+    assert "Undefined control sequence" in error.message
+    assert "\\undefinedcommandfromthebook{oops}" in error.message
+    assert "full log:" in error.message and len(error.message.splitlines()) < 20
+    assert (tmp_path / "_build" / "pdf" / "default" / "latex" / "tiny.log").is_file()
+
+
+def test_pdf_name_per_tab() -> None:
+    config = Config(root=Path("."), project=ProjectConfig(name="book"))
+    assert latex.pdf_name(config, None) == "book"
+    assert latex.pdf_name(config, "jax") == "book-jax"
