@@ -29,6 +29,8 @@ IMPORT_TAB = re.compile(r"^\s*(?:from\s+d2lbook\s+import\s+tab|import\s+d2lbook\
 LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
 ACTIVE_FENCE = re.compile(r"^\{\.python\s+\.input(?:\s+[^}]*)?\}$")
 INACTIVE_FENCE = re.compile(r"^\{\.python\s+\.inactive(?:\s+[^}]*)?\}$")
+ELIF = re.compile(r"^\s*elif\b")
+ELSE = re.compile(r"^\s*else\s*:")
 
 
 def split_lines(text: str) -> list[str]:
@@ -103,19 +105,16 @@ def selected_names(call: ast.Call) -> tuple[str, ...] | None:
     arguments = list(call.args)
     if len(arguments) == 1 and isinstance(arguments[0], (ast.List, ast.Tuple)):
         arguments = list(arguments[0].elts)
-    if call.keywords or not arguments:
-        return None
     names = [arg.value for arg in arguments if isinstance(arg, ast.Constant)]
-    if len(names) != len(arguments) or not all(isinstance(name, str) for name in names):
-        return None
-    return tuple(names)
+    strings = tuple(name for name in names if isinstance(name, str))
+    return strings if strings and len(strings) == len(arguments) and not call.keywords else None
 
 
 def evaluate_condition(test: ast.expr, tab: str) -> bool | None:
     """The value of a condition built only from ``tab.selected`` calls, ``and``, ``or``
     and ``not``; None when it depends on anything else."""
     if is_selected_call(test):
-        names = selected_names(test)  # type: ignore[arg-type]
+        names = selected_names(test)  # type: ignore[arg-type]  # is_selected_call checked it
         return None if names is None else tab in names
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         value = evaluate_condition(test.operand, tab)
@@ -177,16 +176,11 @@ def check_selected_calls(tree: ast.Module, lines: list[str], offset: int) -> Non
             )
 
 
-def is_elif(node: ast.If, lines: list[str]) -> bool:
-    """Whether an ``If`` node was written as ``elif``."""
-    return lines[node.lineno - 1].lstrip().startswith("elif")
-
-
 def elif_of(node: ast.If, lines: list[str]) -> ast.If | None:
-    """The ``elif`` that continues ``node``, if any."""
-    if len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If):
-        if is_elif(node.orelse[0], lines):
-            return node.orelse[0]
+    """The ``elif`` that continues ``node``, if any (``else:`` then ``if`` is not one)."""
+    following = node.orelse[0] if len(node.orelse) == 1 else None
+    if isinstance(following, ast.If) and ELIF.match(lines[following.lineno - 1]):
+        return following
     return None
 
 
@@ -216,7 +210,7 @@ def chain_branches(node: ast.If, lines: list[str]) -> list[Branch]:
             header = next(
                 number
                 for number in range(start + 1, node.orelse[0].lineno + 1)
-                if lines[number - 1].lstrip().startswith("else")
+                if ELSE.match(lines[number - 1])
             )
             branches.append(Branch(None, header, node.orelse))
         return branches
@@ -230,7 +224,7 @@ def child_blocks(node: ast.AST) -> list[list[ast.stmt]]:
             blocks.append(value)
         elif isinstance(value, list):
             for item in value:
-                if isinstance(item, (ast.excepthandler, ast.match_case)):
+                if isinstance(item, (ast.ExceptHandler, ast.match_case)):
                     blocks.append(item.body)
     return blocks
 
@@ -273,7 +267,7 @@ class BranchResolver:
                 dedent(line, width) for line in self.lines[position - 1 : node.lineno - 1]
             )
             output.extend(self.resolve(node, block, width))
-            position = (node.end_lineno or node.lineno) + 1
+            position = self.chain_end(node) + 1
         output.extend(dedent(line, width) for line in self.lines[position - 1 : last])
         return output
 
@@ -294,11 +288,13 @@ class BranchResolver:
         if chosen is None:
             # A block left with no statement would not compile: keep it alive.
             emptied = all(is_tab_if(statement) and self.drops(statement) for statement in block)
-            if emptied and block[-1] is node and node.col_offset > 0:
+            if emptied and block[-1] is node and leading_width(indent) > width:
                 return [dedent(indent, width) + "pass\n"]
             return []
         branch = branches[chosen]
-        end = branches[chosen + 1].header - 1 if chosen + 1 < len(branches) else node.end_lineno
+        end = (
+            branches[chosen + 1].header - 1 if chosen + 1 < len(branches) else self.chain_end(node)
+        )
         header_line = self.lines[branch.header - 1]
         if branch.body[0].lineno == branch.header:  # ``if tab.selected('a'): x = 1``
             column = len(header_line.encode()[: branch.body[0].col_offset].decode())
@@ -306,7 +302,21 @@ class BranchResolver:
             return [first_line] + [dedent(line, width) for line in self.lines[branch.header : end]]
         body_width = leading_width(self.lines[branch.body[0].lineno - 1])
         inner = width + body_width - leading_width(header_line)
-        return self.render(branch.body, branch.header + 1, end or branch.header, inner)
+        return self.render(branch.body, branch.header + 1, end, inner)
+
+    def chain_end(self, node: ast.If) -> int:
+        """The chain's last line, counting comments indented under its last clause."""
+        end = probe = node.end_lineno or node.lineno
+        indent = leading_width(self.lines[node.lineno - 1])
+        while probe < len(self.lines):
+            line = self.lines[probe]
+            if line.strip() and not (
+                line.lstrip().startswith("#") and leading_width(line) > indent
+            ):
+                break
+            probe += 1
+            end = probe if line.strip() else end
+        return end
 
     def drops(self, node: ast.stmt) -> bool:
         """Whether a tab chain keeps none of its clauses in this tab."""

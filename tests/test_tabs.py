@@ -198,6 +198,35 @@ def test_a_block_left_empty_gets_pass_and_compiles() -> None:
     compile(selected, "cell", "exec")
 
 
+def test_else_holding_a_chain_and_trailing_comments_follow_their_branch() -> None:
+    source = code(
+        """
+        #@tab all
+        if tab.selected('pytorch'):
+            x = 1
+        else:
+            if tab.selected('mxnet'):
+                x = 2
+            # about the else branch
+
+        try:
+            if tab.selected('jax'):
+                import jax
+        except ImportError:
+            pass
+        """
+    )
+    assert select_code(source, "mxnet", TABS) == (
+        "x = 2\n# about the else branch\n\ntry:\n    pass\nexcept ImportError:\n    pass\n"
+    )
+    assert select_code(source, "pytorch", TABS) == (
+        "x = 1\n\ntry:\n    pass\nexcept ImportError:\n    pass\n"
+    )
+    assert select_code(source, "jax", TABS) == (
+        "# about the else branch\n\ntry:\n    import jax\nexcept ImportError:\n    pass\n"
+    )
+
+
 def test_one_line_branch_and_magics_around_branches() -> None:
     source = code(
         """
