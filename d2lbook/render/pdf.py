@@ -21,7 +21,7 @@ from pathlib import Path
 from d2lbook.config import Config
 from d2lbook.errors import MissingResourceWarning, RenderError
 from d2lbook.render.html import SphinxMessage, run_sphinx
-from d2lbook.render.latex import pdf_name
+from d2lbook.render.latex import FontWarning, pdf_name
 
 REQUIRED_TOOLS = ("xelatex", "latexmk", "rsvg-convert")
 DEBIAN_PACKAGES = ("texlive-xetex", "latexmk", "texlive-latex-extra",
@@ -33,6 +33,9 @@ LATEXMK_OPTIONS = ("-xelatex", "-interaction=nonstopmode", "-halt-on-error",
 FILE_LINE_ERROR = re.compile(r"^(?P<file>[^\s:][^:]*\.tex):(?P<line>\d+): (?P<message>.*)$")
 BANG_ERROR = re.compile(r"^! (?P<message>.*)$")
 LOG_LINE_NUMBER = re.compile(r"^l\.(?P<line>\d+)")
+MISSING_CHARACTER = re.compile(
+    r"^Missing character: There is no (?P<character>\S+) \(U\+[0-9A-F]+\) in font "
+    r"(?P<font>[^/:!]+)", re.MULTILINE)
 DOC_LABEL = re.compile(r"\\label\{\\detokenize\{(?P<doc>[^{}]*?)::doc\}\}")
 
 
@@ -83,10 +86,31 @@ def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: st
                           path=project_folder / "conf.py")
     run_post_latex(config, tex, environment)
     run_latexmk(tex, (config.source_dir, project_folder), environment)
+    log = latex_folder / f"{name}.log"
+    warn_missing_characters(log.read_text(encoding="utf-8", errors="replace"), log)
     target = output_folder / "pdf" / f"{name}.pdf"
     shutil.copyfile(latex_folder / f"{name}.pdf", target)
-    return PdfResult(pdf=target, tex=tex, log=latex_folder / f"{name}.log",
+    return PdfResult(pdf=target, tex=tex, log=log,
                      messages=result.messages, duration=time.monotonic() - started)
+
+
+def missing_characters(log_text: str) -> dict[str, set[str]]:
+    """Characters xelatex could not find, per font (they print as nothing or boxes)."""
+    missing: dict[str, set[str]] = {}
+    for match in MISSING_CHARACTER.finditer(log_text):
+        missing.setdefault(match["font"], set()).add(match["character"])
+    return missing
+
+
+def warn_missing_characters(log_text: str, log: Path) -> None:
+    """One ``FontWarning`` listing the characters the PDF's fonts lack."""
+    missing = missing_characters(log_text)
+    if missing:
+        listing = "; ".join(f"{font}: {' '.join(sorted(characters))}"
+                            for font, characters in sorted(missing.items()))
+        warnings.warn(f"the PDF's fonts lack characters the book uses ({listing}); choose "
+                      f"fonts that have them (pdf.main_font, ...); see {log}", FontWarning,
+                      stacklevel=3)
 
 
 def run_post_latex(config: Config, tex: Path, env: Mapping[str, str]) -> None:

@@ -190,6 +190,25 @@ def test_pdf_metadata_and_fonts(built) -> None:
 
 @pytest.mark.slow
 @needs_tex
+def test_every_character_has_a_glyph(built) -> None:
+    result, _ = built
+    log = result.log.read_text(errors="replace")
+    assert "Fitting Lines" in result.tex.read_text()
+    assert pdf.missing_characters(log) == {}
+
+
+@pytest.mark.slow
+@needs_tex
+def test_characters_missing_from_the_fonts_are_reported(tmp_path: Path) -> None:
+    config, project = make_project(tmp_path, extra_markdown="\nGreek α and Chinese 中文.\n")
+    with pytest.warns(latex.FontWarning, match="lack characters.*中") as caught:
+        result = pdf.build_pdf(config, project, tmp_path / "_build", None)
+    assert "α" not in str(caught[0].message)  # FreeSerif has Greek
+    assert result.pdf.is_file()
+
+
+@pytest.mark.slow
+@needs_tex
 def test_missing_font_falls_back_with_a_warning(tmp_path: Path) -> None:
     with pytest.warns(latex.FontWarning, match="No Such Font Family"):
         config, _ = make_project(tmp_path, main_font="No Such Font Family")
