@@ -4,13 +4,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import nbformat
 
 from d2lbook import library, notebooks, translate
 from d2lbook.config import Config
-from d2lbook.execute import ExecuteSettings, RunRecord, execute_notebooks
+from d2lbook.execute import ExecuteSettings, RunRecord, detect_gpus, execute_notebooks
 from d2lbook.render import html, sphinx_project
 from d2lbook.render.sphinx_project import SphinxPage
 from d2lbook.source import BookSources, find_sources
@@ -101,7 +102,8 @@ def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Cha
         executed[chapter.path] = notebooks.tab_notebooks(config, chapter, build_tabs)
         if config.build.eval:
             jobs += [notebooks.make_job(config, chapter, tab, notebook, shared)
-                     for tab, notebook in executed[chapter.path].items()]
+                     for tab, notebook in executed[chapter.path].items()
+                     if notebooks.has_code(notebook)]
     if not jobs:
         return executed, []
     for tab in {job.tab for job in jobs}:
@@ -120,7 +122,7 @@ def execute_settings(config: Config, options: BuildOptions) -> ExecuteSettings:
         kernel=config.build.kernel,
         cell_timeout=config.build.cell_timeout,
         notebook_timeout=config.build.notebook_timeout,
-        workers=options.workers,
-        gpus=options.gpus,
+        workers=options.workers or max(1, min(4, os.cpu_count() or 1)),
+        gpus=options.gpus if options.gpus is not None else detect_gpus(),
         fail_fast=options.fail_fast,
     )

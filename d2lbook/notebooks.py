@@ -111,6 +111,11 @@ def kernel_environment(config: Config) -> dict[str, str]:
     return {"PYTHONPATH": str(config.source_dir.resolve()), "IPYTHONDIR": str(profile.resolve())}
 
 
+def has_code(notebook: nbformat.NotebookNode) -> bool:
+    """Whether a notebook has code to run (pages of prose need no kernel)."""
+    return any(cell.cell_type == "code" and cell.source.strip() for cell in notebook.cells)
+
+
 def make_job(config: Config, chapter: Chapter, tab: str | None,
              notebook: nbformat.NotebookNode, shared: Sequence[tuple[str, str]]) -> NotebookJob:
     """The execution job of one (chapter, tab) notebook, with its dependencies."""
@@ -125,7 +130,8 @@ def make_job(config: Config, chapter: Chapter, tab: str | None,
     for name in declared:
         path = config.source_dir / Path(chapter.path).parent / name
         dependencies.append((name, file_digest(path) if path.exists() else "missing"))
-    workdir = config.output_dir / "eval" / (tab or "default")
+    workdir = (config.output_dir / "eval" / (tab or "default")).resolve()
+    (workdir / chapter.path).parent.mkdir(parents=True, exist_ok=True)
     gpus = notebook.metadata.get("d2lbook", {}).get("gpus")
     return NotebookJob(
         name=chapter.path if tab is None else f"{chapter.path} [{tab}]",
