@@ -372,41 +372,51 @@ def has_code(document: Document, tab: str, tabs: tuple[str, ...]) -> bool:
 def check_tabs(document: Document, tabs: tuple[str, ...]) -> list[BookError]:
     """Cells naming a tab the book does not have, or tab branches that cannot resolve."""
     errors: list[BookError] = []
-    known = set(tabs) | {ALL}
-
-    def report(names: tuple[str, ...], line: int, what: str) -> None:
-        if not names:
-            errors.append(ParseError(f"{what} names no tab", document.path, line))
-        for name in names:
-            if name not in known:
-                message = (
-                    f"{what} names tab '{name}', not one of the book's tabs ({', '.join(tabs)})"
-                )
-                errors.append(ParseError(message, document.path, line))
-
     for cell in document.cells:
         if cell.kind != "code":
             if BEGIN_TAB.match(cell.source) or cell.tabs:
-                report(markdown_tabs(cell), cell.line, ":begin_tab:")
-            continue
-        marks, code, offset = split_tab_mark(cell.source)
-        if marks is not None:
-            report(marks, code_line(cell, offset), "the tab mark")
-        if "tab.selected" not in code:
+                named = [(markdown_tabs(cell), cell.line, ":begin_tab:")]
+                errors.extend(unknown_tabs(named, tabs, document.path))
             continue
         try:
-            tree = parse_code(code, offset)
-            check_selected_calls(tree, split_lines(code), offset)
+            named = named_tabs(cell)
         except ParseError as error:
-            errors.append(
-                ParseError(error.message, document.path, code_line(cell, error.line or 1))
-            )
+            errors.append(ParseError(error.message, document.path, error.line))
             continue
-        for node in ast.walk(tree):
-            if is_selected_call(node):
-                names = selected_names(node) or ()  # type: ignore[arg-type]
-                line = code_line(cell, offset + node.lineno)  # type: ignore[attr-defined]
-                report(tuple(names), line, "tab.selected(...)")
+        errors.extend(unknown_tabs(named, tabs, document.path))
+    return errors
+
+
+def named_tabs(cell: Cell) -> list[tuple[tuple[str, ...], int, str]]:
+    """``(names, file line, what)`` for a code cell's tab mark and ``tab.selected`` calls."""
+    marks, code, offset = split_tab_mark(cell.source)
+    named = [] if marks is None else [(marks, code_line(cell, offset), "the tab mark")]
+    if "tab.selected" not in code:
+        return named
+    try:
+        tree = parse_code(code, offset)
+        check_selected_calls(tree, split_lines(code), offset)
+    except ParseError as error:
+        raise ParseError(error.message, None, code_line(cell, error.line or 1)) from None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and is_selected_call(node):
+            line = code_line(cell, offset + node.lineno)
+            named.append((selected_names(node) or (), line, "tab.selected(...)"))
+    return named
+
+
+def unknown_tabs(
+    named: list[tuple[tuple[str, ...], int, str]], tabs: tuple[str, ...], path: str
+) -> list[BookError]:
+    """Errors for marks that name no tab or a tab the book does not have."""
+    errors: list[BookError] = []
+    for names, line, what in named:
+        if not names:
+            errors.append(ParseError(f"{what} names no tab", path, line))
+        for name in names:
+            if name not in tabs and name != ALL:
+                message = f"{what} names tab '{name}', not one of the book's tabs"
+                errors.append(ParseError(f"{message} ({', '.join(tabs)})", path, line))
     return errors
 
 
