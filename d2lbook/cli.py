@@ -120,6 +120,11 @@ def summarize(report) -> None:
                                              sorted(counts.items())))
     for record in report.failures:
         click.echo(f"\nFAILED {record.name}\n{record.error}", err=True)
+        failure = getattr(record.error, "failure", None)
+        if failure is not None and failure.traceback:
+            lines = failure.traceback.rstrip().splitlines()
+            shown = lines if len(lines) <= 30 else ["  ..."] + lines[-30:]
+            click.echo("\n".join("    " + line for line in shown), err=True)
     if report.failures:
         click.echo(f"\n{len(report.failures)} notebook(s) failed", err=True)
 
