@@ -76,13 +76,20 @@ def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, forc
 
     options = pipeline.BuildOptions(tab=tab, workers=workers, gpus=gpu_ids,
                                     fail_fast=fail_fast, force_render=force)
+    from d2lbook.execute import ExecutionInterrupted, lock_build_dir
+
     try:
         config = load_config(root, overrides)
-        for target in targets:
-            run_target(target, config, options)
+        with lock_build_dir(config.output_dir):
+            for target in targets:
+                run_target(target, config, options)
     except BookError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
+    except ExecutionInterrupted as interrupted:
+        done = sum(result.record.ok for result in interrupted.results)
+        click.echo(f"interrupted: {done} finished notebook(s) kept in the cache", err=True)
+        sys.exit(130)
 
 
 def run_target(target: str, config, options) -> None:
