@@ -9,6 +9,7 @@ paper size, wrapped code, SVG conversion and the preamble from ``templates/latex
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import subprocess
 import warnings
@@ -154,3 +155,45 @@ def installed_font_families() -> frozenset[str]:
     for line in listing.splitlines():
         families.update(name.strip().casefold() for name in line.split(",") if name.strip())
     return frozenset(families)
+
+
+USE_CLASS = re.compile(r"^\\(?P<kind>begin|end)\{sphinxuseclass\}(?:\{(?P<name>[^{}]*)\})?\s*$")
+TAB_CLASS = re.compile(r"^(?:tag_)?d2l-tab-(?P<tab>[\w.-]+)$")
+
+
+def select_tab(tex: str, tab: str) -> str:
+    """``tex`` without the cells and text boxes that belong only to other tabs.
+
+    A notebook cell or tab container is a run of ``sphinxuseclass`` environments
+    (``cell``, ``tag_d2l-tab-numpy``, ...); the run is dropped up to its end when
+    it names tabs and ``tab`` is not one of them.
+    """
+    lines = tex.splitlines(keepends=True)
+    kept: list[str] = []
+    index = 0
+    while index < len(lines):
+        run_end = index
+        names = []
+        while run_end < len(lines) and (match := USE_CLASS.match(lines[run_end])) \
+                and match["kind"] == "begin":
+            names.append(match["name"] or "")
+            run_end += 1
+        tabs = {found["tab"] for name in names if (found := TAB_CLASS.match(name))}
+        if tabs and tab not in tabs:
+            index = matching_end(lines, index)
+        else:
+            kept.extend(lines[index:max(run_end, index + 1)])
+            index = max(run_end, index + 1)
+    return "".join(kept)
+
+
+def matching_end(lines: list[str], start: int) -> int:
+    """Index after the ``\\end{sphinxuseclass}`` closing the environment begun at ``start``."""
+    depth = 0
+    for index in range(start, len(lines)):
+        match = USE_CLASS.match(lines[index])
+        if match:
+            depth += 1 if match["kind"] == "begin" else -1
+            if depth == 0:
+                return index + 1
+    return len(lines)

@@ -1,5 +1,6 @@
-"""Build the PDF of one tab: Sphinx's LaTeX builder, the book's post-processing
-script, then ``latexmk -xelatex``; writes ``<output>/pdf/<name>[-<tab>].pdf``.
+"""Build the PDF of one tab: Sphinx's LaTeX builder, the other tabs' cells
+removed, the book's post-processing script, then ``latexmk -xelatex``; writes
+``<output>/pdf/<name>[-<tab>].pdf``.
 
 Missing TeX tools stop the build before it starts; a LaTeX error is reported
 with the failing .tex line, its neighbourhood and the chapter it came from.
@@ -21,7 +22,7 @@ from pathlib import Path
 from d2lbook.config import Config
 from d2lbook.errors import MissingResourceWarning, RenderError
 from d2lbook.render.html import SphinxMessage, run_sphinx
-from d2lbook.render.latex import FontWarning, pdf_name
+from d2lbook.render.latex import FontWarning, pdf_name, select_tab
 
 REQUIRED_TOOLS = ("xelatex", "latexmk", "rsvg-convert")
 DEBIAN_PACKAGES = ("texlive-xetex", "latexmk", "texlive-latex-extra",
@@ -84,6 +85,8 @@ def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: st
     if not tex.is_file():
         raise RenderError(f"Sphinx wrote no {tex.name}; is latex_settings() in conf.py?",
                           path=project_folder / "conf.py")
+    if tab is not None and len(config.build.tabs) > 1:
+        tex.write_text(select_tab(tex.read_text(encoding="utf-8"), tab), encoding="utf-8")
     run_post_latex(config, tex, environment)
     run_latexmk(tex, (config.source_dir, project_folder), environment)
     log = latex_folder / f"{name}.log"

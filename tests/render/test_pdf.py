@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from d2lbook.config import Config, PdfConfig, ProjectConfig
+from d2lbook.config import BuildConfig, Config, PdfConfig, ProjectConfig
 from d2lbook.errors import RenderError
 from d2lbook.render import latex, pdf
 from d2lbook.render.sphinx_project import render_conf
@@ -99,8 +99,15 @@ def write_notebook(path: Path) -> None:
     plot.outputs = [nbformat.v4.new_output(
         "display_data", data={"image/svg+xml": SVG.format(label="PLOTTED"),
                               "text/plain": "<Figure>"})]
+    tab_cells = []
+    for tab in ("pytorch", "numpy"):
+        cell = nbformat.v4.new_code_cell(f"print('{tab}')", metadata={"tags": [f"d2l-tab-{tab}"]})
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"output of {tab}\n")]
+        tab_cells.append(cell)
+    boxes = "\n".join(f":::{{container}} d2l-tab d2l-tab-{tab}\nText only for {tab}.\n:::\n"
+                      for tab in ("pytorch", "numpy"))
     notebook.cells = [nbformat.v4.new_markdown_cell("# Code Outputs\n\nCells and outputs."),
-                      code, plot]
+                      code, plot, *tab_cells, nbformat.v4.new_markdown_cell(boxes)]
     nbformat.write(notebook, path)
 
 
@@ -109,6 +116,7 @@ def make_project(root: Path, extra_markdown: str = "", **pdf_options: str) -> tu
     """A book config and a Sphinx project written as the build writes one."""
     config = Config(root=root, project=ProjectConfig(
         name="tiny", title="A Tiny Test Book", author="Ada Example", release="3.1.4"),
+        build=BuildConfig(tabs=("pytorch", "numpy")),
         pdf=PdfConfig(bibfile="references.bib", **pdf_options))
     project = root / "_build" / "merged"
     (project / "chapters").mkdir(parents=True)
@@ -120,7 +128,7 @@ def make_project(root: Path, extra_markdown: str = "", **pdf_options: str) -> tu
     write_notebook(project / "chapters" / "outputs.ipynb")
     conf = render_conf(config, (), False, ["references.bib"])
     conf += "\n".join(f"{name} = {value!r}"
-                      for name, value in latex.latex_settings(config, None).items())
+                      for name, value in latex.latex_settings(config, "pytorch").items())
     conf += f"\nextensions = extensions + {list(latex.LATEX_EXTENSIONS)!r}\n"
     (project / "conf.py").write_text(conf)
     return config, project
@@ -134,7 +142,7 @@ def run_text(*command: str) -> str:
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[pdf.PdfResult, str]:
     root = tmp_path_factory.mktemp("book")
     config, project = make_project(root)
-    result = pdf.build_pdf(config, project, root / "_build", None)
+    result = pdf.build_pdf(config, project, root / "_build", "pytorch")
     return result, run_text("pdftotext", "-layout", str(result.pdf), "-")
 
 
@@ -152,6 +160,33 @@ def test_pdf_has_title_page_captions_equations_code_and_references(built) -> Non
     assert "forty-two thousand 42000" in text
     assert "Bibliography" in text and "Theoria motus" in text
     assert "Index" not in text
+
+
+@pytest.mark.slow
+@needs_tex
+def test_pdf_of_a_tab_keeps_only_that_tabs_cells_and_text(built) -> None:
+    result, text = built
+    assert "output of pytorch" in text and "Text only for pytorch." in text
+    assert "output of numpy" not in text and "Text only for numpy." not in text
+    assert "tag_d2l-tab-numpy" not in result.tex.read_text()
+
+
+def test_select_tab_keeps_cells_of_several_tabs_and_untabbed_text() -> None:
+    tex = "\n".join([
+        "before",
+        r"\begin{sphinxuseclass}{cell}", r"\begin{sphinxuseclass}{tag_d2l-tab-numpy}",
+        r"\begin{sphinxuseclass}{cell_input}", "numpy code", r"\end{sphinxuseclass}",
+        r"\end{sphinxuseclass}", r"\end{sphinxuseclass}",
+        r"\begin{sphinxuseclass}{cell}", r"\begin{sphinxuseclass}{tag_d2l-tab-numpy}",
+        r"\begin{sphinxuseclass}{tag_d2l-tab-jax}", "shared code", r"\end{sphinxuseclass}",
+        r"\end{sphinxuseclass}", r"\end{sphinxuseclass}",
+        r"\begin{sphinxuseclass}{cell}", "untabbed code", r"\end{sphinxuseclass}",
+        "after", ""])
+    jax = latex.select_tab(tex, "jax")
+    assert "numpy code" not in jax
+    assert "shared code" in jax and "untabbed code" in jax and "after" in jax
+    assert jax.count(r"\begin{sphinxuseclass}") == jax.count(r"\end{sphinxuseclass}") == 4
+    assert latex.select_tab(tex, "numpy") == tex
 
 
 @pytest.mark.slow
