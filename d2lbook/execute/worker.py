@@ -22,6 +22,7 @@ from nbformat import NotebookNode
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
+TIMEOUT_NAME = "CellTimeout"
 
 
 def strip_ansi(text: str) -> str:
@@ -57,6 +58,10 @@ class NotebookRun:
             self.notebook, kernel_name=job["kernel"], timeout=job["cell_timeout"],
             startup_timeout=job["startup_timeout"], allow_errors=False,
             resources={"metadata": {"path": job["cwd"]}}, shutdown_kernel="immediate",
+            # interrupt first: the KeyboardInterrupt's traceback names the line that hung
+            interrupt_on_timeout=True, error_on_timeout={
+                "ename": TIMEOUT_NAME, "traceback": [],
+                "evalue": f"the cell ran longer than {job['cell_timeout']} s"},
             on_notebook_start=self.on_notebook_start, on_cell_start=self.on_cell_start)
 
     def emit(self, **event: Any) -> None:
@@ -81,6 +86,14 @@ class NotebookRun:
         return {"cell": number, "line": markdown_line(cell, traceback) if cell else None,
                 "ename": ename, "evalue": strip_ansi(evalue), "traceback": traceback}
 
+    def interrupt_traceback(self) -> str:
+        """The traceback the interrupted cell printed, if it arrived."""
+        if self.cell_index is None:
+            return ""
+        outputs = self.notebook.cells[self.cell_index].get("outputs", [])
+        return "\n".join("\n".join(output.get("traceback", [])) for output in outputs
+                         if output.get("output_type") == "error")
+
     def run(self) -> dict[str, Any]:
         try:
             self.client.execute()
@@ -89,6 +102,9 @@ class NotebookRun:
             return {"status": "timeout", "failure": self.failure(
                 "Timeout", f"the cell ran longer than {self.job['cell_timeout']} s", "")}
         except CellExecutionError as error:
+            if error.ename == TIMEOUT_NAME:
+                return {"status": "timeout", "failure": self.failure(
+                    "Timeout", error.evalue, self.interrupt_traceback())}
             return {"status": "failed", "failure": self.failure(
                 error.ename, error.evalue, error.traceback)}
         except DeadKernelError as error:

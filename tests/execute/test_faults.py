@@ -1,0 +1,90 @@
+"""Fault injection with real kernels: exceptions, crashes, endless loops, no leftovers."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+
+from d2lbook.execute import ConsoleProgress, QuietProgress, execute_notebooks
+from tests.execute.helpers import FIXTURES, fixture_job, new_tag, processes_tagged, quick_settings
+
+
+def line_of(file: str, text: str) -> int:
+    lines = (FIXTURES / "faults" / file).read_text().splitlines()
+    return lines.index(text) + 1
+
+
+def test_exception_in_cell_three_names_file_cell_and_markdown_line(tmp_path):
+    tag = new_tag()
+    jobs = [fixture_job("exception.md", tmp_path, tag)]
+    output = io.StringIO()
+    results = execute_notebooks(jobs, quick_settings(), tmp_path / "cache",
+                                progress=ConsoleProgress(output, live=False))
+    record = results[0].record
+    assert record.status == "failed"
+    error = record.error
+    assert error.path == "faults/exception.md"
+    assert error.line == line_of("exception.md", "broken = total / 0")
+    assert error.failure.cell == 3
+    assert error.failure.ename == "ZeroDivisionError"
+    assert "broken = total / 0" in error.failure.traceback
+    assert "\x1b[" not in error.failure.traceback
+    assert str(error).startswith(f"faults/exception.md:{error.line}: cell 3: ZeroDivisionError")
+    # outputs up to the failure are kept, and the failure is not cached as a success
+    assert results[0].notebook.cells[3].outputs[0]["text"] == "6\n"
+    assert not list((tmp_path / "cache").rglob("entries/*/*.json"))
+    assert f"faults/exception.md:{error.line}" in output.getvalue()
+    assert processes_tagged(tag) == []
+
+
+@pytest.mark.slow
+def test_crashes_are_reported_and_the_others_go_on(tmp_path):
+    tag = new_tag()
+    jobs = [fixture_job(name, tmp_path, tag) for name in ("exit.md", "segfault.md", "quick.md")]
+    started = time.time()
+    results = execute_notebooks(jobs, quick_settings(workers=1), tmp_path / "cache",
+                                progress=QuietProgress())
+    assert time.time() - started < 90
+    statuses = {result.job.name: result.record.status for result in results}
+    assert statuses == {"faults/exit.md": "crashed", "faults/segfault.md": "crashed",
+                        "faults/quick.md": "executed"}
+    exit_error = results[0].record.error
+    assert exit_error.failure.cell == 2
+    assert exit_error.line == line_of("exit.md", "```{.python .input}", ) + 4
+    assert exit_error.failure.ename == "KernelDied"
+    assert results[1].record.error.failure.cell == 1
+    code = [cell for cell in results[2].notebook.cells if cell.cell_type == "code"]
+    assert code[0].outputs[0]["text"] == "42\n"
+    assert processes_tagged(tag) == []
+
+
+@pytest.mark.slow
+def test_endless_loop_is_stopped_at_the_cell_timeout(tmp_path):
+    tag = new_tag()
+    jobs = [fixture_job("endless.md", tmp_path, tag)]
+    started = time.time()
+    results = execute_notebooks(jobs, quick_settings(cell_timeout=3), tmp_path / "cache",
+                                progress=QuietProgress())
+    assert time.time() - started < 40
+    record = results[0].record
+    assert record.status == "timeout"
+    assert record.error.failure.cell == 2
+    assert record.error.line == line_of("endless.md", "while True:")
+    assert "3 s" in record.error.failure.evalue
+    assert processes_tagged(tag) == []
+
+
+@pytest.mark.slow
+def test_notebook_timeout_kills_the_kernel_and_frees_the_slot(tmp_path):
+    tag = new_tag()
+    jobs = [fixture_job("sleepy.md", tmp_path, tag, env={"SLEEP_SECONDS": "600"}),
+            fixture_job("quick.md", tmp_path, tag)]
+    started = time.time()
+    results = execute_notebooks(jobs, quick_settings(workers=1, notebook_timeout=8),
+                                tmp_path / "cache", progress=QuietProgress())
+    assert time.time() - started < 60
+    assert [result.record.status for result in results] == ["timeout", "executed"]
+    assert "notebook ran longer than 8 s" in str(results[0].record.error)
+    assert processes_tagged(tag) == []
