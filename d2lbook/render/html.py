@@ -89,5 +89,27 @@ def parse_warnings(path: Path, source: Path) -> list[SphinxMessage]:
         except ValueError:
             pass
         line = int(match["line"]) if match["line"] else None
+        file, line = locate_in_chapter(source, file, line)
         messages.append(SphinxMessage(file, line, match["kind"], match["message"]))
     return messages
+
+
+def locate_in_chapter(source: Path, file: str, line: int | None) -> tuple[str, int | None]:
+    """Map a merged notebook position back to the markdown chapter it came from.
+
+    myst-nb reports notebook lines as ``(cell index + 1) * 10000 + line in cell``;
+    each merged cell records the chapter line it starts at.
+    """
+    if not file.endswith(".ipynb") or line is None or not (source / file).is_file():
+        return file, line
+    try:
+        notebook = json.loads((source / file).read_text(encoding="utf-8"))
+    except ValueError:
+        return file, line
+    chapter = notebook.get("metadata", {}).get("d2lbook", {}).get("path", file)
+    index, offset = divmod(line, 10000)
+    cells = notebook.get("cells", [])
+    if not 1 <= index <= len(cells):
+        return chapter, None
+    start = cells[index - 1].get("metadata", {}).get("d2lbook", {}).get("line")
+    return chapter, (start + offset if isinstance(start, int) else None)
