@@ -193,15 +193,17 @@ class LocalExecutor:
         except OSError:
             return ""
 
-    def kill(self, worker: WorkerProcess) -> None:
-        """Kill the kernel's and the worker's process groups, and anything with the marker."""
-        if worker.kernel_pid is not None:
+    def kill(self, worker: WorkerProcess, groups: bool = True) -> None:
+        """Kill the kernel's and the worker's process groups (while the worker lives, so
+        neither pid can have been reused), and anything else carrying the run's marker."""
+        if groups and worker.kernel_pid is not None:
             try:
                 if os.getpgid(worker.kernel_pid) == worker.kernel_pid:
                     kill_group(worker.kernel_pid)
             except ProcessLookupError:
                 pass
-        kill_group(worker.process.pid)
+        if groups:
+            kill_group(worker.process.pid)
         for pid in processes_with_marker(worker.marker):
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -219,7 +221,7 @@ class LocalExecutor:
             self.kill(worker)
             worker.process.wait()
         status, notebook, failure = self.outcome(worker)
-        self.kill(worker)  # strays the notebook started, e.g. a background server
+        self.kill(worker, groups=False)  # strays the notebook started, e.g. a server
         shutil.rmtree(worker.folder, ignore_errors=True)
         startup = worker.first_cell - worker.started if worker.first_cell else None
         return Completion(worker.launch, status, notebook, failure, worker.started,

@@ -179,8 +179,9 @@ class Execution:
         job = completion.launch.job
         if record.status == "executed":
             self.cache.store(make_entry(record.key, completion.notebook, record.duration))
+        if record.status in ("executed", "timeout"):  # a timed-out notebook is a long one
             self.cache.record_duration(job.name, record.duration)
-        elif not record.ok and record.status != "cancelled" and self.settings.fail_fast:
+        if not record.ok and record.status != "cancelled" and self.settings.fail_fast:
             self.stopped = True
         self.results[job.name] = NotebookResult(job, completion.notebook, record)
         self.progress.finished(record)

@@ -88,3 +88,14 @@ def test_notebook_timeout_kills_the_kernel_and_frees_the_slot(tmp_path):
     assert [result.record.status for result in results] == ["timeout", "executed"]
     assert "notebook ran longer than 8 s" in str(results[0].record.error)
     assert processes_tagged(tag) == []
+
+
+@pytest.mark.slow
+def test_fail_fast_cancels_what_was_not_started(tmp_path):
+    jobs = [fixture_job("exception.md", tmp_path), fixture_job("quick.md", tmp_path)]
+    results = execute_notebooks(jobs, quick_settings(workers=1, fail_fast=True),
+                                tmp_path / "cache", progress=QuietProgress())
+    assert [result.record.status for result in results] == ["failed", "cancelled"]
+    keep_going = execute_notebooks(jobs, quick_settings(workers=1), tmp_path / "cache",
+                                   progress=QuietProgress())
+    assert [result.record.status for result in keep_going] == ["failed", "executed"]

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from d2lbook.execute import (ExecuteSettings, NotebookExecutionError, QuietProgress,
-                             execute_notebooks, gpu_need, scan_gpu_use)
+from d2lbook.execute import (
+    ExecuteSettings,
+    NotebookExecutionError,
+    QuietProgress,
+    execute_notebooks,
+    gpu_need,
+    scan_gpu_use,
+)
 from tests.execute.helpers import chapter, make_job, notebook_of
 
 FOUR = ExecuteSettings(gpus=(0, 1, 2, 3), max_scan_gpus=2)
