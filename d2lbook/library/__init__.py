@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from d2lbook.library.aliases import alias_section, apply_reverse_aliases
 from d2lbook.library.assemble import render_library
 from d2lbook.library.collect import LibraryError, SavedBlock, collect_blocks
 from d2lbook.parse import parse_markdown
-from d2lbook.source import BookSources, find_sources, order_by_toc
+from d2lbook.source import BookSources, find_sources
 
 __all__ = ["LibraryError", "LibraryFile", "apply_reverse_aliases", "build_library",
            "library_digest", "library_is_stale", "render_libraries"]
@@ -63,33 +64,32 @@ def library_tabs(config: Config) -> list[tuple[str, TabLibraryConfig]]:
     return list(libraries.items())[:1]
 
 
-def chapter_texts(config: Config, sources: BookSources) -> list[tuple[str, str]]:
-    """(path, text) of every notebook chapter reached from the index's tocs, in toc order."""
-    in_toc = set(order_by_toc(config.source_dir, sources.index))
-    chapters = []
+def chapter_texts(config: Config, sources: BookSources) -> Iterator[tuple[str, str]]:
+    """(path, text) of every notebook chapter, in toc order (files in no toc last)."""
     for source in sources.files:
-        if source.kind == "notebook" and source.path in in_toc:
-            text = (config.source_dir / source.path).read_text(encoding="utf-8")
-            chapters.append((source.path, text))
-    return chapters
+        if source.kind == "notebook":
+            yield source.path, (config.source_dir / source.path).read_text(encoding="utf-8")
 
 
 def render_libraries(config: Config, sources: BookSources | None = None
                      ) -> list[RenderedLibrary]:
     """The text of every library of the book, without writing anything."""
     sources = sources or find_sources(config)
-    chapters = [(path, text) for path, text in chapter_texts(config, sources) if "@save" in text]
-    documents = [parse_markdown(text, path) for path, text in chapters]
+    libraries = library_tabs(config)
+    blocks: dict[str, list[SavedBlock]] = {tab: [] for tab, _ in libraries}
+    for path, text in chapter_texts(config, sources):
+        if "@save" not in text:
+            continue
+        document = parse_markdown(text, path)  # one chapter in memory at a time
+        for tab in blocks:
+            blocks[tab].extend(collect_blocks(document, tab, config.build.tabs, str(config.root)))
     config_name = config.path.name if config.path else "config.ini"
     rendered = []
-    for tab, tab_library in library_tabs(config):
-        blocks: list[SavedBlock] = []
-        for document in documents:
-            blocks.extend(collect_blocks(document, tab, config.build.tabs, str(config.root)))
+    for tab, tab_library in libraries:
         path = config.root / tab_library.lib_file
         existing = path.read_text(encoding="utf-8") if path.is_file() else None
-        text = render_library(blocks, alias_section(tab_library, config_name), existing)
-        rendered.append(RenderedLibrary(tab, path, text, len(blocks)))
+        text = render_library(blocks[tab], alias_section(tab_library, config_name), existing)
+        rendered.append(RenderedLibrary(tab, path, text, len(blocks[tab])))
     return rendered
 
 

@@ -111,12 +111,13 @@ def source_of(node: ast.AST, code: str, offsets: list[int]) -> str:
     return code[start:end]
 
 
-def atom_source(node: ast.AST, code: str, offsets: list[int]) -> str:
-    """Source of an expression, parenthesized unless it binds tighter than ``.``."""
+def atom_source(node: ast.AST, code: str, offsets: list[int], receiver: bool = True) -> str:
+    """Source of an expression, parenthesized unless it binds as tightly as ``.``
+    (a number needs parentheses only as the receiver of a method call)."""
     text = source_of(node, code, offsets)
     simple = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.List,
               ast.Tuple, ast.Dict, ast.Set)
-    if isinstance(node, simple) and not (isinstance(node, ast.Constant)
+    if isinstance(node, simple) and not (receiver and isinstance(node, ast.Constant)
                                          and isinstance(node.value, int | float)):
         return text
     return f"({text})"
@@ -169,12 +170,12 @@ def replace_args(code: str, aliases: dict[str, tuple[list[str], dict[str, str], 
         if len(node.args) != len(parameters):
             return None
         values = dict(defaults)
-        values.update({name: atom_source(argument, code, offsets)
+        values.update({name: atom_source(argument, code, offsets, receiver=False)
                        for name, argument in zip(parameters, node.args, strict=True)})
         for keyword in node.keywords:
             if keyword.arg not in defaults:
                 return None
-            values[keyword.arg] = atom_source(keyword.value, code, offsets)
+            values[keyword.arg] = atom_source(keyword.value, code, offsets, receiver=False)
         return substitute_names(expansion, values)
     return rewrite_nodes(code, matches, rewrite)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from d2lbook.errors import BookError, LibraryWarning
 from d2lbook.parse import Cell, Document
-from d2lbook.tabs import select_code, split_tab_mark
+from d2lbook.tabs import belongs_to, select_code, split_tab_mark
 
 SAVE_MARK = re.compile(r"# *@save")
 SECTION_LABEL = re.compile(r":label:(`[ *-/\\._\w]+`)")
@@ -76,9 +76,12 @@ def tab_cells(document: Document, tab: str, tabs: tuple[str, ...]) -> list[tuple
         if cell.kind == "markdown":
             selected.append((cell, cell.source))
             continue
-        code = select_code(cell.source, tab, tabs) if tabs else split_tab_mark(cell.source)[1]
-        if code is not None and LOAD_EXTENSION not in code:
-            selected.append((cell, code))
+        marks, code, _ = split_tab_mark(cell.source)
+        if tabs and not belongs_to(marks, tab, tabs) or LOAD_EXTENSION in code:
+            continue
+        if tabs and SAVE_MARK.search(code):  # only saved code needs its branches resolved
+            code = select_code(cell.source, tab, tabs) or ""
+        selected.append((cell, code))
     return selected
 
 
@@ -135,6 +138,16 @@ def parse_cell(code: str, cell: Cell, path: str) -> ast.Module:
 
 def find_marks(code: str) -> Iterator[tuple[int, int]]:
     """(row, column) of every ``#@save`` comment; marks inside strings are not comments."""
+    rows = []
+    for row, line in enumerate(code.split("\n"), start=1):
+        match = SAVE_MARK.search(line)
+        if match and ("'" in line or '"' in line):
+            break  # a quote may open a string holding the mark: let tokenize decide
+        if match:
+            rows.append((row, match.start()))
+    else:
+        yield from rows
+        return
     lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in code.split("\n")]
     tokens = tokenize.generate_tokens(io.StringIO("\n".join(lines) + "\n").readline)
     for token in tokens:
