@@ -56,7 +56,7 @@ class NotebookRun:
         self.cell_index: int | None = None
         self.client = NotebookClient(
             self.notebook, kernel_name=job["kernel"], timeout=job["cell_timeout"],
-            startup_timeout=job["startup_timeout"], allow_errors=False,
+            startup_timeout=job["startup_timeout"], allow_errors=False, record_timing=False,
             resources={"metadata": {"path": job["cwd"]}}, shutdown_kernel="immediate",
             # interrupt first: the KeyboardInterrupt's traceback names the line that hung
             interrupt_on_timeout=True, error_on_timeout={
