@@ -28,7 +28,7 @@ def built_tiny(copy_book):
 
 def test_tiny_book_renders_outputs_and_numbers(built_tiny):
     book, result = built_tiny
-    assert "2 executed" in result.stdout
+    assert "2 executed" in result.stdout, result.stdout
     assert (book / "_build" / "html" / "index.html").is_file()
     sums = page_text(book, "chapter_one/sums.html")
     assert "total: 5050 5050" in sums  # a printed output
