@@ -1,14 +1,17 @@
-"""The LaTeX side of the Sphinx project: the ``conf.py`` settings of the PDF.
+"""The LaTeX side of the PDF: the ``conf.py`` settings and the .tex rewrites.
 
 ``latex_settings(config, tab)`` returns plain assignments the generated
 ``conf.py`` merges: the document (title page, no index), fonts through fontspec
 (falling back to the FreeFont family when a configured font is not installed),
 paper size, wrapped code, SVG conversion and the preamble from ``templates/latex/``.
+``select_tab``, ``unnumber_chapters`` and ``title_bibliography`` rewrite the .tex
+Sphinx wrote: one tab's cells, unnumbered front and back matter, one references list.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 import shutil
 import subprocess
@@ -74,7 +77,7 @@ def latex_settings(config: Config, tab: str | None) -> dict[str, object]:
         "latex_elements": latex_elements(config),
         "latex_domain_indices": False,
         "latex_use_xindy": False,
-        "latex_show_urls": "footnote",
+        "latex_show_urls": "no",
         "latex_show_pagerefs": False,
         # myst-nb drops SVG outputs for LaTeX unless ranked: after PDF, before PNG.
         "nb_mime_priority_overrides": [("latex", "image/svg+xml", 15)],
@@ -94,6 +97,8 @@ def latex_elements(config: Config) -> dict[str, str]:
         "preamble": latex_preamble(config),
         "sphinxsetup": SPHINX_SETUP,
         "fvset": r"\fvset{fontsize=\small}",
+        # The root page's text follows the contents: without the contents' running head.
+        "tableofcontents": "\\sphinxtableofcontents\n\\markboth{}{}",
         "makeindex": "",
         "printindex": "",
         "figure_align": "htbp",
@@ -197,3 +202,65 @@ def matching_end(lines: list[str], start: int) -> int:
             if depth == 0:
                 return index + 1
     return len(lines)
+
+
+TOCTREE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{toctree\}[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$",
+                     re.DOTALL | re.MULTILINE)
+DOCUMENT_LABEL = re.compile(r"\\label\{\\detokenize\{(?P<doc>[^{}]*?)::doc\}\}")
+CHAPTER = re.compile(r"^\\chapter\{(?P<title>.*)\}\s*$")
+SECTION = re.compile(r"^\\(?P<level>section|subsection|subsubsection)\{")
+BIBLIOGRAPHY_CHAPTER = re.compile(
+    r"^\\chapter\*?\{(?P<title>[^\n]*)\}\n(?P<labels>(?:\\label\{[^\n]*\n)*)"
+    r"(?=\\begin\{sphinxthebibliography\})", re.MULTILINE)
+
+
+def unnumbered_documents(project_folder: Path, root: str = "index") -> set[str]:
+    """Pages the root page lists in toctrees without ``:numbered:`` (preface, references).
+
+    Empty when no toctree is numbered: then the book keeps LaTeX's numbering.
+    """
+    page = next((project_folder / f"{root}{suffix}" for suffix in (".md", ".ipynb")
+                 if (project_folder / f"{root}{suffix}").is_file()), None)
+    if page is None:
+        return set()
+    text = page.read_text(encoding="utf-8")
+    if page.suffix == ".ipynb":
+        cells = json.loads(text).get("cells", [])
+        text = "\n".join("".join(cell.get("source", "")) for cell in cells
+                         if cell.get("cell_type") == "markdown")
+    numbered, unnumbered = False, set()
+    for match in TOCTREE.finditer(text):
+        lines = [line.strip() for line in match["body"].splitlines() if line.strip()]
+        entries = {line.rsplit("<", 1)[-1].rstrip(">").strip() for line in lines
+                   if not line.startswith(":")}
+        if any(line.startswith(":numbered:") for line in lines):
+            numbered = True
+        else:
+            unnumbered |= entries
+    return unnumbered if numbered else set()
+
+
+def title_bibliography(tex: str) -> str:
+    """A chapter holding only the bibliography becomes the bibliography's title,
+    instead of an empty chapter followed by one called "Bibliography"."""
+    def retitle(match: re.Match[str]) -> str:
+        return f"\\renewcommand{{\\bibname}}{{{match['title']}}}\n{match['labels']}"
+    return BIBLIOGRAPHY_CHAPTER.sub(retitle, tex)
+
+
+def unnumber_chapters(tex: str, documents: set[str]) -> str:
+    """Chapters of ``documents`` (and their sections) without numbers, still in the toc."""
+    lines = tex.splitlines(keepends=True)
+    unnumbered = False
+    for index, line in enumerate(lines):
+        chapter = CHAPTER.match(line)
+        if chapter:
+            label = DOCUMENT_LABEL.search(lines[index + 1] if index + 1 < len(lines) else "")
+            unnumbered = label is not None and label["doc"] in documents
+            if unnumbered:
+                title = chapter["title"]
+                lines[index] = (f"\\chapter*{{{title}}}\\addcontentsline{{toc}}{{chapter}}"
+                                f"{{{title}}}\\markboth{{{title}}}{{{title}}}\n")
+        elif unnumbered and SECTION.match(line):
+            lines[index] = SECTION.sub(lambda match: f"\\{match['level']}*{{", line, count=1)
+    return "".join(lines)

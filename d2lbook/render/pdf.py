@@ -21,8 +21,9 @@ from pathlib import Path
 
 from d2lbook.config import Config
 from d2lbook.errors import MissingResourceWarning, RenderError
+from d2lbook.render import latex
 from d2lbook.render.html import SphinxMessage, run_sphinx
-from d2lbook.render.latex import FontWarning, pdf_name, select_tab
+from d2lbook.render.latex import FontWarning, pdf_name
 
 REQUIRED_TOOLS = ("xelatex", "latexmk", "rsvg-convert")
 DEBIAN_PACKAGES = ("texlive-xetex", "latexmk", "texlive-latex-extra",
@@ -85,8 +86,7 @@ def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: st
     if not tex.is_file():
         raise RenderError(f"Sphinx wrote no {tex.name}; is latex_settings() in conf.py?",
                           path=project_folder / "conf.py")
-    if tab is not None and len(config.build.tabs) > 1:
-        tex.write_text(select_tab(tex.read_text(encoding="utf-8"), tab), encoding="utf-8")
+    rewrite_tex(tex, project_folder, tab if len(config.build.tabs) > 1 else None)
     run_post_latex(config, tex, environment)
     run_latexmk(tex, (config.source_dir, project_folder), environment)
     log = latex_folder / f"{name}.log"
@@ -95,6 +95,17 @@ def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: st
     shutil.copyfile(latex_folder / f"{name}.pdf", target)
     return PdfResult(pdf=target, tex=tex, log=log,
                      messages=result.messages, duration=time.monotonic() - started)
+
+
+def rewrite_tex(tex: Path, project_folder: Path, tab: str | None) -> None:
+    """Keep one tab's cells, unnumber chapters outside numbered toctrees, title the
+    bibliography after the page that holds it."""
+    text = tex.read_text(encoding="utf-8")
+    if tab is not None:
+        text = latex.select_tab(text, tab)
+    text = latex.title_bibliography(text)
+    text = latex.unnumber_chapters(text, latex.unnumbered_documents(project_folder))
+    tex.write_text(text, encoding="utf-8")
 
 
 def missing_characters(log_text: str) -> dict[str, set[str]]:

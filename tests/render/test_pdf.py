@@ -35,13 +35,27 @@ BIB = """@book{gauss1809theoria,
 INDEX = """# Unused title
 
 ```{toctree}
+:maxdepth: 1
+
+chapters/preface
+```
+
+```{toctree}
 :numbered:
 :maxdepth: 2
 
 chapters/fitting
 chapters/outputs
 ```
+
+```{toctree}
+:maxdepth: 1
+
+chapters/references
+```
 """
+PREFACE = "# Preface\n\nWhy this book exists.\n\n## Audience\n\nEveryone curious.\n"
+REFERENCES = "# References\n\n```{bibliography}\n```\n"
 
 FITTING = """# Fitting Lines
 
@@ -74,9 +88,6 @@ Minimising {eq}`eq_loss` gives the slope.
 
 ```python
 slope = sum(x * y for x, y in points) / sum(x * x for x, _ in points)
-```
-
-```{bibliography}
 ```
 """
 BROKEN_LATEX = """
@@ -125,6 +136,8 @@ def make_project(root: Path, extra_markdown: str = "", **pdf_options: str) -> tu
     (project / "references.bib").write_text(BIB)
     (project / "index.md").write_text(INDEX)
     (project / "chapters" / "fitting.md").write_text(FITTING + extra_markdown)
+    (project / "chapters" / "preface.md").write_text(PREFACE)
+    (project / "chapters" / "references.md").write_text(REFERENCES)
     write_notebook(project / "chapters" / "outputs.ipynb")
     conf = render_conf(config, (), False, ["references.bib"])
     conf += "\n".join(f"{name} = {value!r}"
@@ -158,8 +171,18 @@ def test_pdf_has_title_page_captions_equations_code_and_references(built) -> Non
     assert re.search(r"Table 1\.1: Data points", text)
     assert re.search(r"\(1\.1\)", text)  # equation number, in the display and the reference
     assert "forty-two thousand 42000" in text
-    assert "Bibliography" in text and "Theoria motus" in text
-    assert "Index" not in text
+    assert "Theoria motus" in text and "Index" not in text
+
+
+@pytest.mark.slow
+@needs_tex
+def test_pages_outside_numbered_toctrees_have_no_numbers(built) -> None:
+    _, text = built
+    assert re.search(r"^\s*Preface\s+\d+$", text, re.MULTILINE)  # in the contents
+    assert re.search(r"^\s*Audience\s*$", text, re.MULTILINE)
+    assert not re.search(r"^[ \t]*\d+ (Preface|References)\b", text, re.MULTILINE)
+    assert re.search(r"^\s*References\s+\d+$", text, re.MULTILINE)
+    assert "Bibliography" not in text  # the references page titles the list
 
 
 @pytest.mark.slow
