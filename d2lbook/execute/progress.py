@@ -14,6 +14,7 @@ from typing import Protocol, TextIO
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from .backend import Launch, RunningNotebook
 from .model import RunRecord
@@ -90,7 +91,7 @@ def slowest_table(records: list[RunRecord]) -> Table:
     ranked = sorted(records, key=lambda record: record.duration, reverse=True)
     for record in ranked[:SLOWEST_SHOWN]:
         gpus = ",".join(map(str, record.gpus)) or "-"
-        table.add_row(record.name, record.status, f"{record.duration:.1f}", gpus)
+        table.add_row(Text(record.name), record.status, f"{record.duration:.1f}", gpus)
     return table
 
 
@@ -106,7 +107,7 @@ class ConsoleProgress:
 
     def __init__(self, stream: TextIO | None = None, live: bool | None = None):
         stream = stream or sys.stderr
-        self.console = Console(file=stream, highlight=False, soft_wrap=True)
+        self.console = Console(file=stream, highlight=False, soft_wrap=True, markup=False)
         self.live_enabled = stream.isatty() if live is None else live
         self.live: Live | None = None
         self.plan = Plan(0, 0, 1, {})
@@ -149,7 +150,7 @@ class ConsoleProgress:
             for column in ("slot", "notebook", "cell", "elapsed"):
                 table.add_column(column)
             for run in running:
-                table.add_row(run.launch.slot, run.launch.job.name, str(run.cell or "-"),
+                table.add_row(run.launch.slot, Text(run.launch.job.name), str(run.cell or "-"),
                               f"{now - run.started:.0f} s")
             self.live.update(Group(counts, table))
         elif now - self.last_status >= PLAIN_STATUS_EVERY:
