@@ -11,7 +11,13 @@ import nbformat
 
 from d2lbook import library, notebooks, translate
 from d2lbook.config import Config
-from d2lbook.execute import ExecuteSettings, RunRecord, detect_gpus, execute_notebooks
+from d2lbook.execute import (
+    ExecuteSettings,
+    RunRecord,
+    detect_gpus,
+    execute_notebooks,
+    make_executor,
+)
 from d2lbook.render import html, sphinx_project
 from d2lbook.render.sphinx_project import SphinxPage
 from d2lbook.source import BookSources, find_sources
@@ -33,6 +39,10 @@ class BuildOptions:
     """Stop scheduling at the first failure."""
     force_render: bool = False
     """Run Sphinx even when its inputs did not change."""
+    executor: str | None = None
+    """Execution backend name; None: the config's ``build.executor``."""
+    address: str | None = None
+    """Cluster address for the ray backend; None: the config's ``build.ray_address``."""
 
 
 @dataclass(frozen=True)
@@ -108,8 +118,11 @@ def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Cha
         return executed, []
     for tab in {job.tab for job in jobs}:
         notebooks.prepare_workdir(config, tab)
+    executor = make_executor(options.executor or config.build.executor,
+                             options.address if options.address is not None
+                             else config.build.ray_address)
     results = execute_notebooks(jobs, execute_settings(config, options),
-                                config.output_dir / "cache")
+                                config.output_dir / "cache", executor=executor)
     for result in results:
         executed[result.job.source_path][result.job.tab] = result.notebook
         notebooks.save_executed(config, result.job, result.notebook)
@@ -122,7 +135,7 @@ def execute_settings(config: Config, options: BuildOptions) -> ExecuteSettings:
         kernel=config.build.kernel,
         cell_timeout=config.build.cell_timeout,
         notebook_timeout=config.build.notebook_timeout,
-        workers=options.workers or max(1, min(4, os.cpu_count() or 1)),
+        workers=options.workers or config.build.workers or max(1, min(4, os.cpu_count() or 1)),
         gpus=options.gpus if options.gpus is not None else detect_gpus(),
         fail_fast=options.fail_fast,
     )

@@ -65,7 +65,12 @@ def main() -> None:
 @click.option("--fail-fast/--keep-going", default=False,
               help="Stop at the first failing notebook (default: keep going).")
 @click.option("--force", is_flag=True, help="Re-run Sphinx even when nothing changed.")
-def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, force) -> None:
+@click.option("--executor", type=click.Choice(("local", "ray")), default=None,
+              help="Execution backend (default: the config's build.executor, else local).")
+@click.option("--address", default=None,
+              help="Ray cluster address for --executor ray: auto or ray://HOST:PORT.")
+def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, force, executor,
+          address) -> None:
     """Build TARGETS: eval, html, lib, tabcheck."""
     overrides = parse_overrides(settings)
     if evaluate is not None:
@@ -75,7 +80,8 @@ def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, forc
     from d2lbook.config import load_config
 
     options = pipeline.BuildOptions(tab=tab, workers=workers, gpus=gpu_ids,
-                                    fail_fast=fail_fast, force_render=force)
+                                    fail_fast=fail_fast, force_render=force,
+                                    executor=executor, address=address)
     from d2lbook.execute import ExecutionInterrupted, lock_build_dir
 
     try:

@@ -66,6 +66,12 @@ class BuildConfig:
     sphinx_extensions: tuple[str, ...] = _help("Extra Sphinx extensions to load.", default=())
     sphinx_configs: tuple[str, ...] = _help(
         "Extra lines of Python appended to the generated Sphinx conf.py.", default=())
+    workers: int = _help("Kernels run at once for notebooks needing no GPU; 0 = one per core "
+                         "(at most 4).", default=0)
+    executor: str = _help("Execution backend: 'local' (this machine) or 'ray' (a Ray cluster).",
+                          default="local")
+    ray_address: str = _help("Ray cluster address for the 'ray' executor: 'auto', "
+                             "'ray://HOST:PORT' or empty to start a local Ray.", default="")
 
 
 @dataclass(frozen=True)

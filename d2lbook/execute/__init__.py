@@ -7,6 +7,7 @@ dependencies are unchanged, else from a kernel run by an ``Executor`` backend
 """
 
 from .backend import Completion, Executor, Launch, RunningNotebook
+from .backends import BACKENDS, make_executor
 from .cache import NotebookCache, apply_entry, cache_key
 from .gpus import detect_gpus, gpu_need, scan_gpu_use
 from .local import LocalExecutor
@@ -24,7 +25,7 @@ from .progress import ConsoleProgress, Progress, QuietProgress, ScheduleSummary
 from .scheduler import ExecutionInterrupted, execute_notebooks
 
 __all__ = [
-    "BuildLockedError", "CellFailure", "Completion", "ConsoleProgress", "ExecuteSettings",
+    "BACKENDS", "make_executor", "BuildLockedError", "CellFailure", "Completion", "ConsoleProgress", "ExecuteSettings",
     "ExecutionInterrupted", "Executor", "Launch", "LocalExecutor", "NotebookCache",
     "NotebookExecutionError", "NotebookJob", "NotebookResult", "Progress", "QuietProgress",
     "RunRecord", "RunStatus", "RunningNotebook", "ScheduleSummary", "apply_entry", "cache_key",
