@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
@@ -18,7 +19,8 @@ from d2lbook.execute import (
     execute_notebooks,
     make_executor,
 )
-from d2lbook.render import html, sphinx_project
+from d2lbook.errors import ExecutionError
+from d2lbook.render import html, pdf, sphinx_project
 from d2lbook.render.sphinx_project import SphinxPage
 from d2lbook.source import BookSources, find_sources
 
@@ -92,6 +94,26 @@ def build_html(config: Config, options: BuildOptions) -> BuildReport:
                              force=options.force_render)
     return BuildReport(records=report.records, rendered=not result.skipped,
                        warnings=tuple(str(message) for message in result.messages))
+
+
+def build_pdf(config: Config, options: BuildOptions) -> list[pdf.PdfResult]:
+    """One PDF per tab: the default tab's, or each with ``--tab all``."""
+    pdf.check_tools()
+    if options.tab is None and config.default_tab is not None:
+        build_tabs: tuple[str | None, ...] = (config.default_tab,)
+    else:
+        build_tabs = notebooks.selected_tabs(config, options.tab) or (None,)
+    results = []
+    for tab in build_tabs:
+        sources, pages, report = build_eval(config, dataclasses.replace(options, tab=tab))
+        if report.failures:
+            raise ExecutionError(f"{len(report.failures)} notebook(s) failed; "
+                                 "run `d2lbook build eval` for the details")
+        project = config.output_dir / "pdf" / (tab or "default") / "source"
+        sphinx_project.write_project(config, project, pages, list(sources.resources),
+                                     (tab,) if tab else (), pdf_tab=tab)
+        results.append(pdf.build_pdf(config, project, config.output_dir, tab))
+    return results
 
 
 def refresh_library(config: Config, sources: BookSources) -> None:

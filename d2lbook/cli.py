@@ -13,7 +13,7 @@ import click
 
 from d2lbook.errors import BookError, BookWarning
 
-TARGETS = ("eval", "html", "lib", "tabcheck")
+TARGETS = ("eval", "html", "lib", "pdf", "tabcheck")
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None):
@@ -71,7 +71,7 @@ def main() -> None:
               help="Ray cluster address for --executor ray: auto or ray://HOST:PORT.")
 def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, force, executor,
           address) -> None:
-    """Build TARGETS: eval, html, lib, tabcheck."""
+    """Build TARGETS: eval, html, lib, pdf, tabcheck."""
     overrides = parse_overrides(settings)
     if evaluate is not None:
         overrides["build.eval"] = "true" if evaluate else "false"
@@ -110,6 +110,12 @@ def run_target(target: str, config, options) -> None:
         return
     if target == "tabcheck":
         report_tabcheck(config)
+        return
+    if target == "pdf":
+        for result in pipeline.build_pdf(config, options):
+            for message in result.messages:
+                click.echo(str(message), err=True)
+            click.echo(f"pdf: {result.pdf} ({result.duration:.0f} s)")
         return
     if target == "eval":
         _, _, report = pipeline.build_eval(config, options)

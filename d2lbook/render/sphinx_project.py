@@ -19,6 +19,7 @@ import nbformat
 
 from d2lbook.config import Config
 from d2lbook.files import copy_if_changed, write_if_changed
+from d2lbook.render import latex
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 if not TEMPLATES.is_dir():  # editable install: templates/ sits beside the package
@@ -55,7 +56,7 @@ def mathjax_folder() -> Path | None:
 
 
 def write_project(config: Config, folder: Path, pages: Iterable[SphinxPage],
-                  resources: list[str], tabs: tuple[str, ...]) -> None:
+                  resources: list[str], tabs: tuple[str, ...], pdf_tab: str | None = None) -> None:
     """Lay out the Sphinx source folder; stale pages from earlier builds are removed."""
     folder.mkdir(parents=True, exist_ok=True)
     wanted: set[Path] = set()
@@ -78,7 +79,8 @@ def write_project(config: Config, folder: Path, pages: Iterable[SphinxPage],
         if extra and (config.source_dir / extra).is_file():
             copy_if_changed(config.source_dir / extra, folder / extra)
     bibfiles = bibliography_files(config, resources)
-    write_if_changed(folder / "conf.py", render_conf(config, tabs, mathjax is not None, bibfiles))
+    write_if_changed(folder / "conf.py",
+                     render_conf(config, tabs, mathjax is not None, bibfiles, pdf_tab))
 
 
 def bibliography_files(config: Config, resources: Iterable[str]) -> list[str]:
@@ -96,7 +98,7 @@ def bibliography_files(config: Config, resources: Iterable[str]) -> list[str]:
 
 
 def render_conf(config: Config, tabs: tuple[str, ...], offline_mathjax: bool,
-                bibfiles: list[str]) -> str:
+                bibfiles: list[str], pdf_tab: str | None = None) -> str:
     """The text of ``conf.py``: plain assignments, generated from the config."""
     project = config.project
     settings: dict[str, object] = {
@@ -135,8 +137,10 @@ def render_conf(config: Config, tabs: tuple[str, ...], offline_mathjax: bool,
         "html_context": {"d2lbook_tabs": list(tabs)},
         "html_last_updated_fmt": None,
         "suppress_warnings": ["mystnb.unknown_mime_type", "myst.header"],
-        "latex_engine": "xelatex",
     }
+    settings["extensions"] = [*settings["extensions"],  # type: ignore[list-item]
+                              *latex.LATEX_EXTENSIONS]
+    settings.update(latex.latex_settings(config, pdf_tab or config.default_tab))
     if offline_mathjax:
         settings["mathjax_path"] = "mathjax/tex-chtml.js"
     if config.html.favicon:
