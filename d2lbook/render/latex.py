@@ -20,7 +20,7 @@ from pathlib import Path
 
 from d2lbook.config import Config
 from d2lbook.errors import BookWarning
-from d2lbook.render.sphinx_project import TEMPLATES
+from d2lbook.render import TEMPLATES
 
 LATEX_TEMPLATES = TEMPLATES / "latex"
 

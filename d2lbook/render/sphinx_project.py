@@ -19,11 +19,8 @@ import nbformat
 
 from d2lbook.config import Config
 from d2lbook.files import copy_if_changed, write_if_changed
-from d2lbook.render import latex
+from d2lbook.render import TEMPLATES, latex
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-if not TEMPLATES.is_dir():  # editable install: templates/ sits beside the package
-    TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 NICE_TAB_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet", "jax": "JAX",
                   "tensorflow": "TensorFlow", "numpy": "NumPy"}
