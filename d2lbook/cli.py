@@ -13,7 +13,8 @@ import click
 
 from d2lbook.errors import BookError, BookWarning
 
-TARGETS = ("eval", "html", "lib", "pdf", "tabcheck")
+TARGETS = ("eval", "html", "lib", "pdf", "tabcheck", "ipynb", "pkg", "slides", "colab",
+           "outputcheck", "linkcheck")
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None):
@@ -69,9 +70,11 @@ def main() -> None:
               help="Execution backend (default: the config's build.executor, else local).")
 @click.option("--address", default=None,
               help="Ray cluster address for --executor ray: auto or ray://HOST:PORT.")
+@click.option("--external", is_flag=True, help="linkcheck: check external links too.")
 def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, force, executor,
-          address) -> None:
-    """Build TARGETS: eval, html, lib, pdf, tabcheck."""
+          address, external) -> None:
+    """Build TARGETS: eval, html, lib, pdf, tabcheck, ipynb, pkg, slides, colab, outputcheck,
+    linkcheck."""
     overrides = parse_overrides(settings)
     if evaluate is not None:
         overrides["build.eval"] = "true" if evaluate else "false"
@@ -88,7 +91,7 @@ def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, forc
         config = load_config(root, overrides)
         with lock_build_dir(config.output_dir):
             for target in targets:
-                run_target(target, config, options)
+                run_target(target, config, options, external=external)
     except BookError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
@@ -98,9 +101,12 @@ def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, forc
         sys.exit(130)
 
 
-def run_target(target: str, config, options) -> None:
+def run_target(target: str, config, options, external: bool = False) -> None:
     from d2lbook import build as pipeline
 
+    if target in PUBLISHING_TARGETS:
+        run_publishing_target(target, config, options, external)
+        return
     if target == "lib":
         from d2lbook import library
         from d2lbook.source import find_sources
@@ -129,6 +135,44 @@ def run_target(target: str, config, options) -> None:
     if target == "html":
         click.echo(f"html: {config.output_dir / 'html' / 'index.html'}"
                    + ("" if report.rendered else " (up to date)"))
+
+
+PUBLISHING_TARGETS = ("ipynb", "pkg", "slides", "colab", "outputcheck", "linkcheck")
+
+
+def run_publishing_target(target: str, config, options, external: bool) -> None:
+    """Reader notebooks, packages, slides, Colab notebooks and the checks."""
+    from d2lbook import checks, colab, package, slides
+
+    if target in ("outputcheck", "linkcheck"):
+        html = config.output_dir / "html"
+        if target == "linkcheck" and not (html / "index.html").is_file():
+            raise BookError("no built site to check; run 'd2lbook build html' first", html)
+        problems = (checks.check_outputs(config) if target == "outputcheck"
+                    else checks.check_links(html, external=external))
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        if problems:
+            click.echo(f"{target}: {len(problems)} problem(s)", err=True)
+            sys.exit(1)
+        click.echo(f"{target}: no problems")
+        return
+    from d2lbook.build import BuildReport
+
+    if target == "slides":
+        written, records = slides.build_slides(config, options)
+    else:
+        sets, records = package.build_ipynb(config, options)
+    report = BuildReport(records=tuple(records))
+    summarize(report)
+    if report.failures:
+        sys.exit(1)
+    if target != "slides":
+        written = ([notebook_set.folder for notebook_set in sets] if target == "ipynb"
+                   else package.build_pkg(config, sets) if target == "pkg"
+                   else colab.build_colab(config, sets))
+    for path in written:
+        click.echo(f"{target}: {path}")
 
 
 def summarize(report) -> None:
@@ -182,6 +226,90 @@ def activate(tab, files, root) -> None:
     except BookError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--title", default=None, help="Title of the book (default: from FOLDER's name).")
+def new(folder, title) -> None:
+    """Create a starter book in FOLDER that builds at once."""
+    from d2lbook import scaffold
+
+    try:
+        written = scaffold.create_book(folder, title)
+    except BookError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"created {len(written)} files in {folder}; next: cd {folder} && "
+               "d2lbook build html")
+
+
+@main.command()
+@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
+              help="Book folder (holding config.yaml or config.ini).")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=0,
+              help="Port on 127.0.0.1 (default: a free one, printed).")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=1.0,
+              help="Seconds between two looks at the sources.")
+@click.option("--tab", default=None, help="Build one tab, or 'all' (default: every tab).")
+def serve(root, port, interval, tab) -> None:
+    """Build, serve the site on 127.0.0.1, rebuild and reload pages on every edit."""
+    from d2lbook import build as pipeline
+    from d2lbook import serve as server
+
+    try:
+        server.serve(root, pipeline.BuildOptions(tab=tab), port=port, interval=interval,
+                     echo=lambda text: click.echo(text, err=True))
+    except BookError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
+@main.command()
+@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
+              help="Book folder (holding config.yaml or config.ini).")
+@click.option("--cache", is_flag=True, help="Remove the execution cache too.")
+def clear(root, cache) -> None:
+    """Remove build outputs, keeping the execution cache unless --cache."""
+    from d2lbook.clear import clear_outputs
+    from d2lbook.config import load_config
+    from d2lbook.execute import lock_build_dir
+
+    try:
+        config = load_config(root)
+        with lock_build_dir(config.output_dir):
+            removed = clear_outputs(config, cache=cache)
+    except BookError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"removed {len(removed)} item(s) from {config.output_dir}")
+
+
+@main.command()
+@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
+              help="Book folder (holding config.yaml or config.ini).")
+@click.option("--repository", default=None, help="Git URL or path (default: deploy.repository).")
+@click.option("--branch", default=None, help="Branch to publish to (default: deploy.branch).")
+@click.option("--message", default="Publish the book", help="Commit message.")
+def deploy(root, repository, branch, message) -> None:
+    """Publish _build/html (and PDFs, packages) to a git branch, committing what changed."""
+    from d2lbook import deploy as publisher
+    from d2lbook.config import load_config
+
+    try:
+        config = load_config(root)
+        result = publisher.deploy(config, repository=repository, branch=branch,
+                                  message=message)
+    except BookError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    if result.commit is None:
+        click.echo(f"deploy: nothing changed on {result.branch}")
+    else:
+        click.echo(f"deploy: {len(result.changed)} file(s) changed, commit {result.commit[:12]} "
+                   f"on {result.branch}")
 
 
 if __name__ == "__main__":

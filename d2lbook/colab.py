@@ -1,0 +1,111 @@
+"""Notebooks ready for Google Colab: ``build colab`` copies each tab's reader notebooks
+(``build ipynb``) into ``<output>/colab/<tab>/`` with a first cell installing the packages
+``colab.libs`` lists for the tab, and ``accelerator: GPU`` metadata when the code uses a GPU.
+``colab_url`` is the address that opens a page's notebook from ``colab.github_repo``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import nbformat
+
+from d2lbook.config import Config
+from d2lbook.errors import ConfigError
+from d2lbook.execute import scan_gpu_use
+from d2lbook.files import copy_if_changed, write_if_changed
+from d2lbook.package import NotebookSet
+
+COLAB = "https://colab.research.google.com"
+INSTALL_HEADER = "# Installing the packages this notebook needs on Colab"
+IMAGE = re.compile(r"(!\[[^\]]*\]\()(?P<path>[^)\s]+\.svg)(?=[)\s])")
+
+
+def install_lines(config: Config, tab: str) -> list[str]:
+    """``pip install`` lines for ``tab`` from ``colab.libs`` ('tab, name, pip-spec')."""
+    lines = []
+    for number, entry in enumerate(config.colab.libs, start=1):
+        parts = [part.strip() for part in entry.split(",", 2)]
+        if len(parts) != 3 or not all(parts):
+            raise ConfigError(f"colab.libs[{number - 1}]: expected 'tab, name, pip-spec', "
+                              f"got {entry!r}", config.path)
+        if parts[0] in (tab, "all"):
+            lines.append(f"!pip install {parts[2]}")
+    return lines
+
+
+def needs_gpu(notebook: nbformat.NotebookNode) -> bool:
+    """Declared GPUs in the metadata, else the code scan of the executor."""
+    declared = notebook.metadata.get("d2lbook", {}).get("gpus")
+    if declared is not None:
+        return int(declared) > 0
+    return scan_gpu_use(notebook) != "none"
+
+
+def replace_svg_urls(source: str, setting: str) -> str:
+    """``colab.replace_svg_url`` ('folder, url'): SVG images under ``folder`` load from ``url``."""
+    folder, _, url = (part.strip() for part in setting.partition(","))
+    if not folder or not url:
+        return source
+
+    def replace(match: re.Match[str]) -> str:
+        path = match["path"]
+        marker = folder.strip("/") + "/"
+        if marker not in path:
+            return match.group(0)
+        return match.group(1) + url.rstrip("/") + "/" + path.split(marker, 1)[1]
+
+    return IMAGE.sub(replace, source)
+
+
+def colab_notebook(config: Config, notebook: nbformat.NotebookNode,
+                   tab: str) -> nbformat.NotebookNode:
+    """A reader notebook with the install cell and the Colab runtime metadata."""
+    result = copy.deepcopy(notebook)
+    has_code = any(cell.cell_type == "code" for cell in result.cells)
+    installs = install_lines(config, tab)
+    if has_code and installs:
+        cell = nbformat.v4.new_code_cell("\n".join([INSTALL_HEADER, *installs]))
+        result.cells.insert(0, cell)
+    if config.colab.replace_svg_url:
+        for cell in result.cells:
+            if cell.cell_type == "markdown":
+                cell.source = replace_svg_urls(cell.source, config.colab.replace_svg_url)
+    result.metadata["colab"] = {"provenance": []}
+    if has_code and needs_gpu(notebook):
+        result.metadata["accelerator"] = "GPU"
+        result.metadata["colab"]["gpuType"] = "T4"
+    return result
+
+
+def build_colab(config: Config, sets: list[NotebookSet]) -> list[Path]:
+    """Write the Colab notebooks of every tab; return their paths."""
+    written = []
+    for notebook_set in sets:
+        target_folder = config.output_dir / "colab" / notebook_set.tab
+        for path in notebook_set.paths:
+            notebook = nbformat.read(path, as_version=4)
+            target = target_folder / path.relative_to(notebook_set.folder)
+            converted = colab_notebook(config, notebook, notebook_set.tab)
+            write_if_changed(target, nbformat.writes(converted) + "\n")
+            written.append(target)
+        for path in sorted(notebook_set.folder.rglob("*")):
+            if path.is_file() and path.suffix != ".ipynb":
+                copy_if_changed(path, target_folder / path.relative_to(notebook_set.folder))
+    return written
+
+
+def colab_repository(config: Config) -> str | None:
+    """The ``owner/name`` whose notebooks the HTML pages open in Colab: the default tab's."""
+    repositories = config.colab.github_repo
+    for tab in (*config.build.tabs, "default"):
+        if repositories.get(tab):
+            return repositories[tab]
+    return next(iter(repositories.values()), None)
+
+
+def colab_url(repository: str, notebook_path: str, branch: str = "master") -> str:
+    """Address that opens ``notebook_path`` of a GitHub repository in Colab."""
+    return f"{COLAB}/github/{repository}/blob/{branch}/{notebook_path}"
