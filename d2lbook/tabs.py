@@ -1,7 +1,7 @@
 """Framework tabs: one document per tab from a chapter, and one notebook from executed tabs.
 
 ``select_code``/``split_document`` keep one tab's cells (``#@tab``/``%%tab`` marks,
-``:begin_tab:`` blocks, ``tab.selected(...)`` branches resolved with ``ast``);
+``:begin_tab:`` blocks, ``tab.selected(...)`` branches resolved by ``d2lbook.branches``);
 ``merge_notebooks`` interleaves executed tab notebooks back into source order with
 tab groups; ``check_tabs`` reports unknown tabs; ``activate`` rewrites a source for Jupyter.
 """
@@ -12,11 +12,18 @@ import ast
 import copy
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from markdown_it import MarkdownIt
 from nbformat import NotebookNode
 
+from d2lbook.branches import (
+    analyse,
+    is_selected_call,
+    resolve_branches,
+    selected_names,
+    split_lines,
+)
 from d2lbook.errors import BookError, ParseError
 from d2lbook.parse import Cell, Document
 
@@ -26,16 +33,8 @@ TAB_MARK = re.compile(r"^\s*(?:#@tab|%%tab)(?:[ \t]+(?P<tabs>.*?))?\s*$")
 BEGIN_TAB = re.compile(r"^\s*:begin_tab:`(?P<tabs>[^`]*)`")
 LOAD_EXTENSION = re.compile(r"^\s*%load_ext\s+d2lbook\.tab\b")
 IMPORT_TAB = re.compile(r"^\s*(?:from\s+d2lbook\s+import\s+tab|import\s+d2lbook\.tab)\s*(?:#.*)?$")
-LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
 ACTIVE_FENCE = re.compile(r"^\{\.python\s+\.input(?:\s+[^}]*)?\}$")
 INACTIVE_FENCE = re.compile(r"^\{\.python\s+\.inactive(?:\s+[^}]*)?\}$")
-ELIF = re.compile(r"^\s*elif\b")
-ELSE = re.compile(r"^\s*else\s*:")
-
-
-def split_lines(text: str) -> list[str]:
-    """Split ``text`` into lines that keep their terminators (the way ``ast`` counts lines)."""
-    return LINE.findall(text)
 
 
 def parse_names(value: str | None) -> tuple[str, ...]:
@@ -84,252 +83,6 @@ def select_code(source: str, tab: str, tabs: tuple[str, ...]) -> str | None:
     if "tab.selected" not in code:
         return code
     return resolve_branches(code, tab, offset)
-
-
-# ---------------------------------------------------------------- tab.selected branches
-
-
-def is_selected_call(node: ast.AST) -> bool:
-    """Whether ``node`` is a ``tab.selected(...)`` call."""
-    return (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "selected"
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == "tab"
-    )
-
-
-def selected_names(call: ast.Call) -> tuple[str, ...] | None:
-    """The tab names of ``tab.selected('a', 'b')`` or ``tab.selected(['a', 'b'])``."""
-    arguments = list(call.args)
-    if len(arguments) == 1 and isinstance(arguments[0], (ast.List, ast.Tuple)):
-        arguments = list(arguments[0].elts)
-    names = [arg.value for arg in arguments if isinstance(arg, ast.Constant)]
-    strings = tuple(name for name in names if isinstance(name, str))
-    return strings if strings and len(strings) == len(arguments) and not call.keywords else None
-
-
-def evaluate_condition(test: ast.expr, tab: str) -> bool | None:
-    """The value of a condition built only from ``tab.selected`` calls, ``and``, ``or``
-    and ``not``; None when it depends on anything else."""
-    if is_selected_call(test):
-        names = selected_names(test)  # type: ignore[arg-type]  # is_selected_call checked it
-        return None if names is None else tab in names
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        value = evaluate_condition(test.operand, tab)
-        return None if value is None else not value
-    if isinstance(test, ast.BoolOp):
-        values = [evaluate_condition(value, tab) for value in test.values]
-        if any(value is None for value in values):
-            return None
-        return all(values) if isinstance(test.op, ast.And) else any(values)
-    return None
-
-
-def is_tab_if(node: ast.AST) -> bool:
-    """Whether ``node`` is an ``if`` whose condition is a pure ``tab.selected`` condition."""
-    return isinstance(node, ast.If) and evaluate_condition(node.test, "") is not None
-
-
-def parse_code(code: str, offset: int) -> ast.Module:
-    """Parse a cell; IPython magic and shell lines are read as ``pass`` when plain
-    Python fails, so branches around them still resolve."""
-    try:
-        return ast.parse(code)
-    except SyntaxError:
-        pass
-    lines = [
-        line[: len(line) - len(line.lstrip())] + "pass\n"
-        if line.lstrip().startswith(("%", "!"))
-        else line
-        for line in split_lines(code)
-    ]
-    try:
-        return ast.parse("".join(lines))
-    except SyntaxError as error:
-        raise ParseError(
-            f"cannot resolve tab.selected: {error.msg}", None, offset + (error.lineno or 1)
-        ) from None
-
-
-def check_selected_calls(tree: ast.Module, lines: list[str], offset: int) -> None:
-    """Refuse ``tab.selected`` anywhere but as the whole condition of a tab ``if``/``elif``."""
-    allowed: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and is_tab_if(node):
-            allowed.update(id(child) for child in ast.walk(node.test))
-    for node in ast.walk(tree):
-        if is_selected_call(node) and id(node) not in allowed:
-            raise ParseError(
-                "tab.selected(...) must be the whole condition of an if/elif, "
-                "made of string tab names with and/or/not",
-                None,
-                offset + node.lineno,  # type: ignore[attr-defined]
-            )
-        following = elif_of(node, lines) if isinstance(node, ast.If) else None
-        if following is not None and is_tab_if(node) != is_tab_if(following):
-            raise ParseError(
-                "an if/elif chain cannot mix tab.selected(...) with other conditions",
-                None,
-                offset + following.lineno,
-            )
-
-
-def elif_of(node: ast.If, lines: list[str]) -> ast.If | None:
-    """The ``elif`` that continues ``node``, if any (``else:`` then ``if`` is not one)."""
-    following = node.orelse[0] if len(node.orelse) == 1 else None
-    if isinstance(following, ast.If) and ELIF.match(lines[following.lineno - 1]):
-        return following
-    return None
-
-
-@dataclass(frozen=True)
-class Branch:
-    """One clause of an ``if``/``elif``/``else`` chain."""
-
-    test: ast.expr | None
-    """The clause's condition; None for ``else``."""
-    header: int
-    """1-based line of the clause's ``if``/``elif``/``else`` keyword."""
-    body: list[ast.stmt]
-    """The clause's statements."""
-
-
-def chain_branches(node: ast.If, lines: list[str]) -> list[Branch]:
-    """The clauses of an ``if`` chain, in order."""
-    branches = [Branch(node.test, node.lineno, node.body)]
-    while True:
-        following = elif_of(node, lines)
-        if following is not None:
-            node = following
-            branches.append(Branch(node.test, node.lineno, node.body))
-            continue
-        if node.orelse:
-            start = node.body[-1].end_lineno or node.lineno
-            header = next(
-                number
-                for number in range(start + 1, node.orelse[0].lineno + 1)
-                if ELSE.match(lines[number - 1])
-            )
-            branches.append(Branch(None, header, node.orelse))
-        return branches
-
-
-def child_blocks(node: ast.AST) -> list[list[ast.stmt]]:
-    """The statement lists nested directly in ``node`` (bodies, handlers, cases)."""
-    blocks: list[list[ast.stmt]] = []
-    for _name, value in ast.iter_fields(node):
-        if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
-            blocks.append(value)
-        elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, (ast.ExceptHandler, ast.match_case)):
-                    blocks.append(item.body)
-    return blocks
-
-
-def find_chains(statements: list[ast.stmt]) -> list[tuple[ast.If, list[ast.stmt]]]:
-    """Tab ``if`` chains (with the block holding each) not nested in another tab chain."""
-    found: list[tuple[ast.If, list[ast.stmt]]] = []
-    for statement in statements:
-        if is_tab_if(statement):
-            found.append((statement, statements))  # type: ignore[arg-type]
-            continue
-        for block in child_blocks(statement):
-            found.extend(find_chains(block))
-    return sorted(found, key=lambda pair: pair[0].lineno)
-
-
-def leading_width(line: str) -> int:
-    """The number of leading whitespace characters of ``line``."""
-    return len(line) - len(line.lstrip(" \t"))
-
-
-def dedent(line: str, width: int) -> str:
-    """Remove up to ``width`` leading whitespace characters from ``line``."""
-    return line[min(width, leading_width(line)) :] if width else line
-
-
-class BranchResolver:
-    """Writes a cell's lines for one tab, keeping the chosen clause of each tab chain."""
-
-    def __init__(self, lines: list[str], tab: str):
-        self.lines = lines
-        self.tab = tab
-
-    def render(self, statements: list[ast.stmt], first: int, last: int, width: int) -> list[str]:
-        """Lines ``first``..``last`` (1-based) dedented by ``width``, chains resolved."""
-        output: list[str] = []
-        position = first
-        for node, block in find_chains(statements):
-            output.extend(
-                dedent(line, width) for line in self.lines[position - 1 : node.lineno - 1]
-            )
-            output.extend(self.resolve(node, block, width))
-            position = self.chain_end(node) + 1
-        output.extend(dedent(line, width) for line in self.lines[position - 1 : last])
-        return output
-
-    def choose(self, branches: list[Branch]) -> int | None:
-        """Index of the clause that runs in this tab."""
-        for index, branch in enumerate(branches):
-            if branch.test is None:
-                return index
-            if evaluate_condition(branch.test, self.tab):  # pure: checked beforehand
-                return index
-        return None
-
-    def resolve(self, node: ast.If, block: list[ast.stmt], width: int) -> list[str]:
-        """The lines a tab chain becomes: its chosen clause dedented, or nothing."""
-        branches = chain_branches(node, self.lines)
-        chosen = self.choose(branches)
-        indent = self.lines[node.lineno - 1][: leading_width(self.lines[node.lineno - 1])]
-        if chosen is None:
-            # A block left with no statement would not compile: keep it alive.
-            emptied = all(is_tab_if(statement) and self.drops(statement) for statement in block)
-            if emptied and block[-1] is node and leading_width(indent) > width:
-                return [dedent(indent, width) + "pass\n"]
-            return []
-        branch = branches[chosen]
-        end = (
-            branches[chosen + 1].header - 1 if chosen + 1 < len(branches) else self.chain_end(node)
-        )
-        header_line = self.lines[branch.header - 1]
-        if branch.body[0].lineno == branch.header:  # ``if tab.selected('a'): x = 1``
-            column = len(header_line.encode()[: branch.body[0].col_offset].decode())
-            first_line = dedent(indent, width) + header_line[column:]
-            return [first_line] + [dedent(line, width) for line in self.lines[branch.header : end]]
-        body_width = leading_width(self.lines[branch.body[0].lineno - 1])
-        inner = width + body_width - leading_width(header_line)
-        return self.render(branch.body, branch.header + 1, end, inner)
-
-    def chain_end(self, node: ast.If) -> int:
-        """The chain's last line, counting comments indented under its last clause."""
-        end = probe = node.end_lineno or node.lineno
-        indent = leading_width(self.lines[node.lineno - 1])
-        while probe < len(self.lines):
-            line = self.lines[probe]
-            if line.strip() and not (
-                line.lstrip().startswith("#") and leading_width(line) > indent
-            ):
-                break
-            probe += 1
-            end = probe if line.strip() else end
-        return end
-
-    def drops(self, node: ast.stmt) -> bool:
-        """Whether a tab chain keeps none of its clauses in this tab."""
-        return self.choose(chain_branches(node, self.lines)) is None  # type: ignore[arg-type]
-
-
-def resolve_branches(code: str, tab: str, offset: int = 0) -> str:
-    """Keep the clauses of ``tab.selected`` chains that run in ``tab``, dedented."""
-    lines = split_lines(code)
-    tree = parse_code(code, offset)
-    check_selected_calls(tree, lines, offset)
-    resolver = BranchResolver(lines, tab)
-    return "".join(resolver.render(tree.body, 1, len(lines), 0))
 
 
 # ---------------------------------------------------------------- documents per tab
@@ -394,10 +147,9 @@ def named_tabs(cell: Cell) -> list[tuple[tuple[str, ...], int, str]]:
     if "tab.selected" not in code:
         return named
     try:
-        tree = parse_code(code, offset)
-        check_selected_calls(tree, split_lines(code), offset)
+        tree, _lines = analyse(code)
     except ParseError as error:
-        raise ParseError(error.message, None, code_line(cell, error.line or 1)) from None
+        raise ParseError(error.message, None, code_line(cell, offset + (error.line or 1))) from None
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and is_selected_call(node):
             line = code_line(cell, offset + node.lineno)

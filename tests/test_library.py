@@ -245,9 +245,6 @@ def test_args_alias_and_reverse_patterns():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="tabs.select_code resolves tab.selected branches "
-                   "differently from d2lbook 1.0.3: blank lines of dropped branches and "
-                   "nested branches (tensorflow Module.__init__)")
 @pytest.mark.skipif(not ORACLE.exists() or not CORPUS.exists(), reason="no oracle venv")
 def test_corpus_libraries_match_original_tool(tmp_path):
     ours = copy_book(CORPUS, tmp_path / "ours")

@@ -123,7 +123,9 @@ NESTED = code(
 )
 
 
-def test_nested_branches_resolve_inside_out() -> None:
+def test_nested_branches_that_cannot_join_a_block_dedent_each_level() -> None:
+    # Dedented once in total (the original layout), ``b`` would sit under ``a = 1``
+    # and not compile, so each level dedents its own step.
     assert select_code(NESTED, "pytorch", TABS) == code(
         '''
         def make():
@@ -150,6 +152,86 @@ def test_nested_branches_resolve_inside_out() -> None:
             a, b = 0, 0
             return a, b
         '''
+    )
+
+
+MODULE = code(
+    '''
+    %%tab mxnet, jax
+    class Module:  #@save
+        """The base class of models."""
+        if tab.selected('mxnet', 'jax'):
+            def __init__(self):
+                super().__init__()
+            if tab.selected('mxnet'):
+                self.training = None
+
+        if tab.selected('jax'):
+            board: int = 0
+
+        def loss(self):
+            raise NotImplementedError
+    '''
+)
+
+
+def test_a_nested_branch_after_a_def_joins_its_body_as_in_the_original_tool() -> None:
+    # d2l-en's tensorflow ``Module`` is written this way: the nested clause is dedented
+    # once in total, so ``self.training = None`` lands in ``__init__``.
+    mxnet = select_code(MODULE, "mxnet", TABS)
+    assert mxnet == code(
+        '''
+        class Module:  #@save
+            """The base class of models."""
+            def __init__(self):
+                super().__init__()
+                self.training = None
+
+            def loss(self):
+                raise NotImplementedError
+        '''
+    )
+    jax = select_code(MODULE, "jax", TABS)
+    assert jax == code(
+        '''
+        class Module:  #@save
+            """The base class of models."""
+            def __init__(self):
+                super().__init__()
+            board: int = 0
+
+            def loss(self):
+                raise NotImplementedError
+        '''
+    )
+    compile(jax, "cell", "exec")
+
+
+def test_blank_lines_after_a_clause_go_with_it() -> None:
+    source = code(
+        """
+        %%tab all
+        x = 1
+        if tab.selected('pytorch'):
+            y = 2
+
+        if tab.selected('jax'):
+            y = 3
+
+
+        print(y)
+        """
+    )
+    assert select_code(source, "pytorch", TABS) == "x = 1\ny = 2\n\nprint(y)\n"
+    assert select_code(source, "jax", TABS) == "x = 1\ny = 3\n\n\nprint(y)\n"
+    assert select_code(source, "mxnet", TABS) == "x = 1\nprint(y)\n"
+
+
+def test_whitespace_lines_of_a_kept_clause_lose_its_step() -> None:
+    source = "def f():\n    if tab.selected('jax'):\n        a = 1\n        \n        b = 2\n"
+    assert select_code(source, "pytorch", ("pytorch", "jax")) == "def f():\n    pass\n"
+    assert select_code("#@tab all\n" + source, "jax", ("pytorch", "jax")) == (
+        "def f():\n    a = 1\n    \n    b = 2\n"
     )
 
 
@@ -219,8 +301,9 @@ def test_else_holding_a_chain_and_trailing_comments_follow_their_branch() -> Non
     assert select_code(source, "mxnet", TABS) == (
         "x = 2\n# about the else branch\n\ntry:\n    pass\nexcept ImportError:\n    pass\n"
     )
+    # the blank line after the comment belongs to the dropped else clause
     assert select_code(source, "pytorch", TABS) == (
-        "x = 1\n\ntry:\n    pass\nexcept ImportError:\n    pass\n"
+        "x = 1\ntry:\n    pass\nexcept ImportError:\n    pass\n"
     )
     assert select_code(source, "jax", TABS) == (
         "# about the else branch\n\ntry:\n    import jax\nexcept ImportError:\n    pass\n"
