@@ -157,6 +157,15 @@ class DeployConfig:
 
 
 @dataclass(frozen=True)
+class SlidesConfig:
+    """Slides built from the slide marks."""
+
+    reveal_url: str = _help("Where the HTML decks load reveal.js from (a URL or a relative "
+                            "path); never downloaded at build time.",
+                            default="https://cdn.jsdelivr.net/npm/reveal.js@5")
+
+
+@dataclass(frozen=True)
 class Config:
     """Every setting of a book."""
 
@@ -169,6 +178,7 @@ class Config:
     library: LibraryConfig = _help("Generated library.", default_factory=LibraryConfig)
     colab: ColabConfig = _help("Colab notebooks.", default_factory=ColabConfig)
     deploy: DeployConfig = _help("Publishing.", default_factory=DeployConfig)
+    slides: SlidesConfig = _help("Slides.", default_factory=SlidesConfig)
     tab: str | None = _help(
         "The tab this copy is for (set by for_tab); None for the whole book.", default=None)
 
