@@ -111,7 +111,7 @@ def build_pdf(config: Config, options: BuildOptions) -> list[pdf.PdfResult]:
                                  "run `d2lbook build eval` for the details")
         project = config.output_dir / "pdf" / (tab or "default") / "source"
         sphinx_project.write_project(config, project, pages, list(sources.resources),
-                                     (tab,) if tab else (), pdf_tab=tab)
+                                     (tab,) if tab else (), for_pdf=True)
         results.append(pdf.build_pdf(config, project, config.output_dir, tab))
     return results
 

@@ -116,3 +116,19 @@ def test_missing_image_is_reported_with_its_page(built_tiny):
     result = run_d2lbook("build", "html", cwd=book)
     assert result.returncode != 0
     assert "nowhere.svg" in result.stderr and "chapter_one/sums" in result.stderr
+
+
+def test_tiny_book_pdf(built_tiny):
+    import subprocess
+
+    book, _ = built_tiny
+    result = run_d2lbook("build", "pdf", cwd=book)
+    assert result.returncode == 0, result.stderr
+    pdf = book / "_build" / "pdf" / "tiny.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    assert "A Tiny Book" in info.stdout and "Test Author" in info.stdout
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    for expected in ("Counting", "Sums", "Products", "Fig. 1.1", "(1.1)", "total: 5050 5050",
+                     "Disquisitiones Arithmeticae"):
+        assert expected in text, expected

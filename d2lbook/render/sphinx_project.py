@@ -53,7 +53,7 @@ def mathjax_folder() -> Path | None:
 
 
 def write_project(config: Config, folder: Path, pages: Iterable[SphinxPage],
-                  resources: list[str], tabs: tuple[str, ...], pdf_tab: str | None = None) -> None:
+                  resources: list[str], tabs: tuple[str, ...], for_pdf: bool = False) -> None:
     """Lay out the Sphinx source folder; stale pages from earlier builds are removed."""
     folder.mkdir(parents=True, exist_ok=True)
     wanted: set[Path] = set()
@@ -77,7 +77,7 @@ def write_project(config: Config, folder: Path, pages: Iterable[SphinxPage],
             copy_if_changed(config.source_dir / extra, folder / extra)
     bibfiles = bibliography_files(config, resources)
     write_if_changed(folder / "conf.py",
-                     render_conf(config, tabs, mathjax is not None, bibfiles, pdf_tab))
+                     render_conf(config, tabs, mathjax is not None, bibfiles, for_pdf))
 
 
 def bibliography_files(config: Config, resources: Iterable[str]) -> list[str]:
@@ -95,7 +95,7 @@ def bibliography_files(config: Config, resources: Iterable[str]) -> list[str]:
 
 
 def render_conf(config: Config, tabs: tuple[str, ...], offline_mathjax: bool,
-                bibfiles: list[str], pdf_tab: str | None = None) -> str:
+                bibfiles: list[str], for_pdf: bool = False) -> str:
     """The text of ``conf.py``: plain assignments, generated from the config."""
     project = config.project
     settings: dict[str, object] = {
@@ -135,9 +135,10 @@ def render_conf(config: Config, tabs: tuple[str, ...], offline_mathjax: bool,
         "html_last_updated_fmt": None,
         "suppress_warnings": ["mystnb.unknown_mime_type", "myst.header"],
     }
-    settings["extensions"] = [*settings["extensions"],  # type: ignore[list-item]
-                              *latex.LATEX_EXTENSIONS]
-    settings.update(latex.latex_settings(config, pdf_tab or config.default_tab))
+    if for_pdf:  # a PDF project holds one tab (or none)
+        settings["extensions"] = [*settings["extensions"],  # type: ignore[list-item]
+                                  *latex.LATEX_EXTENSIONS]
+        settings.update(latex.latex_settings(config, tabs[0] if tabs else None))
     if offline_mathjax:
         settings["mathjax_path"] = "mathjax/tex-chtml.js"
     if config.html.favicon:
