@@ -6,6 +6,7 @@ Plain data in, plain data out; the execution itself belongs to ``execute``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -13,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import yaml
 
 from d2lbook import library, tabs, translate
 from d2lbook.config import Config
+from d2lbook.errors import ParseError
 from d2lbook.execute import NotebookJob
 from d2lbook.files import copy_if_changed, write_if_changed
 from d2lbook.parse import Document, parse_markdown, to_notebook
@@ -42,6 +45,33 @@ class Chapter:
     """Its cells."""
     executable: bool
     """False for non-notebook markdown: rendered, never executed."""
+    front_matter: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    """YAML between ``---`` lines at the top of the file: ``gpus``, ``dependencies``."""
+
+
+def split_front_matter(document: Document) -> tuple[Document, dict[str, object]]:
+    """Take a leading ``---`` YAML block off the first cell (kept out of the page)."""
+    first = document.cells[0] if document.cells else None
+    if first is None or first.kind != "markdown" or not first.source.startswith("---"):
+        return document, {}
+    lines = first.source.splitlines(keepends=True)
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
+    if end is None:
+        raise ParseError("front matter opened with --- is never closed", document.path,
+                         first.line)
+    try:
+        values = yaml.safe_load("".join(lines[1:end])) or {}
+    except yaml.YAMLError as error:
+        raise ParseError(f"front matter is not valid YAML: {error}", document.path,
+                         first.line) from None
+    if not isinstance(values, dict):
+        raise ParseError("front matter must be a mapping (key: value lines)", document.path,
+                         first.line)
+    rest = "".join(lines[end + 1:])
+    cells = document.cells[1:]
+    if rest.strip():
+        cells = (dataclasses.replace(first, source=rest, line=first.line + end + 1), *cells)
+    return dataclasses.replace(document, cells=cells), values
 
 
 def read_chapters(config: Config, sources: BookSources) -> list[Chapter]:
@@ -49,8 +79,8 @@ def read_chapters(config: Config, sources: BookSources) -> list[Chapter]:
     chapters = []
     for source in sources.files:
         text = (config.source_dir / source.path).read_text(encoding="utf-8")
-        document = parse_markdown(text, source.path)
-        chapters.append(Chapter(source.path, document, source.kind == "notebook"))
+        document, front_matter = split_front_matter(parse_markdown(text, source.path))
+        chapters.append(Chapter(source.path, document, source.kind == "notebook", front_matter))
     return chapters
 
 
@@ -126,13 +156,13 @@ def make_job(config: Config, chapter: Chapter, tab: str | None,
     elif tab is None and IMPORTS_LIBRARY.search(code) and config.library.tabs:
         only = next(iter(config.library.tabs))
         dependencies.append((f"library:{only}", library.library_digest(config, only)))
-    declared = notebook.metadata.get("d2lbook", {}).get("dependencies", [])
-    for name in declared:
+    declared = chapter.front_matter.get("dependencies", [])
+    for name in [declared] if isinstance(declared, str) else declared:
         path = config.source_dir / Path(chapter.path).parent / name
         dependencies.append((name, file_digest(path) if path.exists() else "missing"))
     workdir = (config.output_dir / "eval" / (tab or "default")).resolve()
     (workdir / chapter.path).parent.mkdir(parents=True, exist_ok=True)
-    gpus = notebook.metadata.get("d2lbook", {}).get("gpus")
+    gpus = chapter.front_matter.get("gpus")
     return NotebookJob(
         name=chapter.path if tab is None else f"{chapter.path} [{tab}]",
         source_path=chapter.path,
@@ -141,7 +171,7 @@ def make_job(config: Config, chapter: Chapter, tab: str | None,
         cwd=(workdir / chapter.path).parent,
         env=kernel_environment(config),
         dependencies=tuple(dependencies),
-        gpus=int(gpus) if gpus is not None else None,
+        gpus=int(gpus) if isinstance(gpus, (int, str)) else None,
     )
 
 

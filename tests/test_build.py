@@ -132,3 +132,36 @@ def test_tiny_book_pdf(built_tiny):
     for expected in ("Counting", "Sums", "Products", "Fig. 1.1", "(1.1)", "total: 5050 5050",
                      "Disquisitiones Arithmeticae"):
         assert expected in text, expected
+
+
+def notebook_text(path: Path) -> str:
+    import json
+
+    texts = []
+    for cell in json.loads(path.read_text())["cells"]:
+        for output in cell.get("outputs", []):
+            text = output.get("text", "")
+            texts.append(text if isinstance(text, str) else "".join(text))
+    return "".join(texts)
+
+
+def test_front_matter_gpu_needs_reach_the_kernels(copy_book):
+    book = copy_book("gpus")
+    result = run_d2lbook("build", "eval", "--gpus", "0,1,2,3", "--workers", "3", cwd=book)
+    assert result.returncode == 0, result.stderr
+    seen = {}
+    for name, count in (("none", 0), ("one", 1), ("two", 2)):
+        text = notebook_text(book / "_build" / "eval" / "default" / f"{name}.ipynb")
+        visible = re.search(r"sees '([^']*)'", text).group(1)
+        ids = [int(i) for i in visible.split(",") if i]
+        assert len(ids) == count, (name, visible)
+        seen[name] = set(ids)
+    assert not seen["one"] & seen["two"]  # they ran at once on 4 slots: no shared GPU
+
+
+def test_front_matter_must_be_closed(copy_book):
+    book = copy_book("gpus")
+    (book / "one.md").write_text("---\ngpus: 1\n# Needs one\n")
+    result = run_d2lbook("build", "eval", cwd=book)
+    assert result.returncode != 0
+    assert "one.md:1" in result.stderr and "front matter" in result.stderr
