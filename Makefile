@@ -1,5 +1,6 @@
 # Set up a virtual environment, build the sample book, run the tests.
 #   make html   - set up, then build the sample book's site into _build/html
+#   make pdf    - set up (TeX via apt when root), then build _build/pdf/d2lbook-sample.pdf
 #   make test   - set up, then run every test (slow ones included)
 #   make quick  - the fast tests only
 
@@ -8,7 +9,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.d2lbook-installed
 
-.PHONY: setup html eval lib test quick system-deps clean
+.PHONY: setup html pdf eval lib test quick system-deps clean
 
 setup: $(STAMP)
 
@@ -20,6 +21,9 @@ $(STAMP): pyproject.toml
 
 html: setup
 	$(BIN)/d2lbook build html
+
+pdf: setup system-deps
+	$(BIN)/d2lbook build pdf
 
 eval: setup
 	$(BIN)/d2lbook build eval
