@@ -154,7 +154,8 @@ def check_external(url: str, timeout: float) -> str | None:
 
 def check_links(folder: Path, external: bool = False, timeout: float = 10) -> list[CheckError]:
     """Internal links and anchors of every page under ``folder`` that lead nowhere."""
-    pages = sorted(folder.rglob("*.html"))
+    pages = sorted(page for page in folder.rglob("*.html")  # _static: theme templates
+                   if page.relative_to(folder).parts[0] not in ("_static", "_sources"))
     scans = {page: scan_page(page) for page in pages}
     problems: list[CheckError] = []
     checked: dict[str, str | None] = {}

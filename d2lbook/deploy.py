@@ -56,10 +56,9 @@ def published_files(config: Config) -> dict[str, Path]:
     files = {path.relative_to(html).as_posix(): path for path in sorted(html.rglob("*"))
              if path.is_file() and not path.name.startswith(".d2lbook")
              and ".doctrees" not in path.parts}
-    for folder, suffix in (("pdf", ".pdf"), ("pkg", ".zip")):
-        for path in sorted((config.output_dir / folder).rglob(f"*{suffix}")):
-            name = path.name if path.name not in files else f"{path.parent.name}-{path.name}"
-            files[name] = path
+    for folder, suffix in (("pdf", ".pdf"), ("pkg", ".zip")):  # not the LaTeX work folders
+        for path in sorted((config.output_dir / folder).glob(f"*{suffix}")):
+            files.setdefault(path.name, path)
     files.setdefault(".nojekyll", Path())  # GitHub Pages: serve _static/ and friends
     return files
 
