@@ -146,6 +146,8 @@ class ColabConfig:
     libs: tuple[str, ...] = _help("'tab, name, pip-spec' lines installed in a first cell.",
                                   default=())
     replace_svg_url: str = _help("'folder, url' replacing local SVG paths.", default="")
+    branch: str = _help("Branch of the Colab repositories that holds the notebooks.",
+                        default="master")
 
 
 @dataclass(frozen=True)

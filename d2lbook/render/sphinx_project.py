@@ -184,6 +184,13 @@ def theme_options(config: Config) -> dict[str, object]:
             if link.url.startswith(("http://", "https://"))
         ],
     }
+    repositories = config.colab.github_repo
+    repository = next((repositories[tab] for tab in (*config.build.tabs, "default")
+                       if repositories.get(tab)), next(iter(repositories.values()), ""))
+    if repository:  # "Open in Colab" on each page: the default tab's notebook repository
+        options["repository_url"] = f"https://github.com/{repository}"
+        options["repository_branch"] = config.colab.branch
+        options["launch_buttons"] = {"colab_url": "https://colab.research.google.com"}
     return options
 
 
