@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import posixpath
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -93,10 +94,18 @@ def order_by_toc(source_dir: Path, index: str) -> list[str]:
     return order
 
 
+TOC_FENCE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[ \t]*toc[ \t]*\r?$", re.MULTILINE)
+"""A line that may open a toc block: pages without one are not tokenized."""
+FENCES = MarkdownIt("zero").enable("fence").disable(["inline", "text_join"])
+"""Top-level fences only, as ``d2lbook.parse`` sees them; no inline parsing."""
+
+
 def read_toc_entries(source_dir: Path, path: str) -> Iterator[str]:
     """The pages named by the toc blocks of ``path``, relative to ``source_dir``."""
     text = (source_dir / path).read_text(encoding="utf-8")
-    for token in MarkdownIt("commonmark").parse(text):
+    if not TOC_FENCE.search(text):
+        return
+    for token in FENCES.parse(text):
         if token.type != "fence" or token.info.strip() != "toc" or token.map is None:
             continue
         first_line = token.map[0] + 2  # map[0] is the opening fence, 0-based

@@ -141,3 +141,23 @@ def test_index_and_source_dir_come_from_the_config(tmp_path):
     sources = find_sources(load_config(tmp_path))
     assert sources.index == "home.md"
     assert [source.path for source in sources.files] == ["home.md", "sub/page.md"]
+
+
+def test_toc_fences_in_their_markdown_forms(tmp_path):
+    """Tilde and long fences, indented and CRLF tocs count; a toc shown inside another
+    fence, or a word like 'protocol', does not."""
+    pages = {
+        "config.yaml": "",
+        "index.md": "# Home\r\n\r\n  ~~~~ toc \r\n:maxdepth: 1\r\n\r\nz\r\n~~~~\r\n",
+        "z.md": "# Z\nText right above.\n````toc\ny\n````\n\n````md\n```toc\nc\n```\n````\n",
+        "y.md": "# Y\n\nA protocol, not a toc:\n\n```python\ntoc = 1\n```\n",
+        "a.md": "# A\n",
+        "c.md": "# C\n",
+    }
+    for name, text in pages.items():
+        (tmp_path / name).write_bytes(text.encode())
+    paths = [source.path for source in find_quietly(load_config(tmp_path)).files]
+    assert paths == ["index.md", "z.md", "y.md", "a.md", "c.md"]  # a and c: orphans
+    (tmp_path / "y.md").write_text("# Y\n\n```toc\nc\n```\n")
+    paths = [source.path for source in find_quietly(load_config(tmp_path)).files]
+    assert paths == ["index.md", "z.md", "y.md", "c.md", "a.md"]
