@@ -106,9 +106,8 @@ def tab_notebooks(config: Config, chapter: Chapter,
         return {None: to_notebook(chapter.document)}
     notebooks: dict[str | None, nbformat.NotebookNode] = {}
     for tab in build_tabs:
-        if tab != config.default_tab and not tabs.has_code(chapter.document, tab,
-                                                            config.build.tabs):
-            continue
+        if notebooks and not tabs.has_code(chapter.document, tab, config.build.tabs):
+            continue  # prose is already in the first tab's notebook
         split = tabs.split_document(chapter.document, tab, config.build.tabs)
         notebook = to_notebook(split)
         notebook.metadata.setdefault("d2lbook", {})["tab"] = tab

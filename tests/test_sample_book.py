@@ -138,3 +138,30 @@ def test_browser_switches_every_group_and_remembers(served_site, tmp_path):
         context.close()
     assert (tmp_path / "numpy-tab.png").stat().st_size > 10_000
     assert errors == []
+
+
+def test_tabcheck_accepts_the_book_and_names_a_stray_tab(sample_book, tmp_path):
+    book, _ = sample_book
+    clean = run_d2lbook("build", "tabcheck", cwd=book)
+    assert clean.returncode == 0, clean.stderr
+    stray = tmp_path / "stray"
+    shutil.copytree(book, stray, ignore=shutil.ignore_patterns("_build"))
+    chapter = stray / "chapters" / "basics" / "tensors.md"
+    lines = chapter.read_text().splitlines(keepends=True)
+    fence = next(i for i, line in enumerate(lines) if line.startswith("```{.python .input"))
+    lines.insert(fence + 1, "#@tab tensorflow\n")
+    chapter.write_text("".join(lines))
+    result = run_d2lbook("build", "tabcheck", cwd=stray)
+    assert result.returncode != 0
+    assert f"chapters/basics/tensors.md:{fence + 2}" in result.stderr, result.stderr  # the mark
+    assert "tensorflow" in result.stderr
+
+
+def test_one_tab_builds_alone(sample_book):
+    book, _ = sample_book
+    result = run_d2lbook("build", "html", "--tab", "numpy", cwd=book)
+    assert result.returncode == 0, result.stderr
+    assert "executed" not in result.stdout  # the numpy notebooks are cached
+    page = (book / "_build" / "html" / "chapters" / "regression" / "scratch.html").read_text()
+    assert "tag_d2l-tab-pytorch" not in page
+    assert "np." in re.sub(r"<[^>]+>", "", page) and "torch.tensor" not in page
