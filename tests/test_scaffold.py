@@ -64,3 +64,14 @@ def test_starter_builds_pdf(tmp_path):
     assert result.returncode == 0, result.stderr
     pdf = book / "_build" / "pdf" / "book.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("command", ["new", "serve", "clear", "deploy"])
+def test_publishing_commands_have_help(command):
+    from click.testing import CliRunner
+
+    from d2lbook.cli import main
+
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output and "--help" in result.output
