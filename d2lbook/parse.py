@@ -107,16 +107,19 @@ class Piece:
     """Tabs of a ``:begin_tab:`` block; code cells read theirs from the source."""
 
 
+FENCES = MarkdownIt("zero").enable("fence").disable(["inline", "text_join"])
+"""The tokenizer for fences: block rules fence and paragraph only, no inline parsing."""
+
+
 def find_fences(text: str) -> list[tuple[int, int, str, str]]:
     """Return ``(first, stop, info, markup)`` for every top-level fence markdown-it finds.
 
     Lists, block quotes and HTML blocks are switched off, as in the original tool,
     so a fence at the start of a line is seen even right after a list item.
     """
-    tokenizer = MarkdownIt("zero").enable("fence")
     return [
         (token.map[0], token.map[1], token.info.strip(), token.markup)
-        for token in tokenizer.parse(text)
+        for token in FENCES.parse(text)
         if token.type == "fence" and token.map is not None
     ]
 
@@ -132,10 +135,13 @@ def is_closing_fence(line: str, markup: str) -> bool:
     )
 
 
-def find_code_cells(text: str, lines: list[str], path: str) -> list[tuple[int, int]]:
-    """Return ``(first, stop)`` line ranges of the executed ```` ```{.python .input} ```` cells."""
+def find_code_cells(
+    fences: list[tuple[int, int, str, str]], lines: list[str], path: str
+) -> list[tuple[int, int]]:
+    """Return ``(first, stop)`` line ranges of the executed ```` ```{.python .input} ```` cells
+    among the ``fences`` of ``find_fences``."""
     ranges = []
-    for first, stop, info, markup in find_fences(text):
+    for first, stop, info, markup in fences:
         if not (markup.startswith("`") and lines[first].startswith("`")):
             continue
         if not CODE_FENCE_INFO.match(info):
@@ -146,10 +152,10 @@ def find_code_cells(text: str, lines: list[str], path: str) -> list[tuple[int, i
     return ranges
 
 
-def find_quiet_lines(text: str, lines: list[str]) -> set[int]:
+def find_quiet_lines(fences: list[tuple[int, int, str, str]], lines: list[str]) -> set[int]:
     """Indices of lines where marks mean nothing: inside any fence or ``$$`` math block."""
     quiet: set[int] = set()
-    for first, stop, _info, _markup in find_fences(text):
+    for first, stop, _info, _markup in fences:
         quiet.update(range(first, stop))
     in_math = False
     for index, line in enumerate(lines):
@@ -251,10 +257,11 @@ def parse_markdown(text: str, path: str) -> Document:
     block, or a line mark the dialect does not know.
     """
     lines = split_lines(text)
-    quiet = find_quiet_lines(text, lines)
+    fences = find_fences(text)
+    quiet = find_quiet_lines(fences, lines)
     pieces: list[Piece] = []
     start = 0
-    for first, stop in find_code_cells(text, lines, path):
+    for first, stop in find_code_cells(fences, lines, path):
         pieces.extend(split_markdown(lines, start, first, quiet, path))
         pieces.append(Piece("code", first, stop))
         start = stop

@@ -20,7 +20,7 @@ from pathlib import Path
 from d2lbook.config import Config, TabLibraryConfig
 from d2lbook.library.aliases import alias_section, apply_reverse_aliases
 from d2lbook.library.assemble import render_library
-from d2lbook.library.collect import LibraryError, SavedBlock, collect_blocks
+from d2lbook.library.collect import LibraryError, SavedBlock, collect_chapter
 from d2lbook.parse import parse_markdown
 from d2lbook.source import BookSources, find_sources
 
@@ -81,8 +81,9 @@ def render_libraries(config: Config, sources: BookSources | None = None
         if "@save" not in text:
             continue
         document = parse_markdown(text, path)  # one chapter in memory at a time
-        for tab in blocks:
-            blocks[tab].extend(collect_blocks(document, tab, config.build.tabs, str(config.root)))
+        found = collect_chapter(document, tuple(blocks), config.build.tabs, str(config.root))
+        for tab, saved in found.items():
+            blocks[tab].extend(saved)
     config_name = config.path.name if config.path else "config.ini"
     rendered = []
     for tab, tab_library in libraries:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from d2lbook.errors import LibraryWarning
 from d2lbook.library.collect import SavedBlock
@@ -26,14 +26,27 @@ def leading_spaces(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
 
 
-def top_definitions(block: str) -> list[int]:
-    """0-based rows of the ``def``/``class`` lines of a block's top-level definitions."""
+@dataclass(frozen=True)
+class Outline:
+    """What assembling needs to know of a block's syntax, read with one parse."""
+
+    definitions: tuple[int, ...]
+    """0-based rows of the ``def``/``class`` lines of its top-level definitions; ``()``
+    when the block does not parse."""
+    class_name: str | None
+    """The name of the class its first statement defines, if it does."""
+
+
+def outline_block(code: str) -> Outline:
+    """Parse a block once for ``locate_definitions`` and ``fold_classes``."""
     try:
-        tree = ast.parse(block)
+        tree = ast.parse(code)
     except SyntaxError:
-        return []
-    return [node.lineno - 1 for node in tree.body
-            if isinstance(node, ast.FunctionDef | ast.ClassDef)]
+        return Outline((), None)
+    definitions = tuple(node.lineno - 1 for node in tree.body
+                        if isinstance(node, ast.FunctionDef | ast.ClassDef))
+    first = tree.body[0] if tree.body else None
+    return Outline(definitions, first.name if isinstance(first, ast.ClassDef) else None)
 
 
 def add_location(lines: list[str], first: int, last: int, location: str) -> None:
@@ -71,11 +84,12 @@ def close_docstring(lines: list[str], opening: int, last: int, indent: str,
             return
 
 
-def locate_definitions(block: SavedBlock) -> SavedBlock:
-    """The block with "Defined in" added to each top-level definition's docstring."""
+def locate_definitions(block: SavedBlock, outline: Outline | None = None) -> SavedBlock:
+    """The block with "Defined in" added to each top-level definition's docstring
+    (``outline``: the block's, when already read)."""
     if not block.label:
         return block
-    rows = top_definitions(block.code)
+    rows = list((outline or outline_block(block.code)).definitions)
     if not rows:
         return block
     lines = block.code.split("\n")
@@ -105,8 +119,11 @@ def extended_class(node: ast.stmt) -> str | None:
 
 def split_extensions(block: SavedBlock) -> list[tuple[str | None, int, list[str]]]:
     """The block cut before each ``add_to_class`` decorator: (class, row, lines) parts."""
-    tree = ast.parse(block.code)
     lines = block.code.split("\n")
+    try:
+        tree = ast.parse(block.code)
+    except SyntaxError:  # a docstring that locating broke: keep the block whole
+        return [(None, 0, lines)]
     cuts = [(name, min(d.lineno for d in node.decorator_list) - 1)  # type: ignore[attr-defined]
             for node in tree.body if (name := extended_class(node))]
     if not cuts:
@@ -120,20 +137,19 @@ def split_extensions(block: SavedBlock) -> list[tuple[str | None, int, list[str]
     return parts
 
 
-def fold_classes(blocks: list[SavedBlock]) -> list[str]:
-    """Block texts with ``add_to_class`` methods folded into their classes."""
+def fold_classes(blocks: list[SavedBlock], outlines: list[Outline] | None = None) -> list[str]:
+    """Block texts with ``add_to_class`` methods folded into their classes (``outlines``:
+    the blocks' before locating, which keeps definitions and class names)."""
     texts: list[str] = []
     classes: dict[str, int] = {}
-    for block in blocks:
-        definitions = top_definitions(block.code)
-        tree_first = block.code.split("\n", 1)[0]
-        if tree_first.startswith("class") and definitions:
+    for index, block in enumerate(blocks):
+        outline = outlines[index] if outlines else outline_block(block.code)
+        if block.code.startswith("class") and outline.definitions:
             texts.append(block.code)
-            name = ast.parse(block.code).body[0]
-            if isinstance(name, ast.ClassDef):
-                classes[name.name] = len(texts) - 1
+            if outline.class_name:
+                classes[outline.class_name] = len(texts) - 1
             continue
-        if "add_to_class" not in block.code or not definitions:
+        if "add_to_class" not in block.code or not outline.definitions:
             texts.append(block.code)
             continue
         for name, row, lines in split_extensions(block):
@@ -164,6 +180,8 @@ def custom_header(existing: str | None) -> str:
 
 def render_library(blocks: list[SavedBlock], aliases: str, existing: str | None) -> str:
     """The whole library file."""
-    located = [locate_definitions(block) for block in blocks]
-    body = "\n\n".join(fold_classes(located))
+    outlines = [outline_block(block.code) for block in blocks]
+    located = [locate_definitions(block, outline)
+               for block, outline in zip(blocks, outlines, strict=True)]
+    body = "\n\n".join(fold_classes(located, outlines))
     return custom_header(existing) + HEADER + GENERATED_NOTE + body + aliases

@@ -60,28 +60,53 @@ def names_tab(cell: Cell, tab: str) -> bool:
     return marks is not None and tab in marks
 
 
-def tab_cells(document: Document, tab: str, tabs: tuple[str, ...]) -> list[tuple[Cell, str]]:
+@dataclass(frozen=True)
+class MarkedCell:
+    """A cell of a chapter with its tab mark read once for every tab."""
+
+    cell: Cell
+    """The cell (text cells merged as the original tool saw them)."""
+    marks: tuple[str, ...] | None
+    """The tabs its ``#@tab``/``%%tab`` mark names; None when unmarked or text."""
+    code: str
+    """Code without the mark line; a text cell's source."""
+
+
+def mark_cells(document: Document) -> list[MarkedCell]:
+    """The chapter's cells (text merged) with their tab marks."""
+    marked = []
+    for cell in merge_markdown(document.cells):
+        if cell.kind == "markdown":
+            marked.append(MarkedCell(cell, None, cell.source))
+        else:
+            marks, code, _ = split_tab_mark(cell.source)
+            marked.append(MarkedCell(cell, marks, code))
+    return marked
+
+
+def tab_cells(document: Document | list[MarkedCell], tab: str,
+              tabs: tuple[str, ...]) -> list[tuple[Cell, str]]:
     """The cells of ``tab`` with their code (text cells keep their source).
 
     As in the original tool, a chapter whose code cells never name a non-default tab
     contributes nothing to that tab's library, not even its ``#@tab all`` cells.
     """
-    cells = merge_markdown(document.cells)
-    has_code = any(cell.kind == "code" for cell in cells)
-    if tabs and tab != tabs[0] and has_code and not any(
-            cell.kind == "code" and names_tab(cell, tab) for cell in cells):
+    cells = mark_cells(document) if isinstance(document, Document) else document
+    if tabs and tab != tabs[0] and any(item.cell.kind == "code" for item in cells) and not any(
+            item.marks is not None and tab in item.marks for item in cells):
         return []
     selected: list[tuple[Cell, str]] = []
-    for cell in cells:
-        if cell.kind == "markdown":
-            selected.append((cell, cell.source))
+    for item in cells:
+        if item.cell.kind == "markdown":
+            selected.append((item.cell, item.code))
             continue
-        marks, code, _ = split_tab_mark(cell.source)
-        if tabs and not belongs_to(marks, tab, tabs) or LOAD_EXTENSION in code:
+        if tabs and not belongs_to(item.marks, tab, tabs) or LOAD_EXTENSION in item.code:
             continue
-        if tabs and SAVE_MARK.search(code):  # only saved code needs its branches resolved
-            code = select_code(cell.source, tab, tabs) or ""
-        selected.append((cell, code))
+        code = item.code
+        if tabs and "tab.selected" in code and SAVE_MARK.search(code):
+            # only saved code needs its branches resolved
+            code = select_code(item.cell.source, tab, tabs) or ""
+        selected.append((item.cell, code))
     return selected
 
 
@@ -95,26 +120,47 @@ def find_label(cells: list[tuple[Cell, str]]) -> str:
     return ""
 
 
+def collect_chapter(document: Document, wanted: tuple[str, ...], tabs: tuple[str, ...],
+                    project_root: str = ".") -> dict[str, list[SavedBlock]]:
+    """Every block the chapter saves for each tab of ``wanted``, in source order.
+
+    The cells are read once for all tabs, and a cell whose code is the same in several
+    tabs is extracted once."""
+    marked = mark_cells(document)
+    extracted: dict[tuple[int, str], str] = {}
+    found: dict[str, list[SavedBlock]] = {}
+    for tab in wanted:
+        cells = tab_cells(marked, tab, tabs)
+        blocks = found[tab] = []
+        for index, (cell, code) in enumerate(cells):
+            if cell.kind != "code" or not SAVE_MARK.search(code):
+                continue
+            key = (cell.line, code)
+            if key not in extracted:
+                extracted[key] = saved_text(code, cell, document.path, project_root)
+            if extracted[key]:
+                # The cell just before is skipped, as the original tool does: its labels
+                # come from the text above the previous cell.
+                label = find_label(cells[: max(index - 1, 0)])
+                blocks.append(SavedBlock(extracted[key], label, document.path, cell.line + 1))
+    return found
+
+
 def collect_blocks(document: Document, tab: str, tabs: tuple[str, ...],
                    project_root: str = ".") -> list[SavedBlock]:
     """Every block the chapter saves for ``tab``, in source order."""
+    return collect_chapter(document, (tab,), tabs, project_root)[tab]
+
+
+def saved_text(code: str, cell: Cell, path: str, project_root: str) -> str:
+    """What a cell's tab-selected ``code`` saves: marks removed, imports sorted, trailing
+    spaces and surrounding blank lines stripped."""
     from d2lbook.library.imports import sort_imports
 
-    cells = tab_cells(document, tab, tabs)
-    blocks = []
-    for index, (cell, code) in enumerate(cells):
-        if cell.kind != "code" or not SAVE_MARK.search(code):
-            continue
-        saved = extract_saved_code(code, cell, document.path)
-        if "import " in saved:
-            saved = sort_imports(saved, project_root)
-        saved = "\n".join(line.rstrip() for line in saved.split("\n")).strip()
-        if saved:
-            # The cell just before is skipped, as the original tool does: its labels
-            # come from the text above the previous cell.
-            label = find_label(cells[: max(index - 1, 0)])
-            blocks.append(SavedBlock(saved, label, document.path, cell.line + 1))
-    return blocks
+    saved = extract_saved_code(code, cell, path)
+    if "import " in saved:
+        saved = sort_imports(saved, project_root)
+    return "\n".join(line.rstrip() for line in saved.split("\n")).strip()
 
 
 def source_line(cell: Cell, code: str, row: int) -> int:
