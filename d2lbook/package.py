@@ -19,7 +19,7 @@ from d2lbook import notebooks, translate
 from d2lbook.config import Config
 from d2lbook.execute import RunRecord
 from d2lbook.files import copy_if_changed, write_if_changed
-from d2lbook.parse import strip_newline, split_lines
+from d2lbook.parse import split_lines, strip_newline
 from d2lbook.source import find_sources
 
 DROPPED_MARK = re.compile(r"^:(label|eqlabel|width|height|end_tab):`?[^`]*`?\s*$")

@@ -24,11 +24,11 @@ VERSION_PATH = "/__d2lbook_version"
 RELOAD_SCRIPT = """<script>(function () {
   var seen = null;
   setInterval(function () {
-    fetch("%s", {cache: "no-store"}).then(function (r) { return r.text(); })
+    fetch("VERSION_PATH", {cache: "no-store"}).then(function (r) { return r.text(); })
       .then(function (v) { if (seen !== null && v !== seen) location.reload(); seen = v; })
       .catch(function () {});
   }, 1000);
-})();</script>""" % VERSION_PATH
+})();</script>""".replace("VERSION_PATH", VERSION_PATH)
 WATCHED_SKIPS = {".git", ".venv", "__pycache__", ".ipynb_checkpoints"}
 
 

@@ -65,7 +65,8 @@ def deck_parts(notebook: nbformat.NotebookNode) -> list[SlidePart]:
             parts.append(SlidePart("code", source))
     if not any(part.kind != "code" for part in parts):
         return []
-    return [SlidePart("slide", f"# {title}")] * (title is not None) + parts
+    heading = [SlidePart("slide", f"# {title}")] if title is not None else []
+    return heading + parts
 
 
 def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode | None:

@@ -1,4 +1,4 @@
-"""build slides: slide marks to a RISE notebook and a reveal.js page, one deck per marked chapter."""
+"""build slides: slide marks to a RISE notebook and a reveal.js page, one deck per chapter."""
 
 from __future__ import annotations
 
