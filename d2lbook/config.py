@@ -7,7 +7,6 @@ file, line, key and what was expected. Per-tab variants are derived with ``for_t
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
 import difflib
 import typing
@@ -227,7 +226,9 @@ def load_config(root: Path, overrides: Mapping[str, str] | None = None) -> Confi
     if yaml_path.is_file():
         config = Config(root=root, path=yaml_path, **_read_yaml(yaml_path))
     elif ini_path.is_file():
-        config = Config(root=root, path=ini_path, **_read_ini(ini_path))
+        from d2lbook.config_ini import read_ini  # builds on this schema
+
+        config = Config(root=root, path=ini_path, **read_ini(ini_path))
     else:
         warnings.warn(f"{root}: no config.yaml or config.ini, every setting takes its default",
                       MissingConfigWarning, stacklevel=2)
@@ -296,7 +297,7 @@ def _unknown_key(name: str, choices: list[str], prefix: str) -> str:
     return f"unknown key '{dotted}{name}' ({hint})"
 
 
-def _convert_text(text: str, annotation: Any) -> Any:
+def convert_text(text: str, annotation: Any) -> Any:
     """A scalar setting from its text; ValueError says what was expected."""
     if annotation is str:
         return text
@@ -390,7 +391,7 @@ def _read_value(node: yaml.Node, annotation: Any, key: str, path: Path | None) -
     if not isinstance(node, yaml.ScalarNode) or _is_null(node):
         raise _expected(node, key, annotation, path)
     try:
-        return _convert_text(node.value, annotation)
+        return convert_text(node.value, annotation)
     except ValueError as error:
         raise ConfigError(f"{key}: {error}", path, _line(node)) from None
 
@@ -426,7 +427,7 @@ def _replace_path(value: Any, annotation: Any, parts: list[str], text: str, pref
 
 def _convert_override(text: str, annotation: Any, key: str) -> Any:
     if annotation in (str, bool, int):
-        return _convert_text(text, annotation)
+        return convert_text(text, annotation)
     if annotation == tuple[str, ...]:
         return tuple(item.strip() for item in text.split(",") if item.strip())
     try:
@@ -436,164 +437,3 @@ def _convert_override(text: str, annotation: Any, key: str) -> Any:
     if node is None:
         raise ValueError(f"expected {_type_name(annotation)}")
     return _read_value(node, annotation, key, None)
-
-
-# --- legacy config.ini -------------------------------------------------------------------------
-
-def _same(section: str, *names: str) -> dict[str, str | None]:
-    return {name: f"{section}.{name}" for name in names}
-
-
-_TAB_LIBRARY_KEYS = tuple(item.name for item in dataclasses.fields(TabLibraryConfig))
-# ini key -> dotted schema key; None: a key of the original tool, accepted and unused.
-_INI_KEYS: dict[str, dict[str, str | None]] = {
-    "project": {**_same("project", "name", "title", "author", "copyright", "release"),
-                "lang": "project.language"},
-    "translation": dict.fromkeys(("origin_repo", "origin_lang", "translator", "terminology")),
-    "build": {**_same("build", "index", "notebooks", "exclusions", "dependencies", "resources",
-                      "source_dir", "output_dir", "warning_is_error", "sphinx_extensions",
-                      "sphinx_configs", "tabs"),
-              "non-notebooks": "build.non_notebooks", "eval_notebook": "build.eval",
-              **dict.fromkeys(("rsts", "origin_repo", "html_dir"))},
-    "html": {**_same("html", "header_links", "favicon", "include_css", "include_js"),
-             "html_logo": "html.logo"},
-    "pdf": {**_same("pdf", "main_font", "sans_font", "mono_font", "post_latex", "latex_logo",
-                    "bibfile", "style"),
-            "latex_url": None},  # never downloaded: the renderer ships its own LaTeX style
-    "library": {"version_file": "library.version_file",
-                **dict.fromkeys(("save_filename", "save_mark", "save_patterns", "version",
-                                 "root_dir", *_TAB_LIBRARY_KEYS))},
-    "deploy": {"github_repo": "deploy.repository",
-               **dict.fromkeys(("s3_bucket", "other_file_s3urls",
-                                "google_analytics_tracking_id"))},
-    "colab": {**_same("colab", "github_repo", "libs", "replace_svg_url"),
-              **dict.fromkeys(("exclusions", "libs_header", "gpu_pattern"))},
-}
-_ANY_KEY_SECTIONS = ("sagemaker", "slides")  # read by no stage yet; any key is accepted
-_LINE_LISTS = ("sphinx_configs", "libs", "alias", "reverse_alias", "args_alias")
-_TERM_LISTS = ("simple_alias", "fluent_alias")
-
-
-def _read_ini(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read_string(text, source=str(path))
-    except configparser.Error as error:
-        raise ConfigError(f"invalid config.ini: {error.message}", path,
-                          getattr(error, "lineno", None)) from None
-    lines = text.splitlines()
-    hints = typing.get_type_hints(Config)
-    values: dict[str, dict[str, Any]] = {}
-    for section in parser.sections():
-        if section.startswith("library-") or section in _ANY_KEY_SECTIONS:
-            continue
-        if section not in _INI_KEYS:
-            _warn_legacy(path, _ini_line(lines, section), f"unknown section [{section}] ignored")
-            continue
-        for key, raw in parser.items(section, raw=True):
-            line = _ini_line(lines, section, key)
-            if key not in _INI_KEYS[section]:
-                _warn_legacy(path, line, f"unknown key '{key}' in [{section}] ignored")
-                continue
-            target = _INI_KEYS[section][key]
-            if target is None or not raw.strip():
-                continue
-            part, name = target.split(".")
-            annotation = typing.get_type_hints(hints[part])[name]
-            try:
-                values.setdefault(part, {})[name] = _ini_value(target, key, raw, annotation)
-            except ValueError as error:
-                raise ConfigError(f"{section}.{key}: {error}", path, line) from None
-    # The original tool's default, which legacy books rely on.
-    values.setdefault("build", {}).setdefault("notebooks", ("**/*.md",))
-    tabs = values["build"].get("tabs", ())
-    values.setdefault("library", {})["tabs"] = _read_ini_libraries(parser, tabs, path, lines)
-    return {part: hints[part](**fields) for part, fields in values.items()}
-
-
-def _ini_value(target: str, key: str, raw: str, annotation: Any) -> Any:
-    if target == "html.header_links":
-        items = [item.strip() for item in raw.replace("\n", ",").split(",") if item.strip()]
-        if len(items) % 3:
-            raise ValueError(f"expected 'name, url, icon' triples, got {len(items)} items")
-        return tuple(HeaderLink(*items[start:start + 3]) for start in range(0, len(items), 3))
-    if target == "colab.github_repo":
-        rows = [[item.strip() for item in line.split(",") if item.strip()]
-                for line in raw.splitlines() if line.strip()]
-        if len(rows) == 1 and len(rows[0]) == 1:
-            return {"default": rows[0][0]}
-        if any(len(row) != 2 for row in rows):
-            raise ValueError("expected one repository, or lines 'tab, owner/repository'")
-        return {tab: repository for tab, repository in rows}
-    if annotation == tuple[str, ...]:
-        return _split_ini_list(key, raw)
-    return _convert_text(raw.strip(), annotation)
-
-
-def _split_ini_list(key: str, raw: str) -> tuple[str, ...]:
-    """A list setting of config.ini, split the way the original tool splits that key."""
-    if key == "tabs":
-        return tuple(tab.strip().lower() for tab in raw.split(",") if tab.strip())
-    if key in _LINE_LISTS:
-        return tuple(line.strip() for line in raw.splitlines() if line.strip())
-    if key in _TERM_LISTS:
-        # Each line is split at commas, so a line end ends an entry even without a comma.
-        return tuple(term.strip() for line in raw.splitlines() for term in line.split(",")
-                     if term.strip())
-    return tuple(raw.split())
-
-
-def _read_ini_libraries(parser: configparser.ConfigParser, tabs: tuple[str, ...], path: Path,
-                        lines: list[str]) -> dict[str, TabLibraryConfig]:
-    libraries = {tab: _read_ini_library(parser, f"library-{tab}", path, lines)
-                 for tab in tabs if parser.has_section(f"library-{tab}")}
-    for section in parser.sections():
-        tab = section.removeprefix("library-")
-        if tab != section and tab not in tabs:
-            _warn_legacy(path, _ini_line(lines, section),
-                         f"[{section}] ignored: '{tab}' is not one of build.tabs")
-    plain = parser.has_section("library") and any(
-        parser.get("library", key, raw=True, fallback="").strip() for key in _TAB_LIBRARY_KEYS)
-    if plain and tabs:
-        _warn_legacy(path, _ini_line(lines, "library"),
-                     "lib_file and aliases in [library] ignored: the book has tabs, "
-                     "give them in [library-<tab>] sections")
-    elif plain:
-        libraries["default"] = _read_ini_library(parser, "library", path, lines)
-    return libraries
-
-
-def _read_ini_library(parser: configparser.ConfigParser, section: str, path: Path,
-                      lines: list[str]) -> TabLibraryConfig:
-    values: dict[str, Any] = {}
-    for key, raw in parser.items(section, raw=True):
-        if key not in _TAB_LIBRARY_KEYS:
-            if section != "library":  # [library]'s other keys were checked with the section
-                _warn_legacy(path, _ini_line(lines, section, key),
-                             f"unknown key '{key}' in [{section}] ignored")
-        elif raw.strip():
-            values[key] = _split_ini_list(key, raw) if key.endswith("alias") else raw.strip()
-    if "lib_file" not in values:
-        raise ConfigError(f"[{section}] has no lib_file", path, _ini_line(lines, section))
-    return TabLibraryConfig(**values)
-
-
-def _ini_line(lines: list[str], section: str, key: str | None = None) -> int | None:
-    """The line of ``[section]``, or of ``key`` in it (configparser keeps no lines)."""
-    current = None
-    for number, line in enumerate(lines, start=1):
-        stripped = line.strip()
-        if stripped.startswith("[") and stripped.endswith("]"):
-            current = stripped[1:-1].strip()
-            if key is None and current == section:
-                return number
-        elif current == section and key is not None and line[:1] not in ("", " ", "\t"):
-            if line.split("=", 1)[0].split(":", 1)[0].strip().lower() == key:
-                return number
-    return None
-
-
-def _warn_legacy(path: Path, line: int | None, message: str) -> None:
-    where = f"{path}:{line}" if line is not None else str(path)
-    warnings.warn(f"{where}: {message}", LegacyConfigWarning, stacklevel=3)
