@@ -8,12 +8,12 @@ under the generated-code header, after any custom header of the existing file.
 
 from __future__ import annotations
 
-import ast
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from d2lbook.errors import LibraryWarning
 from d2lbook.library.collect import SavedBlock
+from d2lbook.library.outline import Outline, outline_block
 
 HEADER = "#################   WARNING   ################\n"
 GENERATED_NOTE = ("# The below part is generated automatically through:\n"
@@ -24,29 +24,6 @@ SIGNATURE_END = "):"
 
 def leading_spaces(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
-
-
-@dataclass(frozen=True)
-class Outline:
-    """What assembling needs to know of a block's syntax, read with one parse."""
-
-    definitions: tuple[int, ...]
-    """0-based rows of the ``def``/``class`` lines of its top-level definitions; ``()``
-    when the block does not parse."""
-    class_name: str | None
-    """The name of the class its first statement defines, if it does."""
-
-
-def outline_block(code: str) -> Outline:
-    """Parse a block once for ``locate_definitions`` and ``fold_classes``."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return Outline((), None)
-    definitions = tuple(node.lineno - 1 for node in tree.body
-                        if isinstance(node, ast.FunctionDef | ast.ClassDef))
-    first = tree.body[0] if tree.body else None
-    return Outline(definitions, first.name if isinstance(first, ast.ClassDef) else None)
 
 
 def add_location(lines: list[str], first: int, last: int, location: str) -> None:
@@ -87,45 +64,33 @@ def close_docstring(lines: list[str], opening: int, last: int, indent: str,
 def locate_definitions(block: SavedBlock, outline: Outline | None = None) -> SavedBlock:
     """The block with "Defined in" added to each top-level definition's docstring
     (``outline``: the block's, when already read)."""
-    if not block.label:
-        return block
-    rows = list((outline or outline_block(block.code)).definitions)
-    if not rows:
-        return block
+    return locate_block(block, outline or outline_block(block.code))[0]
+
+
+def locate_block(block: SavedBlock, outline: Outline) -> tuple[SavedBlock, Outline]:
+    """``locate_definitions``, and the block's outline moved to the located text."""
+    rows = list(outline.definitions)
+    if not block.label or not rows:
+        return block, outline
     lines = block.code.split("\n")
     location = f'Defined in :numref:{block.label}"""'
     ends = rows[1:] + [len(lines)]
+    added = []
     for first, last in reversed(list(zip(rows, ends, strict=True))):
+        count = len(lines)
         add_location(lines, first, last, location)
-    return replace(block, code="\n".join(lines))
+        grown = len(lines) - count  # and the lines a docstring gained in place:
+        added.append(grown + sum(line.count("\n") for line in lines[first : last + grown]))
+    return replace(block, code="\n".join(lines)), outline.shifted(tuple(reversed(added)))
 
 
-def extended_class(node: ast.stmt) -> str | None:
-    """``C`` for a function decorated with ``@d2l.add_to_class(C)`` (or ``d2l.C``)."""
-    if not isinstance(node, ast.FunctionDef):
-        return None
-    for decorator in node.decorator_list:
-        if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
-                and isinstance(decorator.func.value, ast.Name)
-                and decorator.func.value.id == "d2l" and decorator.func.attr == "add_to_class"
-                and len(decorator.args) == 1):
-            target = decorator.args[0]
-            if isinstance(target, ast.Name):
-                return target.id
-            if isinstance(target, ast.Attribute):
-                return target.attr
-    return None
-
-
-def split_extensions(block: SavedBlock) -> list[tuple[str | None, int, list[str]]]:
+def split_extensions(block: SavedBlock, outline: Outline | None = None
+                     ) -> list[tuple[str | None, int, list[str]]]:
     """The block cut before each ``add_to_class`` decorator: (class, row, lines) parts."""
     lines = block.code.split("\n")
-    try:
-        tree = ast.parse(block.code)
-    except SyntaxError:  # a docstring that locating broke: keep the block whole
-        return [(None, 0, lines)]
-    cuts = [(name, min(d.lineno for d in node.decorator_list) - 1)  # type: ignore[attr-defined]
-            for node in tree.body if (name := extended_class(node))]
+    cuts = list(outline.extensions) if outline else []
+    if not outline or any(not lines[row].startswith("@") for _, row in cuts):
+        cuts = list(outline_block(block.code).extensions)  # read from the text itself
     if not cuts:
         return [(None, 0, lines)]
     parts: list[tuple[str | None, int, list[str]]] = []
@@ -139,7 +104,7 @@ def split_extensions(block: SavedBlock) -> list[tuple[str | None, int, list[str]
 
 def fold_classes(blocks: list[SavedBlock], outlines: list[Outline] | None = None) -> list[str]:
     """Block texts with ``add_to_class`` methods folded into their classes (``outlines``:
-    the blocks' before locating, which keeps definitions and class names)."""
+    the blocks', when already read)."""
     texts: list[str] = []
     classes: dict[str, int] = {}
     for index, block in enumerate(blocks):
@@ -152,7 +117,7 @@ def fold_classes(blocks: list[SavedBlock], outlines: list[Outline] | None = None
         if "add_to_class" not in block.code or not outline.definitions:
             texts.append(block.code)
             continue
-        for name, row, lines in split_extensions(block):
+        for name, row, lines in split_extensions(block, outline):
             if name is None:
                 texts.append("\n".join(lines))
             elif name in classes:
@@ -180,8 +145,7 @@ def custom_header(existing: str | None) -> str:
 
 def render_library(blocks: list[SavedBlock], aliases: str, existing: str | None) -> str:
     """The whole library file."""
-    outlines = [outline_block(block.code) for block in blocks]
-    located = [locate_definitions(block, outline)
-               for block, outline in zip(blocks, outlines, strict=True)]
-    body = "\n\n".join(fold_classes(located, outlines))
-    return custom_header(existing) + HEADER + GENERATED_NOTE + body + aliases
+    located = [locate_block(block, block.outline or outline_block(block.code))
+               for block in blocks]
+    texts = fold_classes([block for block, _ in located], [outline for _, outline in located])
+    return custom_header(existing) + HEADER + GENERATED_NOTE + "\n\n".join(texts) + aliases

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from d2lbook.errors import BookError, LibraryWarning
+from d2lbook.library.outline import Outline, outline_block
 from d2lbook.parse import Cell, Document
 from d2lbook.tabs import belongs_to, select_code, split_tab_mark
 
@@ -40,6 +41,8 @@ class SavedBlock:
     """The chapter the block comes from."""
     line: int
     """1-based line of the chapter where the cell's code starts."""
+    outline: Outline | None = None
+    """The structure of ``code``, read when it was saved; None: read it when needed."""
 
 
 def merge_markdown(cells: tuple[Cell, ...]) -> list[Cell]:
@@ -127,7 +130,7 @@ def collect_chapter(document: Document, wanted: tuple[str, ...], tabs: tuple[str
     The cells are read once for all tabs, and a cell whose code is the same in several
     tabs is extracted once."""
     marked = mark_cells(document)
-    extracted: dict[tuple[int, str], str] = {}
+    extracted: dict[tuple[int, str], tuple[str, Outline]] = {}
     found: dict[str, list[SavedBlock]] = {}
     for tab in wanted:
         cells = tab_cells(marked, tab, tabs)
@@ -137,12 +140,14 @@ def collect_chapter(document: Document, wanted: tuple[str, ...], tabs: tuple[str
                 continue
             key = (cell.line, code)
             if key not in extracted:
-                extracted[key] = saved_text(code, cell, document.path, project_root)
-            if extracted[key]:
+                saved = saved_text(code, cell, document.path, project_root)
+                extracted[key] = saved, outline_block(saved)
+            saved, outline = extracted[key]
+            if saved:
                 # The cell just before is skipped, as the original tool does: its labels
                 # come from the text above the previous cell.
                 label = find_label(cells[: max(index - 1, 0)])
-                blocks.append(SavedBlock(extracted[key], label, document.path, cell.line + 1))
+                blocks.append(SavedBlock(saved, label, document.path, cell.line + 1, outline))
     return found
 
 
