@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import nbformat
@@ -178,8 +178,8 @@ def split_markdown(
     start, tab_start = first, -1
     tabs: tuple[str, ...] = ()
     for index in range(first, stop):
-        if index in quiet:
-            continue
+        if not lines[index].startswith(":") or index in quiet:
+            continue  # every mark starts its line with a colon
         line = strip_newline(lines[index])
         begin = BEGIN_TAB.match(line)
         if begin:
@@ -214,10 +214,12 @@ def check_mark(line: str, path: str, line_number: int) -> None:
         raise ParseError(f"unknown mark :{mark['name']}: (known: {known})", path, line_number)
 
 
-def make_cell(lines: list[str], piece: Piece, first: int, last: int) -> Cell:
-    """Build the cell of ``piece`` from its non-blank lines ``first`` to ``last`` (excluded)."""
+def make_cell(lines: list[str], piece: Piece, first: int, last: int, trailing: str) -> Cell:
+    """Build the cell of ``piece`` from its non-blank lines ``first`` to ``last`` (excluded),
+    followed by the blank lines ``trailing``."""
     if piece.kind == "markdown":
-        return Cell("markdown", "".join(lines[first:last]), first + 1, piece.tabs)
+        return Cell("markdown", "".join(lines[first:last]), first + 1, piece.tabs,
+                    trailing=trailing)
     opening = lines[first]
     fence = strip_newline(opening)
     source = "".join(lines[first + 1 : last - 1])
@@ -225,28 +227,26 @@ def make_cell(lines: list[str], piece: Piece, first: int, last: int) -> Cell:
     mark = TAB_MARK.match(strip_newline(lines[first + 1])) if last - first > 2 else None
     if mark:
         tabs = parse_tab_names(mark["tabs"])
-    return Cell("code", source, first + 1, tabs, fence, opening[len(fence) :], lines[last - 1])
+    return Cell("code", source, first + 1, tabs, fence, opening[len(fence) :], lines[last - 1],
+                trailing)
 
 
 def assemble(lines: list[str], pieces: list[Piece], path: str) -> Document:
     """Turn pieces into cells, moving blank lines at their edges into ``trailing``."""
-    leading = ""
-    cells: list[Cell] = []
+    spans = []  # (piece, first, last) of pieces with a non-blank line
     for piece in pieces:
         first, last = piece.first, piece.stop
         while first < last and is_blank(lines[first]):
             first += 1
-        gap = "".join(lines[piece.first : first])
-        if cells:
-            cells[-1] = replace(cells[-1], trailing=cells[-1].trailing + gap)
-        else:
-            leading += gap
-        if first == last:
-            continue
-        while is_blank(lines[last - 1]):
-            last -= 1
-        cell = make_cell(lines, piece, first, last)
-        cells.append(replace(cell, trailing="".join(lines[last : piece.stop])))
+        if first < last:
+            while is_blank(lines[last - 1]):
+                last -= 1
+            spans.append((piece, first, last))
+    leading = "".join(lines[: spans[0][1]] if spans else lines)
+    cells = []
+    for index, (piece, first, last) in enumerate(spans):
+        stop = spans[index + 1][1] if index + 1 < len(spans) else len(lines)
+        cells.append(make_cell(lines, piece, first, last, "".join(lines[last:stop])))
     return Document(path, tuple(cells), leading)
 
 

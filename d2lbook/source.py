@@ -84,26 +84,29 @@ def order_by_toc(source_dir: Path, index: str) -> list[str]:
     order: list[str] = []
     seen: set[str] = set()
     stack = [index]
+    root = source_dir.resolve()
     while stack:
         path = stack.pop()
         if path in seen:  # a page listed twice (or a cycle) keeps its first place
             continue
         seen.add(path)
         order.append(path)
-        stack.extend(reversed(list(read_toc_entries(source_dir, path))))
+        stack.extend(reversed(list(read_toc_entries(source_dir, path, root))))
     return order
 
 
-TOC_FENCE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[ \t]*toc[ \t]*\r?$", re.MULTILINE)
-"""A line that may open a toc block: pages without one are not tokenized."""
+TOC_OPENING = re.compile(r"[ \t]*(?:`{3,}|~{3,})[ \t]*")
+"""What precedes ``toc`` on a line that may open a toc block."""
 FENCES = MarkdownIt("zero").enable("fence").disable(["inline", "text_join"])
 """Top-level fences only, as ``d2lbook.parse`` sees them; no inline parsing."""
 
 
-def read_toc_entries(source_dir: Path, path: str) -> Iterator[str]:
-    """The pages named by the toc blocks of ``path``, relative to ``source_dir``."""
+def read_toc_entries(source_dir: Path, path: str, root: Path | None = None) -> Iterator[str]:
+    """The pages named by the toc blocks of ``path``, relative to ``source_dir``
+    (``root``: ``source_dir`` resolved, when known)."""
+    root = root or source_dir.resolve()
     text = (source_dir / path).read_text(encoding="utf-8")
-    if not TOC_FENCE.search(text):
+    if not may_hold_toc(text):
         return
     for token in FENCES.parse(text):
         if token.type != "fence" or token.info.strip() != "toc" or token.map is None:
@@ -112,10 +115,22 @@ def read_toc_entries(source_dir: Path, path: str) -> Iterator[str]:
         for offset, line in enumerate(token.content.splitlines()):
             entry = line.strip()
             if entry and not entry.startswith(":") and "://" not in entry:
-                yield _resolve_entry(source_dir, path, entry, first_line + offset)
+                yield _resolve_entry(source_dir, root, path, entry, first_line + offset)
 
 
-def _resolve_entry(source_dir: Path, path: str, entry: str, line: int) -> str:
+def may_hold_toc(text: str) -> bool:
+    """Whether a line of ``text`` starts like a toc fence; pages without one are not
+    tokenized (most pages, and ``toc`` in words like "stochastic" is quick to rule out)."""
+    position = text.find("toc")
+    while position >= 0:
+        start = max(text.rfind("\n", 0, position), text.rfind("\r", 0, position)) + 1
+        if TOC_OPENING.fullmatch(text, start, position):
+            return True
+        position = text.find("toc", position + 3)
+    return False
+
+
+def _resolve_entry(source_dir: Path, root: Path, path: str, entry: str, line: int) -> str:
     """The page a toc entry of ``path`` names; ``ParseError`` if missing or outside the book."""
     name = entry
     if name.endswith(">") and "<" in name:  # Sphinx style 'Title <page>'
@@ -125,15 +140,11 @@ def _resolve_entry(source_dir: Path, path: str, entry: str, line: int) -> str:
         target += ".md"
     location = source_dir / path
     outside = target.startswith("../") or posixpath.isabs(target)
-    if outside or not _is_inside(source_dir / target, source_dir):
+    if outside or not (source_dir / target).resolve().is_relative_to(root):
         raise ParseError(f"toc entry '{entry}' points outside the book folder", location, line)
     if not (source_dir / target).is_file():
         raise ParseError(f"toc entry '{entry}' names a missing file: {target}", location, line)
     return target
-
-
-def _is_inside(path: Path, folder: Path) -> bool:
-    return path.resolve().is_relative_to(folder.resolve())
 
 
 def _output_folder(config: Config) -> str | None:
