@@ -108,23 +108,24 @@ def parse_code(code: str, offset: int = 0) -> ast.Module:
 def check_selected_calls(tree: ast.Module, lines: list[str], offset: int = 0) -> None:
     """Refuse ``tab.selected`` anywhere but as the whole condition of a tab ``if``/``elif``."""
     allowed: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and is_tab_if(node):
-            allowed.update(id(child) for child in ast.walk(node.test))
-    for node in ast.walk(tree):
-        if is_selected_call(node) and id(node) not in allowed:
+    for node in ast.walk(tree):  # breadth first: an ``if`` comes before its condition's calls
+        if isinstance(node, ast.If):
+            tab_if = is_tab_if(node)
+            if tab_if:
+                allowed.update(id(child) for child in ast.walk(node.test))
+            following = elif_of(node, lines)
+            if following is not None and tab_if != is_tab_if(following):
+                raise ParseError(
+                    "an if/elif chain cannot mix tab.selected(...) with other conditions",
+                    None,
+                    offset + following.lineno,
+                )
+        elif is_selected_call(node) and id(node) not in allowed:
             raise ParseError(
                 "tab.selected(...) must be the whole condition of an if/elif, "
                 "made of string tab names with and/or/not",
                 None,
                 offset + node.lineno,  # type: ignore[attr-defined]
-            )
-        following = elif_of(node, lines) if isinstance(node, ast.If) else None
-        if following is not None and is_tab_if(node) != is_tab_if(following):
-            raise ParseError(
-                "an if/elif chain cannot mix tab.selected(...) with other conditions",
-                None,
-                offset + following.lineno,
             )
 
 

@@ -220,6 +220,23 @@ def test_add_to_class_for_an_unknown_class_warns_with_location():
     assert texts == ["@d2l.add_to_class(B)\ndef f(self):\n    return 1"]
 
 
+@pytest.mark.parametrize("source", [
+    "#@save\n# a comment\nclass A:\n    x = 1\n\n\n@d2l.add_to_class(A)  #@save\n"
+    "def f(self):\n    return 1\n",
+    "x = 1\n\ndef f(a,  #@save\n      b):\n    return a\n    # trailing\n\ny = 2\n",
+    "@decorate  #@save\n@d2l.add_to_class(d2l.B)\ndef g(self): pass\nz = 3  #@save\n",
+    "import sys  #@save\nimport os  #@save\ndef f():  #@save\n    return os, sys\n",
+    "#@save\ndef f():\n    %time x = 1\n    return 1\n",
+])
+def test_outline_read_from_the_cell_equals_the_block_parsed_again(source):
+    from d2lbook.library.collect import saved_text
+    from d2lbook.library.outline import outline_block
+    from d2lbook.parse import Cell
+
+    text, outline = saved_text(source, Cell("code", source, 1), "chapter.md", ".")
+    assert text and outline == outline_block(text)
+
+
 # ------------------------------------------------------------------ aliases
 
 TORCH = TabLibraryConfig(lib_file="d2l/torch.py", lib_name="torch",

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from d2lbook.errors import BookError, LibraryWarning
-from d2lbook.library.outline import Outline, outline_block
+from d2lbook.library.outline import Outline, outline_block, outline_rows
 from d2lbook.parse import Cell, Document
 from d2lbook.tabs import belongs_to, select_code, split_tab_mark
 
@@ -140,8 +140,7 @@ def collect_chapter(document: Document, wanted: tuple[str, ...], tabs: tuple[str
                 continue
             key = (cell.line, code)
             if key not in extracted:
-                saved = saved_text(code, cell, document.path, project_root)
-                extracted[key] = saved, outline_block(saved)
+                extracted[key] = saved_text(code, cell, document.path, project_root)
             saved, outline = extracted[key]
             if saved:
                 # The cell just before is skipped, as the original tool does: its labels
@@ -157,15 +156,24 @@ def collect_blocks(document: Document, tab: str, tabs: tuple[str, ...],
     return collect_chapter(document, (tab,), tabs, project_root)[tab]
 
 
-def saved_text(code: str, cell: Cell, path: str, project_root: str) -> str:
-    """What a cell's tab-selected ``code`` saves: marks removed, imports sorted, trailing
-    spaces and surrounding blank lines stripped."""
+def saved_text(code: str, cell: Cell, path: str, project_root: str) -> tuple[str, Outline]:
+    """What a cell's tab-selected ``code`` saves (marks removed, imports sorted, trailing
+    spaces and surrounding blank lines stripped), and its outline."""
     from d2lbook.library.imports import sort_imports
 
-    saved = extract_saved_code(code, cell, path)
-    if "import " in saved:
-        saved = sort_imports(saved, project_root)
-    return "\n".join(line.rstrip() for line in saved.split("\n")).strip()
+    tree, region = extract_region(code, cell, path)
+    joined = "\n".join(region.lines)
+    saved = sort_imports(joined, project_root) if "import " in joined else joined
+    lines = [line.rstrip() for line in saved.split("\n")]
+    lead = next((index for index, line in enumerate(lines) if line), len(lines))
+    text = "\n".join(lines).strip()
+    if saved is joined and "\r" not in joined and not any(
+            line.lstrip().startswith(("%", "!")) for line in region.lines):
+        # The block is lines of the parsed cell: read its outline from the cell's tree.
+        outline = outline_rows(tree, region.rows[lead : lead + text.count("\n") + 1])
+        if outline is not None:
+            return text, outline
+    return text, outline_block(text)
 
 
 def source_line(cell: Cell, code: str, row: int) -> int:
@@ -211,16 +219,31 @@ class SavedRegion:
     """Lines a cell saves, gathered mark by mark."""
 
     lines: list[str]
+    """The saved lines, in order."""
     taken: set[int]
+    """1-based rows of the cell already dealt with (saved, or a mark of their own)."""
+    rows: list[int]
+    """The cell row each saved line comes from."""
+
+    def add(self, row: int, text: str) -> None:
+        """Save ``text`` for cell row ``row``."""
+        self.lines.append(text)
+        self.rows.append(row)
+        self.taken.add(row)
 
 
 def extract_saved_code(code: str, cell: Cell, path: str) -> str:
     """The text a cell saves: what each mark's statement(s) span, joined in order."""
+    return "\n".join(extract_region(code, cell, path)[1].lines)
+
+
+def extract_region(code: str, cell: Cell, path: str) -> tuple[ast.Module, SavedRegion]:
+    """The cell's syntax tree and the lines its marks save."""
     tree = parse_cell(code, cell, path)
     lines = code.split("\n")
     spans = {statement_start(node): node.end_lineno or node.lineno for node in tree.body}
     inside = {row for start, end in spans.items() for row in range(start + 1, end + 1)}
-    region = SavedRegion([], set())
+    region = SavedRegion([], set(), [])
     for row, column in find_marks(code):
         if row in region.taken:
             continue
@@ -230,8 +253,7 @@ def extract_saved_code(code: str, cell: Cell, path: str) -> str:
                                "import (or stand alone above one)", path,
                                source_line(cell, code, row))
         if before:
-            region.lines.append(before)
-            region.taken.add(row)
+            region.add(row, before)
             cursor = take_statement(row, spans, lines, region)
         else:
             region.taken.add(row)
@@ -240,7 +262,7 @@ def extract_saved_code(code: str, cell: Cell, path: str) -> str:
             warnings.warn(LibraryWarning(
                 f"{path}:{source_line(cell, code, row)}: #@save is followed by no statement"),
                 stacklevel=2)
-    return "\n".join(region.lines)
+    return tree, region
 
 
 def statement_start(node: ast.stmt) -> int:
@@ -257,14 +279,12 @@ def take_statement(start: int, spans: dict[int, int], lines: list[str],
     (the original tool then stops after the blank and indented lines that follow)."""
     end = spans[start]
     for row in range(start + 1, end + 1):
-        region.lines.append(lines[row - 1])
-        region.taken.add(row)
+        region.add(row, lines[row - 1])
     if end == start:
         return end + 1
     row = end + 1
     while row <= len(lines) and (not lines[row - 1] or lines[row - 1][0] in " \t"):
-        region.lines.append(lines[row - 1])
-        region.taken.add(row)
+        region.add(row, lines[row - 1])
         row += 1
     return None
 

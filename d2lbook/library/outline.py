@@ -48,6 +48,32 @@ def outline_block(code: str) -> Outline:
                    extensions)
 
 
+def outline_rows(tree: ast.Module, rows: list[int]) -> Outline | None:
+    """The outline of a block made of lines of a parsed cell: ``rows[i]`` is the 1-based
+    cell row of block line ``i``. None when a statement is only partly in the block."""
+    index = {row: position for position, row in enumerate(rows)}
+    definitions: list[int] = []
+    extensions: list[tuple[str, int]] = []
+    class_name: str | None = None
+    first = True
+    for node in tree.body:
+        decorators = getattr(node, "decorator_list", [])
+        start = min([node.lineno, *(decorator.lineno for decorator in decorators)])
+        inside = [row in index for row in range(start, (node.end_lineno or start) + 1)]
+        if not any(inside):
+            continue
+        if not all(inside):
+            return None
+        if first and isinstance(node, ast.ClassDef):
+            class_name = node.name
+        first = False
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            definitions.append(index[node.lineno])
+        if name := extended_class(node):
+            extensions.append((name, index[start]))
+    return Outline(tuple(definitions), class_name, tuple(extensions))
+
+
 def extended_class(node: ast.stmt) -> str | None:
     """``C`` for a function decorated with ``@d2l.add_to_class(C)`` (or ``d2l.C``)."""
     if not isinstance(node, ast.FunctionDef):
