@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from d2lbook.errors import ParseError
@@ -26,6 +27,9 @@ from d2lbook.errors import ParseError
 LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
 ELIF = re.compile(r"^\s*elif\b")
 ELSE = re.compile(r"^\s*else\s*:")
+SELECTED = re.compile(r"\btab\s*\.\s*selected\b")
+"""How ``tab.selected`` may be written; more of them than tab conditions hold means a
+use elsewhere (or one in a comment or string, which a search of the tree rules out)."""
 
 
 def split_lines(text: str) -> list[str]:
@@ -106,27 +110,41 @@ def parse_code(code: str, offset: int = 0) -> ast.Module:
 
 
 def check_selected_calls(tree: ast.Module, lines: list[str], offset: int = 0) -> None:
-    """Refuse ``tab.selected`` anywhere but as the whole condition of a tab ``if``/``elif``."""
+    """Refuse ``tab.selected`` anywhere but as the whole condition of a tab ``if``/``elif``.
+
+    The ``if`` statements are checked first; the whole tree is searched for other calls
+    only when the text names ``tab.selected`` more often than their conditions do."""
     allowed: set[int] = set()
-    for node in ast.walk(tree):  # breadth first: an ``if`` comes before its condition's calls
-        if isinstance(node, ast.If):
-            tab_if = is_tab_if(node)
-            if tab_if:
-                allowed.update(id(child) for child in ast.walk(node.test))
-            following = elif_of(node, lines)
-            if following is not None and tab_if != is_tab_if(following):
-                raise ParseError(
-                    "an if/elif chain cannot mix tab.selected(...) with other conditions",
-                    None,
-                    offset + following.lineno,
-                )
-        elif is_selected_call(node) and id(node) not in allowed:
+    for node in if_statements(tree.body):
+        tab_if = is_tab_if(node)
+        if tab_if:
+            allowed.update(id(child) for child in ast.walk(node.test) if is_selected_call(child))
+        following = elif_of(node, lines)
+        if following is not None and tab_if != is_tab_if(following):
+            raise ParseError(
+                "an if/elif chain cannot mix tab.selected(...) with other conditions",
+                None,
+                offset + following.lineno,
+            )
+    if len(SELECTED.findall("".join(lines))) <= len(allowed):
+        return
+    for child in ast.walk(tree):
+        if is_selected_call(child) and id(child) not in allowed:
             raise ParseError(
                 "tab.selected(...) must be the whole condition of an if/elif, "
                 "made of string tab names with and/or/not",
                 None,
-                offset + node.lineno,  # type: ignore[attr-defined]
+                offset + child.lineno,  # type: ignore[attr-defined]
             )
+
+
+def if_statements(statements: list[ast.stmt]) -> Iterator[ast.If]:
+    """Every ``if`` statement among ``statements`` and the blocks nested in them."""
+    for statement in statements:
+        if isinstance(statement, ast.If):
+            yield statement
+        for block in child_blocks(statement):
+            yield from if_statements(block)
 
 
 @functools.lru_cache(maxsize=64)

@@ -322,6 +322,25 @@ def test_one_line_branch_and_magics_around_branches() -> None:
     assert select_code(source, "pytorch", TABS) == "%matplotlib inline\nx = 1\n!echo hi\n"
 
 
+def test_tab_selected_named_in_comments_and_strings_is_not_a_use() -> None:
+    source = code(
+        """
+        %%tab all
+        # if tab.selected('jax'): is how a branch starts
+        note = "tab.selected('jax')"
+        if tab.selected('jax'):
+            x = 1
+        """
+    )
+    assert select_code(source, "jax", TABS) == (
+        "# if tab.selected('jax'): is how a branch starts\n"
+        "note = \"tab.selected('jax')\"\nx = 1\n"
+    )
+    with pytest.raises(ParseError) as caught:
+        select_code(source + "y = tab . selected('jax')\n", "jax", TABS)
+    assert caught.value.line == 6
+
+
 @pytest.mark.parametrize(
     ("source", "line"),
     [
