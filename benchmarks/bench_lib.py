@@ -1,8 +1,10 @@
 """Benchmark ``d2lbook build lib`` on the d2l-en subset and on a corpus ten times its size.
 
 The larger corpus replicates the subset's chapter folders under new names and lists them
-in the index's toc. Prints wall time (in-process, after start-up, median of runs) and the
-peak memory traced by ``tracemalloc`` in a separate run.
+in the index's toc. Prints wall and CPU time (in-process, after start-up and imports, median
+of runs), the peak memory traced by ``tracemalloc`` in a separate run next to the size of
+the libraries written (which the build holds in memory before writing them atomically),
+and the load average, since the machine may be shared.
 
     .venv/bin/python benchmarks/bench_lib.py [--corpus PATH] [--runs N]
 """
@@ -10,6 +12,7 @@ peak memory traced by ``tracemalloc`` in a separate run.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import tempfile
@@ -46,22 +49,25 @@ def prepare_book(corpus: Path, folder: Path, copies: int) -> Path:
     return book
 
 
-def measure(book: Path, runs: int) -> tuple[float, int, int]:
-    """Median wall seconds over ``runs`` builds, peak traced bytes, blocks written."""
-    durations = []
+def measure(book: Path, runs: int) -> tuple[float, float, int, int, int]:
+    """Median wall and CPU seconds over ``runs`` builds, peak traced bytes, bytes written,
+    blocks written."""
+    walls, cpus = [], []
     blocks = 0
     for _ in range(runs):
         for library in book.glob("d2l/[!_]*.py"):
             library.unlink()  # every run writes the files, as a first build does
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         records = build_library(load_config(book))
-        durations.append(time.perf_counter() - start)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - start_cpu)
         blocks = sum(record.blocks for record in records)
+    written = sum(record.path.stat().st_size for record in records)
     tracemalloc.start()
     build_library(load_config(book))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return statistics.median(durations), peak, blocks
+    return statistics.median(walls), statistics.median(cpus), peak, written, blocks
 
 
 def main() -> None:
@@ -70,12 +76,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     arguments = parser.parse_args()
     warnings.simplefilter("ignore")
+    print(f"load average before: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as folder:
         for copies in (1, 10):
             book = prepare_book(arguments.corpus, Path(folder), copies)
-            seconds, peak, blocks = measure(book, arguments.runs)
-            print(f"build lib x{copies:<2}: {seconds * 1000:7.1f} ms wall, "
-                  f"peak {peak / 2**20:6.2f} MiB traced, {blocks} blocks in 4 libraries")
+            wall, cpu, peak, written, blocks = measure(book, arguments.runs)
+            print(f"build lib x{copies:<2}: {wall * 1000:7.1f} ms wall, {cpu * 1000:7.1f} ms CPU, "
+                  f"peak {peak / 2**20:5.2f} MiB traced for {written / 2**20:5.2f} MiB written, "
+                  f"{blocks} blocks in 4 libraries")
+    print(f"load average after:  {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ page; files in no toc follow, sorted. Broken tocs raise ``ParseError``; a missin
 from __future__ import annotations
 
 import glob
+import os
 import posixpath
 import re
 import warnings
@@ -105,7 +106,8 @@ def read_toc_entries(source_dir: Path, path: str, root: Path | None = None) -> I
     """The pages named by the toc blocks of ``path``, relative to ``source_dir``
     (``root``: ``source_dir`` resolved, when known)."""
     root = root or source_dir.resolve()
-    text = (source_dir / path).read_text(encoding="utf-8")
+    with open(os.path.join(source_dir, path), encoding="utf-8") as file:
+        text = file.read()
     if not may_hold_toc(text):
         return
     for token in FENCES.parse(text):
@@ -138,12 +140,14 @@ def _resolve_entry(source_dir: Path, root: Path, path: str, entry: str, line: in
     target = posixpath.normpath(posixpath.join(posixpath.dirname(path), name))
     if not target.endswith(".md"):
         target += ".md"
-    location = source_dir / path
+    file = os.path.join(source_dir, target)  # os.path: thousands of entries in a big book
     outside = target.startswith("../") or posixpath.isabs(target)
-    if outside or not (source_dir / target).resolve().is_relative_to(root):
-        raise ParseError(f"toc entry '{entry}' points outside the book folder", location, line)
-    if not (source_dir / target).is_file():
-        raise ParseError(f"toc entry '{entry}' names a missing file: {target}", location, line)
+    if outside or not os.path.realpath(file).startswith(os.path.join(root, "")):
+        raise ParseError(f"toc entry '{entry}' points outside the book folder",
+                         source_dir / path, line)
+    if not os.path.isfile(file):
+        raise ParseError(f"toc entry '{entry}' names a missing file: {target}",
+                         source_dir / path, line)
     return target
 
 

@@ -161,3 +161,17 @@ def test_toc_fences_in_their_markdown_forms(tmp_path):
     (tmp_path / "y.md").write_text("# Y\n\n```toc\nc\n```\n")
     paths = [source.path for source in find_quietly(load_config(tmp_path)).files]
     assert paths == ["index.md", "z.md", "y.md", "c.md", "a.md"]
+
+
+def test_toc_entry_linking_outside_the_book_is_refused(tmp_path):
+    book = tmp_path / "book"
+    book.mkdir()
+    (tmp_path / "elsewhere.md").write_text("# Elsewhere\n")
+    (book / "inside.md").write_text("# Inside\n")
+    (book / "link.md").symlink_to(tmp_path / "elsewhere.md")
+    (book / "config.yaml").write_text("")
+    (book / "index.md").write_text("# Home\n\n```toc\ninside\nlink\n```\n")
+    with pytest.raises(ParseError) as caught:
+        find_quietly(load_config(book))
+    assert (caught.value.line, caught.value.path) == (5, str(book / "index.md"))
+    assert "toc entry 'link' points outside the book folder" in caught.value.message

@@ -89,8 +89,9 @@ def render_libraries(config: Config, sources: BookSources | None = None
     for tab, tab_library in libraries:
         path = config.root / tab_library.lib_file
         existing = path.read_text(encoding="utf-8") if path.is_file() else None
-        text = render_library(blocks[tab], alias_section(tab_library, config_name), existing)
-        rendered.append(RenderedLibrary(tab, path, text, len(blocks[tab])))
+        saved = blocks.pop(tab)  # held once: as blocks until rendered, then as text
+        text = render_library(saved, alias_section(tab_library, config_name), existing)
+        rendered.append(RenderedLibrary(tab, path, text, len(saved)))
     return rendered
 
 
