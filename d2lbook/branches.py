@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from d2lbook.errors import ParseError
@@ -147,14 +147,17 @@ def if_statements(statements: list[ast.stmt]) -> Iterator[ast.If]:
             yield from if_statements(block)
 
 
-@functools.lru_cache(maxsize=64)
-def analyse(code: str) -> tuple[ast.Module, tuple[str, ...]]:
-    """The checked syntax tree and lines of a cell (cached: every tab resolves the same
-    cell). Raises ``ParseError`` with a line relative to ``code``."""
+def analyse_code(code: str) -> tuple[ast.Module, tuple[str, ...]]:
+    """The checked syntax tree and lines of a cell. Raises ``ParseError`` with a line
+    relative to ``code``."""
     lines = split_lines(code)
     tree = parse_code(code)
     check_selected_calls(tree, lines)
     return tree, tuple(lines)
+
+
+analyse = functools.lru_cache(maxsize=64)(analyse_code)
+"""``analyse_code``, cached for callers that resolve a document once per tab."""
 
 
 def elif_of(node: ast.If, lines: list[str] | tuple[str, ...]) -> ast.If | None:
@@ -318,6 +321,20 @@ def resolve_branches(code: str, tab: str, offset: int = 0) -> str:
         tree, lines = analyse(code)
     except ParseError as error:
         raise ParseError(error.message, None, offset + (error.line or 1)) from None
+    return resolve_tree(tree, lines, tab)
+
+
+def resolve_for_tabs(code: str, tabs: Iterable[str], offset: int = 0) -> dict[str, str]:
+    """``resolve_branches`` for several tabs, analysing the cell once."""
+    try:
+        tree, lines = analyse_code(code)
+    except ParseError as error:
+        raise ParseError(error.message, None, offset + (error.line or 1)) from None
+    return {tab: resolve_tree(tree, lines, tab) for tab in tabs}
+
+
+def resolve_tree(tree: ast.Module, lines: tuple[str, ...], tab: str) -> str:
+    """The lines of an analysed cell for ``tab``, in the original layout when it compiles."""
     resolver = BranchResolver(lines, tab, nested_once=True)
     text = "".join(resolver.render(tree.body, 1, len(lines), 0))
     if resolver.placed_nested and isinstance(parse_python(text), SyntaxError):

@@ -21,6 +21,7 @@ from d2lbook.branches import (
     analyse,
     is_selected_call,
     resolve_branches,
+    resolve_for_tabs,
     selected_names,
     split_lines,
 )
@@ -83,6 +84,19 @@ def select_code(source: str, tab: str, tabs: tuple[str, ...]) -> str | None:
     if "tab.selected" not in code:
         return code
     return resolve_branches(code, tab, offset)
+
+
+def select_code_per_tab(
+    source: str, wanted: tuple[str, ...], tabs: tuple[str, ...]
+) -> dict[str, str | None]:
+    """``select_code`` for each tab of ``wanted``, reading the cell's branches once."""
+    marks, code, offset = split_tab_mark(source)
+    present = [tab for tab in wanted if belongs_to(marks, tab, tabs)]
+    if "tab.selected" in code and present:
+        selected: dict[str, str] = resolve_for_tabs(code, present, offset)
+    else:
+        selected = dict.fromkeys(present, code)
+    return {tab: selected.get(tab) for tab in wanted}
 
 
 # ---------------------------------------------------------------- documents per tab

@@ -161,6 +161,16 @@ def test_syntax_error_in_saved_cell_names_file_and_line():
     assert error.value.line == text.splitlines().index("def f(:  #@save") + 1
 
 
+def test_unresolvable_branch_in_saved_cell_names_file_and_line():
+    text = chapter("#@tab all\nx = 1\ny = 2 if tab.selected('jax') else 3  #@save")
+    with pytest.raises(BookError) as error:
+        saved(text)
+    assert "must be the whole condition" in error.value.message
+    assert error.value.path == "chapter.md"
+    line = "y = 2 if tab.selected('jax') else 3  #@save"
+    assert error.value.line == text.splitlines().index(line) + 1
+
+
 def test_bad_chapter_leaves_existing_library_untouched(tmp_path):
     book = copy_book(FIXTURES / "book", tmp_path)
     build_library(load_config(book))

@@ -12,13 +12,13 @@ import io
 import re
 import tokenize
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from d2lbook.errors import BookError, LibraryWarning
+from d2lbook.errors import BookError, LibraryWarning, ParseError
 from d2lbook.library.outline import Outline, outline_block, outline_rows
 from d2lbook.parse import Cell, Document
-from d2lbook.tabs import belongs_to, select_code, split_tab_mark
+from d2lbook.tabs import belongs_to, select_code_per_tab, split_tab_mark
 
 SAVE_MARK = re.compile(r"# *@save")
 SECTION_LABEL = re.compile(r":label:(`[ *-/\\._\w]+`)")
@@ -73,17 +73,28 @@ class MarkedCell:
     """The tabs its ``#@tab``/``%%tab`` mark names; None when unmarked or text."""
     code: str
     """Code without the mark line; a text cell's source."""
+    selected: Mapping[str, str | None] | None = None
+    """Saved code with ``tab.selected`` branches: its code per tab, resolved."""
 
 
-def mark_cells(document: Document) -> list[MarkedCell]:
-    """The chapter's cells (text merged) with their tab marks."""
+def mark_cells(document: Document, wanted: tuple[str, ...],
+               tabs: tuple[str, ...]) -> list[MarkedCell]:
+    """The chapter's cells (text merged) with their tab marks, the ``tab.selected``
+    branches of saved cells resolved for every tab of ``wanted`` at once."""
     marked = []
     for cell in merge_markdown(document.cells):
         if cell.kind == "markdown":
             marked.append(MarkedCell(cell, None, cell.source))
-        else:
-            marks, code, _ = split_tab_mark(cell.source)
-            marked.append(MarkedCell(cell, marks, code))
+            continue
+        marks, code, _ = split_tab_mark(cell.source)
+        selected = None
+        if tabs and "tab.selected" in code and SAVE_MARK.search(code):
+            try:  # only saved code needs its branches resolved
+                selected = select_code_per_tab(cell.source, wanted, tabs)
+            except ParseError as error:
+                raise ParseError(error.message, document.path,
+                                 cell.line + (error.line or 1)) from None
+        marked.append(MarkedCell(cell, marks, code, selected))
     return marked
 
 
@@ -94,7 +105,7 @@ def tab_cells(document: Document | list[MarkedCell], tab: str,
     As in the original tool, a chapter whose code cells never name a non-default tab
     contributes nothing to that tab's library, not even its ``#@tab all`` cells.
     """
-    cells = mark_cells(document) if isinstance(document, Document) else document
+    cells = mark_cells(document, (tab,), tabs) if isinstance(document, Document) else document
     if tabs and tab != tabs[0] and any(item.cell.kind == "code" for item in cells) and not any(
             item.marks is not None and tab in item.marks for item in cells):
         return []
@@ -105,10 +116,7 @@ def tab_cells(document: Document | list[MarkedCell], tab: str,
             continue
         if tabs and not belongs_to(item.marks, tab, tabs) or LOAD_EXTENSION in item.code:
             continue
-        code = item.code
-        if tabs and "tab.selected" in code and SAVE_MARK.search(code):
-            # only saved code needs its branches resolved
-            code = select_code(item.cell.source, tab, tabs) or ""
+        code = item.code if item.selected is None else item.selected.get(tab) or ""
         selected.append((item.cell, code))
     return selected
 
@@ -129,7 +137,7 @@ def collect_chapter(document: Document, wanted: tuple[str, ...], tabs: tuple[str
 
     The cells are read once for all tabs, and a cell whose code is the same in several
     tabs is extracted once."""
-    marked = mark_cells(document)
+    marked = mark_cells(document, wanted, tabs)
     extracted: dict[tuple[int, str], tuple[str, Outline]] = {}
     found: dict[str, list[SavedBlock]] = {}
     for tab in wanted:
