@@ -20,9 +20,9 @@ from d2lbook.config import (
     load_config,
 )
 from d2lbook.errors import ConfigError
+from tests.conftest import CORPUS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "config"
-CORPUS = Path("/work/shared/corpus/d2l-en-subset")
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="the d2l-en corpus is not here")
 
 

@@ -15,9 +15,9 @@ import pytest
 
 from d2lbook.errors import ParseError
 from d2lbook.parse import Cell, Document, parse_markdown, to_notebook, write_markdown
+from tests.conftest import CORPUS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "parse"
-CORPUS = Path("/work/shared/corpus/d2l-en-subset")
 REGENERATE = os.environ.get("D2LBOOK_REGEN") == "1"
 
 CASES = sorted(FIXTURES.glob("*.md"))

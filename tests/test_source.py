@@ -12,9 +12,9 @@ import pytest
 from d2lbook.config import Config, load_config
 from d2lbook.errors import ConfigError, MissingResourceWarning, ParseError
 from d2lbook.source import BookSources, SourceFile, TocWarning, find_sources
+from tests.conftest import CORPUS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "source"
-CORPUS = Path("/work/shared/corpus/d2l-en-subset")
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="the d2l-en corpus is not here")
 
 

@@ -23,9 +23,9 @@ from d2lbook.tabs import (
     select_code,
     split_document,
 )
+from tests.conftest import CORPUS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tabs"
-CORPUS = Path("/work/shared/corpus/d2l-en-subset")
 TABS = ("pytorch", "mxnet", "jax")
 CORPUS_TABS = ("pytorch", "mxnet", "jax", "tensorflow")
 

@@ -18,9 +18,9 @@ import pytest
 from d2lbook.errors import ParseError
 from d2lbook.parse import parse_markdown, to_notebook
 from d2lbook.translate import translate_markdown, translate_notebook
+from tests.conftest import CORPUS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "translate"
-CORPUS = Path("/work/shared/corpus/d2l-en-subset")
 REGENERATE = os.environ.get("D2LBOOK_REGEN") == "1"
 ROWS = sorted(path for path in FIXTURES.glob("*.md") if not path.name.endswith(".myst.md"))
 D2L_MARK = re.compile(r"^:(label|eqlabel|width|height|begin_tab|end_tab|bibliography):", re.M)
