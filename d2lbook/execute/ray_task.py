@@ -49,7 +49,14 @@ def run_notebook(shipped: ShippedJob, key: str, settings: ExecuteSettings, run_i
     try:
         job = shipped.materialize(Path.cwd(), scratch)
         # the kernel sees exactly Ray's GPU ids; the local backend writes them as given
-        local.start(Launch(job, key, gpus, "ray"), settings)  # type: ignore[arg-type]
+        launch = Launch(job, key, gpus, "ray")  # type: ignore[arg-type]
+        # Ray workers block SIGINT, and children inherit the mask: unblocked, the kernel can
+        # be interrupted at a cell timeout and name the line it hung on, as locally
+        previous = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        try:
+            local.start(launch, settings)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         cell = None
         while True:
             completions = local.wait(POLL_SECONDS)
