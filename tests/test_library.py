@@ -230,21 +230,28 @@ def test_add_to_class_for_an_unknown_class_warns_with_location():
     assert texts == ["@d2l.add_to_class(B)\ndef f(self):\n    return 1"]
 
 
-@pytest.mark.parametrize("source", [
-    "#@save\n# a comment\nclass A:\n    x = 1\n\n\n@d2l.add_to_class(A)  #@save\n"
-    "def f(self):\n    return 1\n",
-    "x = 1\n\ndef f(a,  #@save\n      b):\n    return a\n    # trailing\n\ny = 2\n",
-    "@decorate  #@save\n@d2l.add_to_class(d2l.B)\ndef g(self): pass\nz = 3  #@save\n",
-    "import sys  #@save\nimport os  #@save\ndef f():  #@save\n    return os, sys\n",
-    "#@save\ndef f():\n    %time x = 1\n    return 1\n",
+@pytest.mark.parametrize(("source", "from_cell"), [
+    ("#@save\n# a comment\nclass A:\n    x = 1\n\n\n@d2l.add_to_class(A)  #@save\n"
+     "def f(self):\n    return 1\n", True),
+    ("x = 1\n\ndef f(a,  #@save\n      b):\n    return a\n    # trailing\n\ny = 2\n", True),
+    ("@decorate  #@save\n@d2l.add_to_class(d2l.B)\ndef g(self): pass\nz = 3  #@save\n", True),
+    ("\n#@save\nclass B(A):\n    pass\n#@save\ndef h():\n    pass\nw = 1\n", True),
+    ("import sys  #@save\nimport os  #@save\ndef f():  #@save\n    return os, sys\n", False),
+    ("#@save\ndef f():\n    %time x = 1\n    return 1\n", False),
 ])
-def test_outline_read_from_the_cell_equals_the_block_parsed_again(source):
-    from d2lbook.library.collect import saved_text
-    from d2lbook.library.outline import outline_block
+def test_outline_read_from_the_cell_equals_the_block_parsed_again(source, from_cell):
+    from d2lbook.library.collect import extract_region, saved_text
+    from d2lbook.library.outline import outline_block, outline_rows
     from d2lbook.parse import Cell
 
-    text, outline = saved_text(source, Cell("code", source, 1), "chapter.md", ".")
+    cell = Cell("code", source, 1)
+    text, outline = saved_text(source, cell, "chapter.md", ".")
     assert text and outline == outline_block(text)
+    # Blocks made of the cell's own lines take their outline from the cell's tree.
+    tree, region = extract_region(source, cell, "chapter.md")
+    lead = next(index for index, line in enumerate(region.lines) if line.strip())
+    rows = region.rows[lead : lead + text.count("\n") + 1]
+    assert (outline_rows(tree, rows) == outline) is from_cell
 
 
 # ------------------------------------------------------------------ aliases

@@ -305,8 +305,7 @@ def chain_statements(row: int, spans: dict[int, int], lines: list[str],
         text = lines[row - 1]
         if text[0] in " \t":
             break
-        region.lines.append(text)
-        region.taken.add(row)
+        region.add(row, text)
         saved = saved or row in spans
         row = take_statement(row, spans, lines, region) if row in spans else row + 1
     return saved
