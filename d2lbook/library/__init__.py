@@ -87,11 +87,11 @@ def render_libraries(config: Config, sources: BookSources | None = None
     config_name = config.path.name if config.path else "config.ini"
     rendered = []
     for tab, tab_library in libraries:
-        path = config.root / tab_library.lib_file
-        existing = path.read_text(encoding="utf-8") if path.is_file() else None
+        file = config.root / tab_library.lib_file
+        existing = file.read_text(encoding="utf-8") if file.is_file() else None
         saved = blocks.pop(tab)  # held once: as blocks until rendered, then as text
         text = render_library(saved, alias_section(tab_library, config_name), existing)
-        rendered.append(RenderedLibrary(tab, path, text, len(saved)))
+        rendered.append(RenderedLibrary(tab, file, text, len(saved)))
     return rendered
 
 
@@ -149,8 +149,10 @@ def library_is_stale(config: Config, sources: BookSources | None = None) -> bool
         if not library.path.is_file() or library.path.read_text("utf-8") != library.text:
             return True
     version = versioned_text(config)
-    return bool(version) and (not version[0].is_file()
-                              or version[0].read_text("utf-8") != version[1])
+    if version is None:
+        return False
+    file, text = version
+    return not file.is_file() or file.read_text("utf-8") != text
 
 
 def library_digest(config: Config, tab: str | None = None) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from d2lbook.config import TabLibraryConfig
 
@@ -77,7 +77,7 @@ def span(node: ast.AST, offsets: list[int]) -> tuple[int, int]:
     return start, end
 
 
-def is_d2l_attribute(node: ast.AST, names: dict[str, object]) -> bool:
+def is_d2l_attribute(node: ast.AST, names: Mapping[str, object]) -> bool:
     return (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
             and node.value.id == "d2l" and node.attr in names)
 

@@ -297,7 +297,7 @@ def take_statement(start: int, spans: dict[int, int], lines: list[str],
     return None
 
 
-def chain_statements(row: int, spans: dict[int, int], lines: list[str],
+def chain_statements(row: int | None, spans: dict[int, int], lines: list[str],
                      region: SavedRegion) -> bool:
     """Save the statements from ``row`` on while they follow without a blank line."""
     saved = False

@@ -60,9 +60,9 @@ def classify(module: str, level: int, project_root: Path) -> str:
     return "thirdparty"
 
 
-def leading_imports(tree: ast.Module) -> list[ast.stmt]:
+def leading_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
     """The import statements that open the block."""
-    imports = []
+    imports: list[ast.Import | ast.ImportFrom] = []
     for node in tree.body:
         if not isinstance(node, ast.Import | ast.ImportFrom):
             break
@@ -70,7 +70,8 @@ def leading_imports(tree: ast.Module) -> list[ast.stmt]:
     return imports
 
 
-def gather(imports: list[ast.stmt], project_root: Path) -> dict[str, ImportSection]:
+def gather(imports: list[ast.Import | ast.ImportFrom],
+           project_root: Path) -> dict[str, ImportSection]:
     sections = {name: ImportSection() for name in SECTIONS}
     for node in imports:
         if isinstance(node, ast.Import):
