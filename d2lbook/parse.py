@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import nbformat
 from markdown_it import MarkdownIt
 
 from d2lbook.errors import ParseError
+
+if TYPE_CHECKING:  # nbformat takes a fifth of a second to import: only notebooks need it
+    import nbformat
 
 CellKind = Literal["markdown", "code"]
 
@@ -299,6 +301,8 @@ def notebook_source(text: str) -> str:
 
 def to_notebook(document: Document) -> nbformat.NotebookNode:
     """Turn a document into an nbformat v4 notebook, each cell remembering its line."""
+    import nbformat
+
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {
         "name": "python3",

@@ -13,9 +13,9 @@ import copy
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from markdown_it import MarkdownIt
-from nbformat import NotebookNode
 
 from d2lbook.branches import (
     analyse,
@@ -27,6 +27,9 @@ from d2lbook.branches import (
 )
 from d2lbook.errors import BookError, ParseError
 from d2lbook.parse import Cell, Document
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 ALL = "all"
 """The mark that puts a cell in every tab."""
