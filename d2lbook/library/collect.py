@@ -29,7 +29,7 @@ class LibraryError(BookError):
     """A ``#@save`` block cannot be saved into the library."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SavedBlock:
     """The code one cell saves into the library."""
 

@@ -10,7 +10,7 @@ import ast
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outline:
     """The top-level structure of a saved block."""
 
