@@ -16,7 +16,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[sample,test,dev]"
+	$(BIN)/python -m pip install -q -e ".[sample,test,dev,ray]"
 	touch $(STAMP)
 
 html: setup
