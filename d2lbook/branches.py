@@ -23,18 +23,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from d2lbook.errors import ParseError
+from d2lbook.parse import split_lines
 
-LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
 ELIF = re.compile(r"^\s*elif\b")
 ELSE = re.compile(r"^\s*else\s*:")
 SELECTED = re.compile(r"\btab\s*\.\s*selected\b")
 """How ``tab.selected`` may be written; more of them than tab conditions hold means a
 use elsewhere (or one in a comment or string, which a search of the tree rules out)."""
-
-
-def split_lines(text: str) -> list[str]:
-    """Split ``text`` into lines that keep their terminators (the way ``ast`` counts lines)."""
-    return LINE.findall(text)
 
 
 def is_selected_call(node: ast.AST) -> bool:
