@@ -122,6 +122,9 @@ class RayExecutor:
                 shutil.rmtree(folder, ignore_errors=True)
             self.shipper = JobShipper(root, excluded)
         else:
+            if not book_root(launch.job).is_relative_to(self.shared_root.resolve()):
+                raise ExecutionError(f"the book is not under the shared path {self.shared_root} "
+                                     f"({SHARED_ROOT_VARIABLE})", book_root(launch.job))
             self.connect(environment)
         self.task = ray.remote(run_notebook)
 

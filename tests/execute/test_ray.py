@@ -94,6 +94,28 @@ def test_unreachable_address_fails_within_seconds_naming_it():
         assert time.time() - started < 10
 
 
+def test_book_zip_leaves_out_the_build_tree_and_refuses_a_book_too_large(tmp_path):
+    import zipfile
+
+    from d2lbook.execute.ray_shipping import pack_book
+
+    book = tmp_path / "book"
+    shutil.copytree(BOOK, book)
+    (book / "_build" / "eval").mkdir(parents=True)
+    (book / "_build" / "eval" / "old.ipynb").write_text("{}")
+    (book / ".git").mkdir()
+    (book / ".git" / "HEAD").write_text("ref")
+    (book / ".gitignore").write_text("helper.py\n")
+    (tmp_path / "zip").mkdir()
+    archive = pack_book(book, frozenset({"_build"}), tmp_path / "zip")
+    names = set(zipfile.ZipFile(archive).namelist())
+    assert {"helper.py", "data/numbers.txt", "chapters/gpu.md", "config.yaml"} <= names
+    assert not any(name.startswith(("_build", ".git/")) for name in names)
+    (book / "data" / "big.bin").write_bytes(b"0" * 4096)
+    with pytest.raises(ExecutionError, match="more than the 0 MiB .*data/big.bin"):
+        pack_book(book, frozenset({"_build"}), tmp_path / "zip", limit=1024)
+
+
 @pytest.mark.slow
 def test_book_built_on_ray_equals_the_local_build(cluster, tmp_path):
     local_book = tmp_path / "local" / "book"
@@ -244,3 +266,20 @@ def make_launch(job):
     from d2lbook.execute import Launch
 
     return Launch(job, "key", (), "cpu 0")
+
+
+@pytest.mark.slow
+def test_shared_path_runs_the_job_where_it_is(cluster, tmp_path):
+    (tmp_path / "data.txt").write_text("shared\n")
+    code = "import os\nprint(os.getcwd())\nprint(open('data.txt').read().strip())"
+    job = make_job("shared.md", chapter(code), tmp_path)
+    results = execute_notebooks([job], quick_settings(), tmp_path / "cache",
+                                executor=RayExecutor(cluster.address, shared_root=tmp_path),
+                                progress=QuietProgress())
+    assert results[0].record.status == "executed", results[0].record.error
+    assert code_outputs(results[0]) == [f"{tmp_path}\nshared\n"]
+    elsewhere = make_job("elsewhere.md", chapter("x = 1"), tmp_path)
+    with pytest.raises(ExecutionError, match="not under the shared path"):
+        execute_notebooks([elsewhere], quick_settings(), tmp_path / "cache2",
+                          executor=RayExecutor(cluster.address, shared_root=tmp_path / "other"),
+                          progress=QuietProgress())
