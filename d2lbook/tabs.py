@@ -23,10 +23,9 @@ from d2lbook.branches import (
     resolve_branches,
     resolve_for_tabs,
     selected_names,
-    split_lines,
 )
 from d2lbook.errors import BookError, ParseError
-from d2lbook.parse import Cell, Document
+from d2lbook.parse import Cell, Document, split_lines
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
