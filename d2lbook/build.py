@@ -142,8 +142,11 @@ def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Cha
         notebooks.prepare_workdir(config, tab)
     executor = make_executor(options.executor or config.build.executor,
                              options.address if options.address is not None
-                             else config.build.ray_address)
-    results = execute_notebooks(jobs, execute_settings(config, options),
+                             else config.build.ray_address, config.build.ray_shared_path)
+    # A cluster offers the GPUs of all its nodes, not this machine's.
+    offered = getattr(executor, "available_gpus", detect_gpus)
+    gpus = options.gpus if options.gpus is not None else offered()
+    results = execute_notebooks(jobs, execute_settings(config, options, gpus),
                                 config.output_dir / "cache", executor=executor)
     for result in results:
         executed[result.job.source_path][result.job.tab] = result.notebook
@@ -151,13 +154,14 @@ def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Cha
     return executed, [result.record for result in results]
 
 
-def execute_settings(config: Config, options: BuildOptions) -> ExecuteSettings:
+def execute_settings(config: Config, options: BuildOptions,
+                     gpus: tuple[int, ...]) -> ExecuteSettings:
     """The executor's settings: the book's timeouts and kernel, the CLI's slots."""
     return ExecuteSettings(
         kernel=config.build.kernel,
         cell_timeout=config.build.cell_timeout,
         notebook_timeout=config.build.notebook_timeout,
         workers=options.workers or config.build.workers or max(1, min(4, os.cpu_count() or 1)),
-        gpus=options.gpus if options.gpus is not None else detect_gpus(),
+        gpus=gpus,
         fail_fast=options.fail_fast,
     )

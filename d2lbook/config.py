@@ -71,6 +71,9 @@ class BuildConfig:
                           default="local")
     ray_address: str = _help("Ray cluster address for the 'ray' executor: 'auto', "
                              "'ray://HOST:PORT' or empty to start a local Ray.", default="")
+    ray_shared_path: str = _help("A folder holding the book that every Ray node sees at the "
+                                 "same path; empty: the book is shipped to the nodes.",
+                                 default="")
 
 
 @dataclass(frozen=True)

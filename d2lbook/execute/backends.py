@@ -9,8 +9,9 @@ from .local import LocalExecutor
 BACKENDS = ("local", "ray")
 
 
-def make_executor(name: str, address: str = "") -> Executor:
-    """The executor called ``name``; ``address`` is the Ray cluster for ``ray``."""
+def make_executor(name: str, address: str = "", shared_path: str = "") -> Executor:
+    """The executor called ``name``; ``address`` is the Ray cluster for ``ray`` and
+    ``shared_path`` a folder every node sees (then the book is not shipped)."""
     if name == "local":
         return LocalExecutor()
     if name == "ray":
@@ -19,5 +20,5 @@ def make_executor(name: str, address: str = "") -> Executor:
         except ImportError as error:
             raise ConfigError(f"the ray executor needs Ray: pip install 'd2lbook[ray]' ({error})",
                               ) from None
-        return RayExecutor(address)
+        return RayExecutor(address, shared_root=shared_path or None)
     raise ConfigError(f"unknown executor {name!r}; choose one of {', '.join(BACKENDS)}")

@@ -103,6 +103,18 @@ class RayExecutor:
 
     # connecting ---------------------------------------------------------------------------
 
+    def available_gpus(self) -> tuple[int, ...]:
+        """GPU slots of the whole cluster (the sum over its live nodes), asked once
+        through a short connection without the book's runtime environment."""
+        if not ray.is_initialized():
+            self.connect({})
+        try:
+            total = sum(int(node.get("Resources", {}).get("GPU", 0)) for node in ray.nodes()
+                        if node.get("Alive"))
+        finally:
+            ray.shutdown()
+        return tuple(range(total))
+
     def prepare(self, launch: Launch) -> None:
         """Join the cluster with a runtime environment for the book of ``launch``: the book
         zip (unless shared) and this package, uploaded once for every task."""

@@ -146,6 +146,11 @@ def test_book_built_on_ray_equals_the_local_build(cluster, tmp_path):
 
 
 @pytest.mark.slow
+def test_the_cluster_offers_the_gpus_of_its_nodes(cluster):
+    assert RayExecutor(cluster.address).available_gpus() == (0, 1, 2, 3)
+
+
+@pytest.mark.slow
 def test_each_notebook_sees_its_own_gpus(cluster, tmp_path):
     tag = new_tag()
     needs = [2, 1, 0, 1, 2, 1, 0, 2]
