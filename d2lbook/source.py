@@ -180,6 +180,17 @@ def _is_ignored(path: str, output: str | None) -> bool:
     return output is not None and (path == output or path.startswith(output + "/"))
 
 
+def generated_paths(config: Config) -> set[str]:
+    """Files the build writes itself (the ``#@save`` library) and their folders: a resource
+    naming one is not missing, it is generated before it is copied."""
+    paths: set[str] = set()
+    files = [library.lib_file for library in config.library.tabs.values()]
+    for file in [*files, config.library.version_file]:
+        parts = Path(file).parts if file else ()
+        paths.update(Path(*parts[:end]).as_posix() for end in range(1, len(parts) + 1))
+    return paths
+
+
 def _find_resources(config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Existing resources (glob patterns expanded) and the names that match nothing."""
     source_dir = config.source_dir
@@ -191,7 +202,8 @@ def _find_resources(config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
             matches = sorted(Path(match).as_posix()
                              for match in glob.glob(name, root_dir=source_dir, recursive=True))
         else:
-            matches = [name] if (source_dir / name).exists() else []
+            exists = (source_dir / name).exists() or name in generated_paths(config)
+            matches = [name] if exists else []
         if not matches:
             missing.append(name)
             warnings.warn(f"{config.path or source_dir}: resource '{pattern}' does not exist",

@@ -6,6 +6,7 @@ warnings come back as ``RenderWarning`` records naming file and line.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -16,7 +17,8 @@ from pathlib import Path
 from d2lbook.errors import RenderError
 from d2lbook.render.sphinx_project import project_digest, read_stamp
 
-WARNING_LINE = re.compile(r"^(?P<path>[^\s].*?):(?P<line>\d+)?:? ?(?P<kind>WARNING|ERROR|CRITICAL): (?P<message>.*)$")
+WARNING_LINE = re.compile(
+    r"^(?P<path>[^\s].*?):(?P<line>\d+)?:? ?(?P<kind>WARNING|ERROR|CRITICAL): (?P<message>.*)$")
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,10 @@ def run_sphinx(source: Path, output: Path, doctrees: Path, builder: str = "html"
     """Build ``source`` into ``output``; skip when inputs equal the last successful build."""
     stamp_path = output / ".d2lbook-stamp.json"
     digest = project_digest(source)
-    if not force and read_stamp(stamp_path).get("digest") == digest:
-        return SphinxResult(skipped=True, messages=())
+    stamp = read_stamp(stamp_path)
+    if not force and stamp.get("digest") == digest:  # same inputs: same site, same warnings
+        return SphinxResult(skipped=True, messages=tuple(
+            SphinxMessage(**message) for message in stamp.get("messages", [])))
     output.mkdir(parents=True, exist_ok=True)
     warnings_file = output.parent / f".sphinx-{builder}-warnings.log"
     command = [sys.executable, "-m", "sphinx", "-b", builder, "-q", "-d", str(doctrees),
@@ -65,8 +69,8 @@ def run_sphinx(source: Path, output: Path, doctrees: Path, builder: str = "html"
     if process.returncode != 0:
         details = "\n".join(str(m) for m in messages) or process.stderr.strip()[-4000:]
         raise RenderError(f"Sphinx {builder} build failed:\n{details}", path=source)
-    if not messages:
-        stamp_path.write_text(json.dumps({"digest": digest}))
+    stamp_path.write_text(json.dumps({"digest": digest,
+                                      "messages": [dataclasses.asdict(m) for m in messages]}))
     return SphinxResult(skipped=False, messages=tuple(messages))
 
 

@@ -14,13 +14,13 @@ import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
 from d2lbook.config import Config
 from d2lbook.files import copy_if_changed, write_if_changed
 from d2lbook.render import TEMPLATES, latex
-
 
 NICE_TAB_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet", "jax": "JAX",
                   "tensorflow": "TensorFlow", "numpy": "NumPy"}
@@ -204,7 +204,7 @@ def project_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def read_stamp(path: Path) -> Mapping[str, str]:
+def read_stamp(path: Path) -> Mapping[str, Any]:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
