@@ -4,13 +4,12 @@
 
 Runs on a temporary copy of the sample book (evaluated) and of the d2l-en
 subset corpus (evaluation off). Peak memory is the largest resident set of any
-single process of the build (the driver, a kernel or Sphinx), from getrusage.
+single process of each build (the driver, a kernel or Sphinx), from getrusage.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
 import subprocess
 import sys
@@ -23,15 +22,27 @@ CORPUS = REPOSITORY.parent / "shared" / "corpus" / "d2l-en-subset"
 SAMPLE_FILES = ("config.yaml", "index.md", "chapters", "img", "references.bib")
 
 
+# Runs one build and reports the largest resident set among its processes (the driver, a
+# kernel or Sphinx): a fresh parent per build, so each figure is that build's own.
+MEASURE = """
+import resource, subprocess, sys
+process = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stdout.write(process.stdout)
+sys.stderr.write(process.stderr)
+print("peak-kib", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(process.returncode)
+"""
+
+
 def run_build(book: Path, *extra: str) -> tuple[float, float, str]:
     """Seconds, peak MiB and stdout of one build in a fresh child process."""
     start = time.perf_counter()
-    process = subprocess.run([sys.executable, "-m", "d2lbook", "build", "html", *extra],
-                             cwd=book, capture_output=True, text=True)
+    process = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "d2lbook",
+                              "build", "html", *extra], cwd=book, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if process.returncode != 0:
         raise SystemExit(f"build failed in {book}:\n{process.stdout}\n{process.stderr}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak = int(process.stdout.rsplit("peak-kib", 1)[1]) / 1024
     return seconds, peak, process.stdout
 
 
