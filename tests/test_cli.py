@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from d2lbook.cli import main
 
 
-@pytest.mark.parametrize("command", [[], ["build"], ["activate"]])
+@pytest.mark.parametrize("command", [[], *([name] for name in sorted(main.commands))])
 def test_every_command_has_help(command):
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0, result.output
@@ -31,3 +31,25 @@ def test_bad_gpu_list(tmp_path):
     result = CliRunner().invoke(main, ["build", "eval", "--dir", str(tmp_path), "--gpus", "a,b"])
     assert result.exit_code != 0
     assert "GPU ids" in result.output
+
+
+def test_activate_rewrites_and_all_restores(tmp_path):
+    import shutil
+
+    from tests.conftest import CORPUS
+
+    book = tmp_path / "book"
+    book.mkdir()
+    shutil.copy(CORPUS / "config.ini", book / "config.ini")
+    chapter = book / "ndarray.md"
+    shutil.copy(CORPUS / "chapter_preliminaries" / "ndarray.md", chapter)
+    original = chapter.read_text()
+    runner = CliRunner()
+    result = runner.invoke(main, ["activate", "mxnet", str(chapter), "--dir", str(book)])
+    assert result.exit_code == 0, result.output
+    activated = chapter.read_text()
+    assert activated != original
+    assert activated.count("{.python .input") < original.count("{.python .input")
+    result = runner.invoke(main, ["activate", "all", str(chapter), "--dir", str(book)])
+    assert result.exit_code == 0, result.output
+    assert chapter.read_text() == original
