@@ -12,6 +12,7 @@ import nbformat
 
 from d2lbook import library, notebooks, translate
 from d2lbook.config import Config
+from d2lbook.errors import ExecutionError
 from d2lbook.execute import (
     ExecuteSettings,
     RunRecord,
@@ -19,7 +20,6 @@ from d2lbook.execute import (
     execute_notebooks,
     make_executor,
 )
-from d2lbook.errors import ExecutionError
 from d2lbook.render import html, pdf, sphinx_project
 from d2lbook.render.sphinx_project import SphinxPage
 from d2lbook.source import BookSources, find_sources

@@ -79,13 +79,14 @@ def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, forc
     if evaluate is not None:
         overrides["build.eval"] = "true" if evaluate else "false"
     gpu_ids = parse_gpus(gpus)
-    from d2lbook import build as pipeline
     from d2lbook.config import load_config
+    from d2lbook.lock import lock_build_dir
 
-    options = pipeline.BuildOptions(tab=tab, workers=workers, gpus=gpu_ids,
-                                    fail_fast=fail_fast, force_render=force,
-                                    executor=executor, address=address)
-    from d2lbook.execute import ExecutionInterrupted, lock_build_dir
+    def options():  # the pipeline is imported only by targets that execute or render
+        from d2lbook.build import BuildOptions
+
+        return BuildOptions(tab=tab, workers=workers, gpus=gpu_ids, fail_fast=fail_fast,
+                            force_render=force, executor=executor, address=address)
 
     try:
         config = load_config(root, overrides)
@@ -95,15 +96,15 @@ def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, forc
     except BookError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
-    except ExecutionInterrupted as interrupted:
-        done = sum(result.record.ok for result in interrupted.results)
+    except KeyboardInterrupt as interrupted:  # ExecutionInterrupted carries what finished
+        results = getattr(interrupted, "results", [])
+        done = sum(result.record.ok for result in results)
         click.echo(f"interrupted: {done} finished notebook(s) kept in the cache", err=True)
         sys.exit(130)
 
 
 def run_target(target: str, config, options, external: bool = False) -> None:
-    from d2lbook import build as pipeline
-
+    """Run one build target; ``options()`` makes the pipeline's ``BuildOptions``."""
     if target in PUBLISHING_TARGETS:
         run_publishing_target(target, config, options, external)
         return
@@ -117,16 +118,18 @@ def run_target(target: str, config, options, external: bool = False) -> None:
     if target == "tabcheck":
         report_tabcheck(config)
         return
+    from d2lbook import build as pipeline
+
     if target == "pdf":
-        for result in pipeline.build_pdf(config, options):
+        for result in pipeline.build_pdf(config, options()):
             for message in result.messages:
                 click.echo(str(message), err=True)
             click.echo(f"pdf: {result.pdf} ({result.duration:.0f} s)")
         return
     if target == "eval":
-        _, _, report = pipeline.build_eval(config, options)
+        _, _, report = pipeline.build_eval(config, options())
     else:
-        report = pipeline.build_html(config, options)
+        report = pipeline.build_html(config, options())
         for warning in report.warnings:
             click.echo(warning, err=True)
     summarize(report)
@@ -160,9 +163,9 @@ def run_publishing_target(target: str, config, options, external: bool) -> None:
     from d2lbook.build import BuildReport
 
     if target == "slides":
-        written, records = slides.build_slides(config, options)
+        written, records = slides.build_slides(config, options())
     else:
-        sets, records = package.build_ipynb(config, options)
+        sets, records = package.build_ipynb(config, options())
     report = BuildReport(records=tuple(records))
     summarize(report)
     if report.failures:

@@ -149,7 +149,8 @@ def make_job(config: Config, chapter: Chapter, tab: str | None,
              notebook: nbformat.NotebookNode, shared: Sequence[tuple[str, str]]) -> NotebookJob:
     """The execution job of one (chapter, tab) notebook, with its dependencies."""
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
-    dependencies = [*shared, ("kernel-profile", hashlib.sha256(KERNEL_PROFILE.encode()).hexdigest())]
+    profile = hashlib.sha256(KERNEL_PROFILE.encode()).hexdigest()
+    dependencies = [*shared, ("kernel-profile", profile)]
     if tab is not None and IMPORTS_LIBRARY.search(code) and tab in config.library.tabs:
         dependencies.append((f"library:{tab}", library.library_digest(config, tab)))
     elif tab is None and IMPORTS_LIBRARY.search(code) and config.library.tabs:

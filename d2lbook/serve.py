@@ -18,7 +18,7 @@ from pathlib import Path
 from d2lbook import build as pipeline
 from d2lbook.config import load_config
 from d2lbook.errors import BookError
-from d2lbook.execute import lock_build_dir
+from d2lbook.lock import lock_build_dir
 
 VERSION_PATH = "/__d2lbook_version"
 RELOAD_SCRIPT = """<script>(function () {

@@ -6,12 +6,12 @@ dependencies are unchanged, else from a kernel run by an ``Executor`` backend
 (``LocalExecutor`` by default) in GPU/CPU slots, longest notebook first.
 """
 
+from ..lock import BuildLockedError, lock_build_dir
 from .backend import Completion, Executor, Launch, RunningNotebook
 from .backends import BACKENDS, make_executor
 from .cache import NotebookCache, apply_entry, cache_key
 from .gpus import detect_gpus, gpu_need, scan_gpu_use
 from .local import LocalExecutor
-from .lock import BuildLockedError, lock_build_dir
 from .model import (
                     CellFailure,
                     ExecuteSettings,
@@ -25,7 +25,8 @@ from .progress import ConsoleProgress, Progress, QuietProgress, ScheduleSummary
 from .scheduler import ExecutionInterrupted, execute_notebooks
 
 __all__ = [
-    "BACKENDS", "make_executor", "BuildLockedError", "CellFailure", "Completion", "ConsoleProgress", "ExecuteSettings",
+    "BACKENDS", "make_executor", "BuildLockedError", "CellFailure", "Completion",
+    "ConsoleProgress", "ExecuteSettings",
     "ExecutionInterrupted", "Executor", "Launch", "LocalExecutor", "NotebookCache",
     "NotebookExecutionError", "NotebookJob", "NotebookResult", "Progress", "QuietProgress",
     "RunRecord", "RunStatus", "RunningNotebook", "ScheduleSummary", "apply_entry", "cache_key",

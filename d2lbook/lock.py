@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import BookError
+from d2lbook.errors import BookError
 
 
 class BuildLockedError(BookError):
