@@ -111,7 +111,8 @@ def selected_tabs(page) -> list[str]:
 
 def test_browser_switches_every_group_and_remembers(served_site, tmp_path):
     if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: run `make system-deps` (apt-get install chromium)")
+        pytest.fail("Debian's chromium is missing: run `make system-deps` "
+                    "(apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
