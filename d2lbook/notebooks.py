@@ -157,7 +157,8 @@ def make_job(config: Config, chapter: Chapter, tab: str | None,
         only = next(iter(config.library.tabs))
         dependencies.append((f"library:{only}", library.library_digest(config, only)))
     declared = chapter.front_matter.get("dependencies", [])
-    for name in [declared] if isinstance(declared, str) else declared:
+    names = [declared] if isinstance(declared, str) else declared
+    for name in names if isinstance(names, list) else []:
         path = config.source_dir / Path(chapter.path).parent / name
         dependencies.append((name, file_digest(path) if path.exists() else "missing"))
     workdir = (config.output_dir / "eval" / (tab or "default")).resolve()

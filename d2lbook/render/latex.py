@@ -156,7 +156,7 @@ def installed_font_families() -> frozenset[str]:
         return frozenset()
     listing = subprocess.run(["fc-list", ":", "family"], capture_output=True, text=True,
                              check=False).stdout
-    families = set()
+    families: set[str] = set()
     for line in listing.splitlines():
         families.update(name.strip().casefold() for name in line.split(",") if name.strip())
     return frozenset(families)
