@@ -165,3 +165,61 @@ def test_front_matter_must_be_closed(copy_book):
     result = run_d2lbook("build", "eval", cwd=book)
     assert result.returncode != 0
     assert "one.md:1" in result.stderr and "front matter" in result.stderr
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Process ids whose environment mentions ``text`` (kernels get the book in PYTHONPATH)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_ctrl_c_stops_the_build_kills_kernels_and_keeps_finished_work(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    book = tmp_path / "interrupted-book"
+    book.mkdir()
+    (book / "config.yaml").write_text("project: {name: stop}\nbuild: {notebooks: ['*.md']}\n")
+    (book / "index.md").write_text("# Stop\n\n```toc\nquick\nslow\n```\n")
+    (book / "quick.md").write_text("# Quick\n\n```{.python .input}\nprint('quick done')\n```\n")
+    (book / "slow.md").write_text("# Slow\n\n```{.python .input}\nimport time\n"
+                                  "time.sleep(300)\n```\n")
+    process = subprocess.Popen([sys.executable, "-m", "d2lbook", "build", "eval", "--workers",
+                                "2"], cwd=book, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines = []
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            line = process.stdout.readline()
+            lines.append(line)
+            if line.startswith("done") and "quick.md" in line:
+                break
+        assert any("quick.md" in line for line in lines), "".join(lines)
+        time.sleep(2)  # the slow kernel is sleeping
+        assert processes_mentioning(str(book))
+        sent = time.time()
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+        assert time.time() - sent < 10
+    finally:
+        process.kill()
+    assert process.returncode == 130, "".join(lines) + output
+    assert "interrupted: 1 finished" in output
+    time.sleep(1)
+    assert processes_mentioning(str(book)) == []
+    (book / "slow.md").write_text("# Slow\n\n```{.python .input}\nprint('fast now')\n```\n")
+    rerun = run_d2lbook("build", "eval", cwd=book)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "1 cached" in rerun.stdout and "1 executed" in rerun.stdout
