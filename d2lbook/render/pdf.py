@@ -38,7 +38,6 @@ LOG_LINE_NUMBER = re.compile(r"^l\.(?P<line>\d+)")
 MISSING_CHARACTER = re.compile(
     r"^Missing character: There is no (?P<character>\S+) \(U\+[0-9A-F]+\) in font "
     r"(?P<font>[^/:!]+)", re.MULTILINE)
-DOC_LABEL = re.compile(r"\\label\{\\detokenize\{(?P<doc>[^{}]*?)::doc\}\}")
 
 
 @dataclass(frozen=True)
@@ -237,7 +236,7 @@ def locate_source(tex_lines: list[str], line: int,
     """
     document = None
     for text in reversed(tex_lines[:line]):
-        match = DOC_LABEL.search(text)
+        match = latex.DOCUMENT_LABEL.search(text)
         if match:
             document = match["doc"]
             break
