@@ -18,7 +18,7 @@ import yaml
 
 from d2lbook import library, tabs, translate
 from d2lbook.config import Config
-from d2lbook.errors import ParseError
+from d2lbook.errors import ConfigError, ParseError
 from d2lbook.execute import NotebookJob
 from d2lbook.files import copy_if_changed, write_if_changed
 from d2lbook.parse import Document, parse_markdown, to_notebook
@@ -92,8 +92,6 @@ def selected_tabs(config: Config, tab: str | None) -> tuple[str, ...]:
     if tab in (None, "all"):
         return book_tabs
     if tab not in book_tabs:
-        from d2lbook.errors import ConfigError
-
         raise ConfigError(f"unknown tab {tab!r}; the book's tabs are {', '.join(book_tabs)}",
                           path=config.path)
     return (tab,)
