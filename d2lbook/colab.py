@@ -1,7 +1,7 @@
 """Notebooks ready for Google Colab: ``build colab`` copies each tab's reader notebooks
 (``build ipynb``) into ``<output>/colab/<tab>/`` with a first cell installing the packages
 ``colab.libs`` lists for the tab, and ``accelerator: GPU`` metadata when the code uses a GPU.
-``colab_url`` is the address that opens a page's notebook from ``colab.github_repo``.
+The "Open in Colab" button of HTML pages comes from the renderer (``Config.colab_repository``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from d2lbook.execute import scan_gpu_use
 from d2lbook.files import copy_if_changed, write_if_changed
 from d2lbook.package import NotebookSet
 
-COLAB = "https://colab.research.google.com"
 INSTALL_HEADER = "# Installing the packages this notebook needs on Colab"
 IMAGE = re.compile(r"(!\[[^\]]*\]\()(?P<path>[^)\s]+\.svg)(?=[)\s])")
 
@@ -95,17 +94,3 @@ def build_colab(config: Config, sets: list[NotebookSet]) -> list[Path]:
             if path.is_file() and path.suffix != ".ipynb":
                 copy_if_changed(path, target_folder / path.relative_to(notebook_set.folder))
     return written
-
-
-def colab_repository(config: Config) -> str | None:
-    """The ``owner/name`` whose notebooks the HTML pages open in Colab: the default tab's."""
-    repositories = config.colab.github_repo
-    for tab in (*config.build.tabs, "default"):
-        if repositories.get(tab):
-            return repositories[tab]
-    return next(iter(repositories.values()), None)
-
-
-def colab_url(repository: str, notebook_path: str, branch: str = "master") -> str:
-    """Address that opens ``notebook_path`` of a GitHub repository in Colab."""
-    return f"{COLAB}/github/{repository}/blob/{branch}/{notebook_path}"

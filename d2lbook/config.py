@@ -191,6 +191,16 @@ class Config:
         return self.build.tabs[0] if self.build.tabs else None
 
     @property
+    def colab_repository(self) -> str:
+        """The GitHub ``owner/name`` HTML pages open in Colab: the default tab's (the
+        theme takes one), else the first configured; empty when none is."""
+        repositories = self.colab.github_repo
+        for tab in (*self.build.tabs, "default"):
+            if repositories.get(tab):
+                return repositories[tab]
+        return next(iter(repositories.values()), "")
+
+    @property
     def tab_library(self) -> TabLibraryConfig | None:
         """The library of ``tab`` (else of the default tab, else of a tab-less book)."""
         key = self.tab or self.default_tab

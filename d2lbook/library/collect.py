@@ -57,12 +57,6 @@ def merge_markdown(cells: tuple[Cell, ...]) -> list[Cell]:
     return merged
 
 
-def names_tab(cell: Cell, tab: str) -> bool:
-    """Whether a code cell's mark names ``tab`` explicitly (``all`` does not count)."""
-    marks = split_tab_mark(cell.source)[0]
-    return marks is not None and tab in marks
-
-
 @dataclass(frozen=True)
 class MarkedCell:
     """A cell of a chapter with its tab mark read once for every tab."""
@@ -238,11 +232,6 @@ class SavedRegion:
         self.lines.append(text)
         self.rows.append(row)
         self.taken.add(row)
-
-
-def extract_saved_code(code: str, cell: Cell, path: str) -> str:
-    """The text a cell saves: what each mark's statement(s) span, joined in order."""
-    return "\n".join(extract_region(code, cell, path)[1].lines)
 
 
 def extract_region(code: str, cell: Cell, path: str) -> tuple[ast.Module, SavedRegion]:

@@ -22,9 +22,6 @@ from d2lbook.config import Config
 from d2lbook.files import copy_if_changed, write_if_changed
 from d2lbook.render import TEMPLATES, latex
 
-NICE_TAB_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet", "jax": "JAX",
-                  "tensorflow": "TensorFlow", "numpy": "NumPy"}
-
 
 @dataclass(frozen=True)
 class SphinxPage:
@@ -179,9 +176,7 @@ def theme_options(config: Config) -> dict[str, object]:
             if link.url.startswith(("http://", "https://"))
         ],
     }
-    repositories = config.colab.github_repo
-    repository = next((repositories[tab] for tab in (*config.build.tabs, "default")
-                       if repositories.get(tab)), next(iter(repositories.values()), ""))
+    repository = config.colab_repository
     if repository:  # "Open in Colab" on each page: the default tab's notebook repository
         options["repository_url"] = f"https://github.com/{repository}"
         options["repository_branch"] = config.colab.branch
