@@ -118,7 +118,7 @@ def build_pdf(config: Config, options: BuildOptions) -> list[pdf.PdfResult]:
 
 def refresh_library(config: Config, sources: BookSources) -> None:
     """Regenerate the ``#@save`` library when a chapter changed it."""
-    if config.library.tabs and library.library_is_stale(config, sources):
+    if config.library.tabs:  # rendered in memory; only changed files are written
         library.build_library(config, sources)
 
 
@@ -127,13 +127,13 @@ def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Cha
     """Executed notebooks per chapter and tab (unexecuted when evaluation is off)."""
     executed: Executed = {}
     jobs = []
-    shared = notebooks.shared_dependencies(config)
+    context = notebooks.job_context(config) if config.build.eval else None
     for chapter in chapters:
         if not chapter.executable:
             continue
         executed[chapter.path] = notebooks.tab_notebooks(config, chapter, build_tabs)
-        if config.build.eval:
-            jobs += [notebooks.make_job(config, chapter, tab, notebook, shared)
+        if context is not None:  # evaluation is on
+            jobs += [notebooks.make_job(config, chapter, tab, notebook, context)
                      for tab, notebook in executed[chapter.path].items()
                      if notebooks.has_code(notebook)]
     if not jobs:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,17 +143,38 @@ def has_code(notebook: nbformat.NotebookNode) -> bool:
     return any(cell.cell_type == "code" and cell.source.strip() for cell in notebook.cells)
 
 
+@dataclass(frozen=True)
+class JobContext:
+    """What every job of one build shares, worked out once per build."""
+
+    environment: Mapping[str, str]
+    """Kernel environment: the book root importable, the SVG profile."""
+    dependencies: tuple[tuple[str, str], ...]
+    """(name, digest) of ``build.dependencies`` files and of the kernel profile."""
+    libraries: Mapping[str, str]
+    """Digest of each tab's generated library (a book without tabs: its only one)."""
+
+
+def job_context(config: Config) -> JobContext:
+    """The kernel environment and the digests every job of this build depends on."""
+    shared = []
+    for name in config.build.dependencies:
+        path = config.source_dir / name
+        shared.append((name, file_digest(path) if path.exists() else "missing"))
+    shared.append(("kernel-profile", hashlib.sha256(KERNEL_PROFILE.encode()).hexdigest()))
+    libraries = {tab: library.library_digest(config, tab) for tab in config.library.tabs}
+    return JobContext(kernel_environment(config), tuple(shared), libraries)
+
+
 def make_job(config: Config, chapter: Chapter, tab: str | None,
-             notebook: nbformat.NotebookNode, shared: Sequence[tuple[str, str]]) -> NotebookJob:
+             notebook: nbformat.NotebookNode, context: JobContext) -> NotebookJob:
     """The execution job of one (chapter, tab) notebook, with its dependencies."""
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
-    profile = hashlib.sha256(KERNEL_PROFILE.encode()).hexdigest()
-    dependencies = [*shared, ("kernel-profile", profile)]
-    if tab is not None and IMPORTS_LIBRARY.search(code) and tab in config.library.tabs:
-        dependencies.append((f"library:{tab}", library.library_digest(config, tab)))
-    elif tab is None and IMPORTS_LIBRARY.search(code) and config.library.tabs:
-        only = next(iter(config.library.tabs))
-        dependencies.append((f"library:{only}", library.library_digest(config, only)))
+    dependencies = list(context.dependencies)
+    library_tab = tab if tab is not None else next(iter(context.libraries), None)
+    if library_tab is not None and library_tab in context.libraries \
+            and IMPORTS_LIBRARY.search(code):
+        dependencies.append((f"library:{library_tab}", context.libraries[library_tab]))
     declared = chapter.front_matter.get("dependencies", [])
     names = [declared] if isinstance(declared, str) else declared
     for name in names if isinstance(names, list) else []:
@@ -168,19 +189,10 @@ def make_job(config: Config, chapter: Chapter, tab: str | None,
         tab=tab,
         notebook=notebook,
         cwd=(workdir / chapter.path).parent,
-        env=kernel_environment(config),
+        env=context.environment,
         dependencies=tuple(dependencies),
         gpus=int(gpus) if isinstance(gpus, (int, str)) else None,
     )
-
-
-def shared_dependencies(config: Config) -> list[tuple[str, str]]:
-    """Files named in ``build.dependencies``: every notebook depends on them."""
-    found = []
-    for name in config.build.dependencies:
-        path = config.source_dir / name
-        found.append((name, file_digest(path) if path.exists() else "missing"))
-    return found
 
 
 def merge_page(config: Config, executed: Mapping[str | None, nbformat.NotebookNode]
