@@ -25,7 +25,7 @@ from d2lbook.branches import (
     selected_names,
 )
 from d2lbook.errors import BookError, ParseError
-from d2lbook.parse import Cell, Document, split_lines
+from d2lbook.parse import CODE_FENCE_INFO, Cell, Document, split_lines
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -36,7 +36,6 @@ TAB_MARK = re.compile(r"^\s*(?:#@tab|%%tab)(?:[ \t]+(?P<tabs>.*?))?\s*$")
 BEGIN_TAB = re.compile(r"^\s*:begin_tab:`(?P<tabs>[^`]*)`")
 LOAD_EXTENSION = re.compile(r"^\s*%load_ext\s+d2lbook\.tab\b")
 IMPORT_TAB = re.compile(r"^\s*(?:from\s+d2lbook\s+import\s+tab|import\s+d2lbook\.tab)\s*(?:#.*)?$")
-ACTIVE_FENCE = re.compile(r"^\{\.python\s+\.input(?:\s+[^}]*)?\}$")
 INACTIVE_FENCE = re.compile(r"^\{\.python\s+\.inactive(?:\s+[^}]*)?\}$")
 
 
@@ -294,7 +293,7 @@ def activate(text: str, tab: str, tabs: tuple[str, ...]) -> str:
         marks, _code, _offset = split_tab_mark(content)
         run = tab == ALL or belongs_to(marks, tab, tabs)
         opening = lines[first]
-        if ACTIVE_FENCE.match(info) and not run:
+        if CODE_FENCE_INFO.match(info) and not run:
             lines[first] = opening.replace(".input", ".inactive", 1)
         elif INACTIVE_FENCE.match(info) and run:
             lines[first] = opening.replace(".inactive", ".input", 1)

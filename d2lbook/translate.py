@@ -16,14 +16,13 @@ import nbformat
 from markdown_it import MarkdownIt
 
 from d2lbook.errors import ParseError
-from d2lbook.parse import split_lines, strip_newline
+from d2lbook.parse import END_TAB, split_lines, strip_newline
 
 ROLES = {"ref": "ref", "numref": "numref", "eqref": "eq", "cite": "cite:p", "citet": "cite:t"}
 """d2l inline roles and the MyST roles they become."""
 
 ROLE = re.compile(r":(?P<name>ref|numref|eqref|cite|citet):`(?P<value>[^`\n]+)`")
 MARK = re.compile(r"^:(?P<name>[A-Za-z][\w-]*):`(?P<value>[^`]*)`\s*$")
-END_TAB = re.compile(r"^:end_tab:\s*$")
 IMAGE = re.compile(r'^!\[(?P<caption>.*)\]\((?P<path>[^()\s]+)(?:\s+"[^"]*")?\)\s*$')
 CAPTION = re.compile(r"^:(?![\w-]+:)\s*(?P<caption>\S.*?)\s*$")
 ATX_HEADING = re.compile(r"^ {0,3}#{1,6}(?:\s|$)")
