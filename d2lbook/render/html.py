@@ -7,15 +7,17 @@ warnings come back as ``RenderWarning`` records naming file and line.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from d2lbook.errors import RenderError
-from d2lbook.render.sphinx_project import project_digest, read_stamp
 
 WARNING_LINE = re.compile(
     r"^(?P<path>[^\s].*?):(?P<line>\d+)?:? ?(?P<kind>WARNING|ERROR|CRITICAL): (?P<message>.*)$")
@@ -117,3 +119,20 @@ def locate_in_chapter(source: Path, file: str, line: int | None) -> tuple[str, i
         return chapter, None
     start = cells[index - 1].get("metadata", {}).get("d2lbook", {}).get("line")
     return chapter, (start + offset if isinstance(start, int) else None)
+
+
+def project_digest(folder: Path) -> str:
+    """A hash of every input file of the Sphinx project (to skip no-op renders)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and "_static" not in path.relative_to(folder).parts[:1]:
+            digest.update(path.relative_to(folder).as_posix().encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def read_stamp(path: Path) -> Mapping[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}

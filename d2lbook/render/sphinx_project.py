@@ -7,14 +7,11 @@ build re-reads just what changed.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
-import json
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import nbformat
 
@@ -182,20 +179,3 @@ def theme_options(config: Config) -> dict[str, object]:
         options["repository_branch"] = config.colab.branch
         options["launch_buttons"] = {"colab_url": "https://colab.research.google.com"}
     return options
-
-
-def project_digest(folder: Path) -> str:
-    """A hash of every input file of the Sphinx project (to skip no-op renders)."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and "_static" not in path.relative_to(folder).parts[:1]:
-            digest.update(path.relative_to(folder).as_posix().encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
-
-
-def read_stamp(path: Path) -> Mapping[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
