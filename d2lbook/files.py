@@ -19,10 +19,26 @@ def write_if_changed(path: Path, content: str | bytes) -> bool:
     return True
 
 
+def same_content(source: Path, target: Path) -> bool:
+    """Whether ``target`` already holds ``source``'s bytes. A copy keeps the source's
+    size and modification time, so those settle it without reading large resources."""
+    if not target.is_file():
+        return False
+    source_stat, target_stat = source.stat(), target.stat()
+    if source_stat.st_size != target_stat.st_size:
+        return False
+    if source_stat.st_mtime_ns == target_stat.st_mtime_ns:
+        return True
+    if source.read_bytes() != target.read_bytes():
+        return False
+    shutil.copystat(source, target)  # equal bytes, new times (a fresh clone): next time is cheap
+    return True
+
+
 def copy_if_changed(source: Path, target: Path) -> None:
     """Copy a file or a folder's files, skipping those whose content already matches."""
     if source.is_file():
-        if not target.is_file() or target.read_bytes() != source.read_bytes():
+        if not same_content(source, target):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
         return
