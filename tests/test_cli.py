@@ -33,16 +33,14 @@ def test_bad_gpu_list(tmp_path):
     assert "GPU ids" in result.output
 
 
-def test_activate_rewrites_and_all_restores(tmp_path):
+def test_activate_rewrites_and_all_restores(tmp_path, corpus):
     import shutil
-
-    from tests.conftest import CORPUS
 
     book = tmp_path / "book"
     book.mkdir()
-    shutil.copy(CORPUS / "config.ini", book / "config.ini")
+    shutil.copy(corpus / "config.ini", book / "config.ini")
     chapter = book / "ndarray.md"
-    shutil.copy(CORPUS / "chapter_preliminaries" / "ndarray.md", chapter)
+    shutil.copy(corpus / "chapter_preliminaries" / "ndarray.md", chapter)
     original = chapter.read_text()
     runner = CliRunner()
     result = runner.invoke(main, ["activate", "mxnet", str(chapter), "--dir", str(book)])

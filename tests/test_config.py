@@ -23,7 +23,7 @@ from d2lbook.errors import ConfigError
 from tests.conftest import CORPUS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "config"
-needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="the d2l-en corpus is not here")
+needs_corpus = pytest.mark.usefixtures("corpus")  # skips outside CI when the corpus is absent
 
 
 def write_yaml(folder: Path, text: str) -> Path:

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import CORPUS, run_d2lbook
+from tests.conftest import require_corpus, require_tex, run_d2lbook
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,7 @@ GENUINE = re.compile(r"undefined label: '(sec|chap)_[\w-]+'|resource '[^']+' doe
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     book = tmp_path_factory.mktemp("corpus") / "d2l-en-subset"
-    shutil.copytree(CORPUS, book)
+    shutil.copytree(require_corpus(), book)
     return book
 
 
@@ -42,6 +42,7 @@ def test_html_with_evaluation_off(corpus):
 
 
 def test_pdf_with_evaluation_off(corpus):
+    require_tex()
     result = run_d2lbook("build", "pdf", "--no-eval", cwd=corpus)
     assert result.returncode == 0, result.stderr
     pdf = corpus / "_build" / "pdf" / "d2l-en.pdf"

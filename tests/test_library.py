@@ -25,8 +25,6 @@ from d2lbook.library.imports import sort_imports
 from d2lbook.parse import parse_markdown
 
 FIXTURES = Path(__file__).parent / "fixtures" / "library"
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "d2l-en-subset"
-ORACLE = Path.home() / ".cache" / "d2lbook-oracle" / "bin" / "d2lbook"
 TABS = ("pytorch", "jax")
 
 
@@ -279,12 +277,11 @@ def test_args_alias_and_reverse_patterns():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not ORACLE.exists() or not CORPUS.exists(), reason="no oracle venv")
-def test_corpus_libraries_match_original_tool(tmp_path):
-    ours = copy_book(CORPUS, tmp_path / "ours")
-    theirs = copy_book(CORPUS, tmp_path / "theirs")
+def test_corpus_libraries_match_original_tool(tmp_path, corpus, oracle):
+    ours = copy_book(corpus, tmp_path / "ours")
+    theirs = copy_book(corpus, tmp_path / "theirs")
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    subprocess.run([str(ORACLE), "build", "lib"], cwd=theirs, env=env, check=True,
+    subprocess.run([str(oracle), "build", "lib"], cwd=theirs, env=env, check=True,
                    capture_output=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

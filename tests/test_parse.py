@@ -15,7 +15,7 @@ import pytest
 
 from d2lbook.errors import ParseError
 from d2lbook.parse import Cell, Document, parse_markdown, to_notebook, write_markdown
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, require
 
 FIXTURES = Path(__file__).parent / "fixtures" / "parse"
 REGENERATE = os.environ.get("D2LBOOK_REGEN") == "1"
@@ -62,8 +62,8 @@ def test_fixture_round_trip(path: Path) -> None:
 CORPUS_FILES = sorted(CORPUS.glob("**/*.md"))
 
 
-@pytest.mark.skipif(not CORPUS_FILES, reason="the d2l-en corpus is not on this machine")
 def test_corpus_round_trips_and_converts() -> None:
+    require(bool(CORPUS_FILES), f"the d2l-en corpus is not at {CORPUS}")
     code_cells = 0
     for path in CORPUS_FILES:
         text = read_text(path)

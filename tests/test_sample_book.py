@@ -10,16 +10,14 @@ import re
 import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPOSITORY, run_d2lbook
+from tests.conftest import CHROMIUM, REPOSITORY, require_chromium, run_d2lbook
 
 pytestmark = pytest.mark.slow
 
 BOOK_FILES = ("config.yaml", "index.md", "chapters", "img", "references.bib")
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -125,9 +123,7 @@ def selected_tabs(page) -> list[str]:
 
 
 def test_browser_switches_every_group_and_remembers(served_site, tmp_path):
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: run `make system-deps` "
-                    "(apt-get install chromium)")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 import yaml
 
@@ -55,9 +53,7 @@ def test_starter_builds_html_without_warnings(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("xelatex") is None,
-                    reason="needs latexmk and xelatex")
-def test_starter_builds_pdf(tmp_path):
+def test_starter_builds_pdf(tmp_path, tex):
     assert run_d2lbook("new", "book", cwd=tmp_path).returncode == 0
     book = tmp_path / "book"
     result = run_d2lbook("build", "pdf", cwd=book)

@@ -23,7 +23,7 @@ from d2lbook.tabs import (
     select_code,
     split_document,
 )
-from tests.conftest import CORPUS
+from tests.conftest import CHROMIUM, CORPUS, require_chromium, require_corpus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tabs"
 TABS = ("pytorch", "mxnet", "jax")
@@ -44,9 +44,7 @@ def line_of(name: str, needle: str) -> int:
 
 
 def corpus_chapters() -> list[Path]:
-    if not CORPUS.is_dir():
-        pytest.skip(f"the corpus is not at {CORPUS}")
-    return sorted(CORPUS.rglob("*.md"))
+    return sorted(require_corpus().rglob("*.md"))
 
 
 # ---------------------------------------------------------------- select_code: marks
@@ -580,9 +578,7 @@ def test_every_corpus_cell_splits_and_compiles_for_every_tab() -> None:
 
 
 def test_corpus_branches_differ_between_tabs() -> None:
-    path = CORPUS / "chapter_builders-guide" / "use-gpu.md"
-    if not path.exists():
-        pytest.skip(f"{path} is not there")
+    path = require_corpus() / "chapter_builders-guide" / "use-gpu.md"
     document = parse_markdown(path.read_text(), "use-gpu.md")
     cell = next(cell for cell in document.cells if "return npx.cpu()" in cell.source)
     assert select_code(cell.source, "pytorch", CORPUS_TABS) is None
@@ -614,7 +610,6 @@ def test_corpus_merge_round_trip_and_activate_round_trip() -> None:
 
 # ---------------------------------------------------------------- the HTML switcher, in Chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 STATIC = Path(__file__).parent.parent / "templates" / "static"
 CHROMIUM_FLAGS = [
     "--headless",
@@ -655,8 +650,7 @@ def served_fixtures(tmp_path: Path):
 @pytest.fixture
 def browser_page(tmp_path: Path):
     """A page of Debian's Chromium driven by Playwright, with a fresh profile."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    require_chromium()
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="the playwright package is missing"
     )

@@ -18,7 +18,7 @@ import pytest
 from d2lbook.errors import ParseError
 from d2lbook.parse import parse_markdown, to_notebook
 from d2lbook.translate import translate_markdown, translate_notebook
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, require
 
 FIXTURES = Path(__file__).parent / "fixtures" / "translate"
 REGENERATE = os.environ.get("D2LBOOK_REGEN") == "1"
@@ -124,8 +124,8 @@ def test_translate_notebook_errors_carry_file_lines() -> None:
 CORPUS_FILES = sorted(CORPUS.glob("**/*.md"))
 
 
-@pytest.mark.skipif(not CORPUS_FILES, reason="the d2l-en corpus is not on this machine")
 def test_corpus_translates_without_d2l_marks_left() -> None:
+    require(bool(CORPUS_FILES), f"the d2l-en corpus is not at {CORPUS}")
     for path in CORPUS_FILES:
         relative = path.relative_to(CORPUS).as_posix()
         notebook = translate_notebook(to_notebook(parse_markdown(path.read_text(), relative)))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,9 +15,7 @@ from d2lbook.errors import RenderError
 from d2lbook.render import latex, pdf
 from d2lbook.render.sphinx_project import render_conf
 
-TOOLS = ("xelatex", "latexmk", "rsvg-convert", "pdftotext", "pdfinfo", "pdffonts")
-needs_tex = pytest.mark.skipif(any(shutil.which(tool) is None for tool in TOOLS),
-                               reason="TeX Live, rsvg-convert or poppler-utils missing")
+needs_tex = pytest.mark.usefixtures("tex")  # skips outside CI when TeX Live is absent
 
 SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60" viewBox="0 0 120 60">
 <rect x="5" y="5" width="110" height="50" fill="#8ecae6" stroke="#023047"/>
