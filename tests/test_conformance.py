@@ -111,6 +111,9 @@ def test_builds_unmodified(built: CorpusBuild):
 
 
 def test_no_more_warnings_than_the_original(built: CorpusBuild):
+    """The recorded count is from one run of the original; it varies between runs (its
+    "already assigned section numbers" and bibtex warnings depend on reading order: d2l-tvm
+    gave 31, 22 and 14 in three cold builds), so the bar is the run recorded."""
     counted = [line for line in built.warnings if not DELIBERATE.search(line)]
     assert len(counted) <= built.record["warnings"], "\n".join(counted)
 
