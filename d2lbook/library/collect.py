@@ -276,7 +276,20 @@ def extract_region(code: str, cell: Cell, path: str) -> tuple[ast.Module, SavedR
         if cursor and not chain_statements(cursor, spans, lines, region) and not before:
             warnings.warn(LibraryWarning(f"{path}:{line}: #@save is followed by no statement"),
                           stacklevel=2)
-    return tree, region
+    return tree, remove_marks(region, lines, marks)
+
+
+def remove_marks(region: SavedRegion, lines: list[str], marks: dict[int, int]) -> SavedRegion:
+    """The region without the marks its statements carried along (a line holding only a
+    mark is dropped)."""
+    kept = SavedRegion([], region.taken, [])
+    for row, text in zip(region.rows, region.lines, strict=True):
+        if row in marks and text == lines[row - 1]:
+            text = text[: marks[row]].rstrip()
+            if not text:
+                continue
+        kept.add(row, text)
+    return kept
 
 
 def save_enclosing(start: int, spans: dict[int, int], lines: list[str],
