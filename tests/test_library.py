@@ -381,7 +381,9 @@ def test_args_alias_and_reverse_patterns():
 def test_paddle_tab_matches_the_original_tools_output(tmp_path):
     """Import runs split by code (paddle's ``warnings.filterwarnings`` between imports),
     an empty ``alias =`` key, "Defined in" docstrings and add_to_class folding, against
-    the original d2lbook 1.0.3's output on the same book (``paddle_expected/``)."""
+    the original d2lbook 1.0.3's output on the same book (``paddle_expected/``: to
+    regenerate, run the original's ``d2lbook build lib`` in a copy of ``paddle_book``
+    holding ``d2l/__init__.py`` and copy its ``d2l/torch.py`` and ``d2l/paddle.py``)."""
     book = copy_book(FIXTURES / "paddle_book", tmp_path)
     result = run_d2lbook("build", "lib", cwd=book)
     assert result.returncode == 0, result.stderr
@@ -402,6 +404,15 @@ def test_import_runs_after_code_are_sorted_and_spaced_as_isort_does(tmp_path):
 def test_comment_among_imports_moves_above_them(tmp_path):
     assert sort_imports("import sys\n# hi\nimport abc\nx = 1", tmp_path) == (
         "# hi\nimport abc\nimport sys\n\nx = 1")
+
+
+def test_book_without_library_warns_and_writes_nothing(tmp_path):
+    (tmp_path / "index.md").write_text("# Book\n\n```{.python .input}\nx = 1  #@save\n```\n")
+    (tmp_path / "config.ini").write_text("[library]\nsave_filename = lib/lib.py\n"
+                                         "save_mark = Save to the lib package\n")
+    with pytest.warns(LibraryWarning, match=r"config.ini: no library to generate"):
+        assert build_library(load_config(tmp_path)) == []
+    assert not (tmp_path / "lib").exists()
 
 
 # ------------------------------------------------------------------ the corpus
