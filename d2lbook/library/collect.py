@@ -2,7 +2,8 @@
 
 ``collect_blocks(document, tab, tabs)`` returns the saved code of every code cell of
 that tab, in source order, each with the nearest preceding section label. Statements
-are located with ``ast``; a mark that does not start a top-level statement is an error.
+are located with ``ast``; a mark inside the body of a top-level statement saves the whole
+statement, with a ``LibraryWarning`` naming file and line.
 """
 
 from __future__ import annotations
