@@ -113,7 +113,7 @@ def run_target(target: str, config, options, external: bool = False) -> None:
         from d2lbook.source import find_sources
 
         for written in library.build_library(config, find_sources(config)):
-            click.echo(f"wrote {written.path}")
+            click.echo(f"{'wrote' if written.changed else 'unchanged'} {written.path}")
         return
     if target == "tabcheck":
         report_tabcheck(config)

@@ -56,6 +56,8 @@ _INI_KEYS: dict[str, dict[str, str | None]] = {
 _ANY_KEY_SECTIONS = ("sagemaker", "slides")  # read by no stage yet; any key is accepted
 _LINE_LISTS = ("sphinx_configs", "libs", "alias", "reverse_alias", "args_alias")
 _TERM_LISTS = ("simple_alias", "fluent_alias")
+# Given but empty, these still write a line break into the library, as the original does.
+_KEPT_WHEN_EMPTY = ("alias", "fluent_alias")
 
 
 def read_ini(path: Path) -> dict[str, Any]:
@@ -158,6 +160,8 @@ def _read_ini_library(parser: configparser.ConfigParser, section: str, path: Pat
                              f"unknown key '{key}' in [{section}] ignored")
         elif raw.strip():
             values[key] = _split_ini_list(key, raw) if key.endswith("alias") else raw.strip()
+        elif key in _KEPT_WHEN_EMPTY:
+            values[key] = ("",)
     if "lib_file" not in values:
         raise ConfigError(f"[{section}] has no lib_file", path, _ini_line(lines, section))
     return TabLibraryConfig(**values)

@@ -13,11 +13,13 @@ import hashlib
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from d2lbook.config import Config, TabLibraryConfig
+from d2lbook.errors import LibraryWarning
 from d2lbook.library.aliases import alias_section, apply_reverse_aliases
 from d2lbook.library.assemble import render_library
 from d2lbook.library.collect import LibraryError, SavedBlock, collect_chapter
@@ -130,6 +132,12 @@ def build_library(config: Config, sources: BookSources | None = None) -> list[Li
     Every module is rendered before any is written, so an error in one chapter leaves
     all the files as they were."""
     rendered = render_libraries(config, sources)
+    if not rendered:
+        where = config.path or config.root
+        warnings.warn(LibraryWarning(
+            f"{where}: no library to generate: name its file with lib_file (in [library], or "
+            "in [library-<tab>] per tab); the save_filename/save_mark library of d2lbook "
+            "before 1.0 is no longer generated"), stacklevel=2)
     records = []
     for library in rendered:
         before = library.path.read_text(encoding="utf-8") if library.path.is_file() else None

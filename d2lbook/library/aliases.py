@@ -42,7 +42,7 @@ def alias_section(tab_library: TabLibraryConfig, config_name: str = "config.ini"
         for name, target in parse_mapping(tab_library.simple_alias):
             alias += f"\n{name.removesuffix('(')} = {library}.{target.removesuffix('(')}"
         fluent = parse_mapping(tab_library.fluent_alias)
-        if fluent:
+        if tab_library.fluent_alias:  # given, even empty: its line break is written
             alias += "\n" + "\n".join(
                 f"{name} = lambda x, *args, **kwargs: x.{target}(*args, **kwargs)"
                 for name, target in fluent)

@@ -8,6 +8,7 @@ under the generated-code header, after any custom header of the existing file.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import replace
 
@@ -20,6 +21,7 @@ GENERATED_NOTE = ("# The below part is generated automatically through:\n"
                   "#    d2lbook build lib\n"
                   "# Don't edit it directly\n\n")
 SIGNATURE_END = "):"
+GLUED_ALIAS_HEADING = re.compile(r"[^\n]# Alias defined in \S+\n")
 
 
 def leading_spaces(line: str) -> str:
@@ -143,9 +145,21 @@ def custom_header(existing: str | None) -> str:
     return ""
 
 
+def keep_alias_layout(aliases: str, existing: str | None) -> str:
+    """``aliases`` laid out as in the existing library.
+
+    Releases of the original tool before 1.0.3 wrote the alias heading right after the
+    last block's last character (``...)# Alias defined in config.ini``). A library
+    written so keeps that layout, so regenerating an unchanged book changes no byte."""
+    if existing and GLUED_ALIAS_HEADING.search(existing):
+        return aliases.lstrip("\n")
+    return aliases
+
+
 def render_library(blocks: list[SavedBlock], aliases: str, existing: str | None) -> str:
     """The whole library file."""
     located = [locate_block(block, block.outline or outline_block(block.code))
                for block in blocks]
     texts = fold_classes([block for block, _ in located], [outline for _, outline in located])
-    return custom_header(existing) + HEADER + GENERATED_NOTE + "\n\n".join(texts) + aliases
+    return (custom_header(existing) + HEADER + GENERATED_NOTE + "\n\n".join(texts)
+            + keep_alias_layout(aliases, existing))

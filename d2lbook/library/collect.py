@@ -2,7 +2,8 @@
 
 ``collect_blocks(document, tab, tabs)`` returns the saved code of every code cell of
 that tab, in source order, each with the nearest preceding section label. Statements
-are located with ``ast``; a mark that does not start a top-level statement is an error.
+are located with ``ast``; a mark inside the body of a top-level statement saves the whole
+statement, with a ``LibraryWarning`` naming file and line.
 """
 
 from __future__ import annotations
@@ -235,20 +236,38 @@ class SavedRegion:
 
 
 def extract_region(code: str, cell: Cell, path: str) -> tuple[ast.Module, SavedRegion]:
-    """The cell's syntax tree and the lines its marks save."""
+    """The cell's syntax tree and the lines its marks save.
+
+    A mark alone on its line saves the statements below it, whatever its indentation; a
+    mark after code saves that statement. A mark in the body of a top-level statement
+    saves the whole statement, with a warning: the original tool saved the lines below
+    the mark out of their block, which does not parse."""
     tree = parse_cell(code, cell, path)
     lines = code.split("\n")
     spans = {statement_start(node): node.end_lineno or node.lineno for node in tree.body}
-    inside = {row for start, end in spans.items() for row in range(start + 1, end + 1)}
-    region = SavedRegion([], set(), [])
+    enclosing = {row: start for start, end in spans.items() for row in range(start + 1, end + 1)}
+    marks: dict[int, int] = {}
     for row, column in find_marks(code):
+        marks.setdefault(row, column)  # the first mark of a line cuts it
+    region = SavedRegion([], set(), [])
+    for row, column in marks.items():
         if row in region.taken:
             continue
         before = lines[row - 1][:column].rstrip()
-        if before and row not in spans or not before and (row in inside or column > 0):
-            raise LibraryError("#@save must start a top-level definition, assignment or "
-                               "import (or stand alone above one)", path,
-                               source_line(cell, code, row))
+        line = source_line(cell, code, row)
+        if row in enclosing:
+            save_enclosing(enclosing[row], spans, lines, marks, region)
+            warnings.warn(LibraryWarning(
+                f"{path}:{line}: #@save inside the body of the statement at line "
+                f"{source_line(cell, code, enclosing[row])}: the whole statement is saved"),
+                stacklevel=2)
+            continue
+        if before and row not in spans:
+            region.taken.add(row)
+            warnings.warn(LibraryWarning(
+                f"{path}:{line}: #@save on a line that is not Python (an IPython magic or "
+                "shell command) is ignored"), stacklevel=2)
+            continue
         if before:
             region.add(row, before)
             cursor = take_statement(row, spans, lines, region)
@@ -256,10 +275,36 @@ def extract_region(code: str, cell: Cell, path: str) -> tuple[ast.Module, SavedR
             region.taken.add(row)
             cursor = row + 1
         if cursor and not chain_statements(cursor, spans, lines, region) and not before:
-            warnings.warn(LibraryWarning(
-                f"{path}:{source_line(cell, code, row)}: #@save is followed by no statement"),
-                stacklevel=2)
-    return tree, region
+            warnings.warn(LibraryWarning(f"{path}:{line}: #@save is followed by no statement"),
+                          stacklevel=2)
+    return tree, remove_marks(region, lines, marks)
+
+
+def remove_marks(region: SavedRegion, lines: list[str], marks: dict[int, int]) -> SavedRegion:
+    """The region without the marks its statements carried along (a line holding only a
+    mark is dropped)."""
+    kept = SavedRegion([], region.taken, [])
+    for row, text in zip(region.rows, region.lines, strict=True):
+        if row in marks and text == lines[row - 1]:
+            text = text[: marks[row]].rstrip()
+            if not text:
+                continue
+        kept.add(row, text)
+    return kept
+
+
+def save_enclosing(start: int, spans: dict[int, int], lines: list[str],
+                   marks: dict[int, int], region: SavedRegion) -> None:
+    """Save the whole top-level statement starting at ``start``, marks removed (a mark
+    alone on its line is dropped with its line)."""
+    for row in range(start, spans[start] + 1):
+        text = lines[row - 1]
+        if row in marks:
+            region.taken.add(row)
+            text = text[: marks[row]].rstrip()
+            if not text:
+                continue
+        region.add(row, text)
 
 
 def statement_start(node: ast.stmt) -> int:

@@ -1,8 +1,8 @@
 """Sort the imports of a saved block the way ``isort`` does with its default profile.
 
 The original tool ran isort on every saved block with import sections not separated
-by blank lines; ``sort_imports`` gives the same text for the top-level import
-statements that open a block: future, standard library, third party, first party
+by blank lines; ``sort_imports`` gives the same text for every run of consecutive import
+statements, at the top level or nested: future, standard library, third party, first party
 (folders of the book root) and relative imports, straight imports before ``from``
 imports in each section, names merged per module and wrapped in grid style at 79 columns.
 """
@@ -60,14 +60,33 @@ def classify(module: str, level: int, project_root: Path) -> str:
     return "thirdparty"
 
 
-def leading_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
-    """The import statements that open the block."""
-    imports: list[ast.Import | ast.ImportFrom] = []
-    for node in tree.body:
-        if not isinstance(node, ast.Import | ast.ImportFrom):
-            break
-        imports.append(node)
-    return imports
+Run = list[ast.Import | ast.ImportFrom]
+
+
+def import_runs(tree: ast.Module) -> list[tuple[Run, bool]]:
+    """Every maximal run of consecutive import statements in any statement list, with
+    whether it is at the top level."""
+    runs: list[tuple[Run, bool]] = []
+    pending: list[tuple[list[ast.stmt], bool]] = [(tree.body, True)]
+    while pending:
+        body, top = pending.pop()
+        run: Run = []
+        for node in body:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                run.append(node)
+                continue
+            if run:
+                runs.append((run, top))
+                run = []
+            for name in ("body", "orelse", "finalbody", "handlers"):
+                nested = getattr(node, name, None)
+                if isinstance(nested, list) and nested and isinstance(nested[0], ast.stmt):
+                    pending.append((nested, False))
+            for handler in getattr(node, "handlers", []):
+                pending.append((handler.body, False))
+        if run:
+            runs.append((run, top))
+    return sorted(runs, key=lambda item: item[0][0].lineno)
 
 
 def gather(imports: list[ast.Import | ast.ImportFrom],
@@ -129,22 +148,33 @@ def render_section(section: ImportSection) -> list[str]:
 
 
 def sort_imports(code: str, project_root: str | Path = ".") -> str:
-    """``code`` with its opening import statements sorted; other code is kept as written."""
+    """``code`` with every run of consecutive import statements sorted, as isort sorts
+    them: other code is kept as written, comments among the imports move above them, a
+    top-level run is followed by one blank line before code and two before a definition.
+    A run sharing a line with other code or a comment is kept as written."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return code
-    imports = leading_imports(tree)
-    if not imports:
-        return code
-    sections = gather(imports, Path(project_root))
-    sorted_lines = [line for name in SECTIONS for line in render_section(sections[name])]
     lines = code.split("\n")
-    head = lines[: imports[0].lineno - 1]
-    rest = lines[(imports[-1].end_lineno or 0):]
-    while rest and not rest[0].strip():
-        rest.pop(0)
-    if not rest:
-        return "\n".join(head + sorted_lines) + "\n"
-    starts_definition = rest[0].startswith(("def ", "class ", "@", "async def "))
-    return "\n".join(head + sorted_lines + [""] * (2 if starts_definition else 1) + rest)
+    for run, top in reversed(import_runs(tree)):
+        first, last = run[0].lineno, run[-1].end_lineno or run[-1].lineno
+        indent = lines[first - 1][: run[0].col_offset]
+        comments = [line for line in lines[first - 1 : last] if line.strip().startswith("#")]
+        if indent.strip() or len(lines[last - 1]) != (run[-1].end_col_offset or 0) or any(
+                "#" in line for line in lines[first - 1 : last] if line not in comments):
+            continue
+        sections = gather(run, Path(project_root))
+        block = comments + [indent + line for name in SECTIONS
+                            for line in render_section(sections[name])]
+        rest = lines[last:]
+        if not any(line.strip() for line in rest):
+            rest = rest[:1]  # the end of the code: a final line break is kept
+        elif top:
+            while rest and not rest[0].strip():
+                rest.pop(0)
+            if rest:
+                starts_definition = rest[0].startswith(("def ", "class ", "@", "async def "))
+                block += [""] * (2 if starts_definition else 1)
+        lines = lines[: first - 1] + block + rest
+    return "\n".join(lines)
