@@ -71,13 +71,18 @@ def main() -> None:
 @click.option("--address", default=None,
               help="Ray cluster address for --executor ray: auto or ray://HOST:PORT.")
 @click.option("--external", is_flag=True, help="linkcheck: check external links too.")
+@click.option("--cache-url", default=None, metavar="URL",
+              help="Shared execution cache (s3://..., gs://..., file://...); "
+                   "default: the config's build.cache_url.")
 def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, force, executor,
-          address, external) -> None:
+          address, external, cache_url) -> None:
     """Build TARGETS: eval, html, lib, pdf, tabcheck, ipynb, pkg, slides, colab, outputcheck,
     linkcheck."""
     overrides = parse_overrides(settings)
     if evaluate is not None:
         overrides["build.eval"] = "true" if evaluate else "false"
+    if cache_url is not None:
+        overrides["build.cache_url"] = cache_url
     gpu_ids = parse_gpus(gpus)
     from d2lbook.config import load_config
     from d2lbook.lock import lock_build_dir
@@ -181,9 +186,12 @@ def run_publishing_target(target: str, config, options, external: bool) -> None:
 def summarize(report) -> None:
     """One line of counts, then every failure with file, cell, line and traceback."""
     counts = Counter(record.status for record in report.records)
+    tiers = Counter(record.cache_tier for record in report.records if record.cache_tier)
     if counts:
         click.echo("notebooks: " + ", ".join(f"{n} {status}" for status, n in
-                                             sorted(counts.items())))
+                                             sorted(counts.items()))
+                   + (f" ({tiers['local']} from the local cache, {tiers['remote']} from the "
+                      "remote cache)" if tiers else ""))
     for record in report.failures:
         click.echo(f"\nFAILED {record.name}\n{record.error}", err=True)
         failure = getattr(record.error, "failure", None)
