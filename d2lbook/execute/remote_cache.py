@@ -213,9 +213,9 @@ class RemoteCache:
                 continue
         return durations
 
-    def upload(self, key: str, data: bytes, name: str, duration: float,
+    def upload(self, key: str, data: bytes, name: str | None, duration: float,
                done: Callable[[bool], None] | None = None) -> None:
-        """Put an entry and its duration in the background (never for read-only mode)."""
+        """Put an entry (and the duration of ``name``) in the background; never when read-only."""
         if not self.push or self.failure is not None:
             return
         def put() -> bool:
@@ -223,8 +223,9 @@ class RemoteCache:
             written = not self.fs.exists(path)
             if written:  # entries are immutable: one already there is the same
                 self.put_atomically(path, data)
-            record = json.dumps({"name": name, "duration": round(duration, 3)}).encode()
-            self.put_atomically(self.duration_path(name), record)
+            if name is not None:
+                record = json.dumps({"name": name, "duration": round(duration, 3)}).encode()
+                self.put_atomically(self.duration_path(name), record)
             return written
         def settle(finished: Future[bool]) -> None:
             error = None if finished.cancelled() else finished.exception()
