@@ -147,11 +147,8 @@ class RemoteCache:
     def list_entries(self) -> dict[str, RemoteObject]:
         """Every entry in the store, in one listing (paged by the store)."""
         def find() -> dict[str, RemoteObject]:
-            folder = f"{self.root}/entries"
-            if not self.fs.exists(folder):
-                return {}
             found = {}
-            for path, info in self.fs.find(folder, detail=True).items():
+            for path, info in self.fs.find(f"{self.root}/entries", detail=True).items():
                 match = ENTRY_NAME.match(path.rsplit("/", 1)[-1])
                 if match:
                     found[match[1]] = RemoteObject(match[1], int(info.get("size") or 0),
