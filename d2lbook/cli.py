@@ -71,9 +71,9 @@ def main() -> None:
 @click.option("--address", default=None,
               help="Ray cluster address for --executor ray: auto or ray://HOST:PORT.")
 @click.option("--external", is_flag=True, help="linkcheck: check external links too.")
-@click.option("--cache-url", default=None, metavar="URL",
+@click.option("--cache-url", default=None, metavar="URL", envvar="D2LBOOK_CACHE_URL",
               help="Shared execution cache (s3://..., gs://..., file://...); "
-                   "default: the config's build.cache_url.")
+                   "default: $D2LBOOK_CACHE_URL, else the config's build.cache_url.")
 def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, force, executor,
           address, external, cache_url) -> None:
     """Build TARGETS: eval, html, lib, pdf, tabcheck, ipynb, pkg, slides, colab, outputcheck,
@@ -326,7 +326,9 @@ def deploy(root, repository, branch, message) -> None:
 def cache_options(command):
     """--dir, --set and --cache-url, shared by the cache commands."""
     command = click.option("--cache-url", default=None, metavar="URL",
-                           help="Remote cache (default: the config's build.cache_url).")(command)
+                           envvar="D2LBOOK_CACHE_URL",
+                           help="Remote cache (default: $D2LBOOK_CACHE_URL, else the "
+                                "config's build.cache_url).")(command)
     command = click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
                            help="Override a config value.")(command)
     return click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),

@@ -72,9 +72,10 @@ def s3(monkeypatch):
     server.stop()
 
 
-@pytest.fixture(params=["s3", "file"])
+@pytest.fixture(params=[pytest.param("s3", marks=pytest.mark.slow), "file"])
 def store(request, tmp_path):
-    """``(url, filesystem, root)`` of an empty store: a bucket prefix or a folder."""
+    """``(url, filesystem, root)`` of an empty store: a bucket prefix (slow: a server and an
+    S3 client take seconds to start) or a folder."""
     if request.param == "s3":
         server = request.getfixturevalue("s3")
         return f"s3://{BUCKET}/books/tiny", server.fs, f"{BUCKET}/books/tiny"
