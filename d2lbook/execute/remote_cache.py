@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import re
 import threading
 import uuid
 import warnings
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -43,6 +44,40 @@ class RemoteCacheWarning(BookWarning):
 
 class RemoteUnavailable(Exception):
     """The store failed or did not answer in time; the tier is off from now on."""
+
+
+class DaemonPool:
+    """A bounded pool of daemon threads: a call stuck on a silent store never holds the
+    process at exit (``ThreadPoolExecutor`` joins its threads)."""
+
+    def __init__(self, workers: int):
+        self.workers = max(workers, 1)
+        self.calls: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple] | None] = (
+            queue.SimpleQueue())
+        self.threads: list[threading.Thread] = []
+
+    def submit(self, function: Callable[..., Result], *args: Any) -> Future[Result]:
+        future: Future[Result] = Future()
+        self.calls.put((future, function, args))
+        if len(self.threads) < self.workers:
+            thread = threading.Thread(target=self.serve, name="d2lbook-remote", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return future
+
+    def serve(self) -> None:
+        while (call := self.calls.get()) is not None:
+            future, function, args = call
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(function(*args))
+            except BaseException as error:
+                future.set_exception(error)
+
+    def shutdown(self) -> None:
+        for _ in self.threads:
+            self.calls.put(None)
 
 
 @dataclass(frozen=True)
@@ -102,7 +137,7 @@ class RemoteCache:
         self.push = push
         self.timeout = timeout
         self.atomic_put = protocol in OBJECT_STORES
-        self.pool = ThreadPoolExecutor(transfers, thread_name_prefix="d2lbook-remote")
+        self.pool = DaemonPool(transfers)
         self.uploads: list[Future[bool]] = []
         self.failure: str | None = None
         self.lock = threading.Lock()
@@ -216,14 +251,12 @@ class RemoteCache:
         if not self.push or self.failure is not None:
             return
         def put() -> bool:
-            path = self.entry_path(key)
-            written = not self.fs.exists(path)
-            if written:  # entries are immutable: one already there is the same
-                self.put_atomically(path, data)
+            # no existence check: the lookup found none, and a racing writer's is identical
+            self.put_atomically(self.entry_path(key), data)
             if name is not None:
                 record = json.dumps({"name": name, "duration": round(duration, 3)}).encode()
                 self.put_atomically(self.duration_path(name), record)
-            return written
+            return True
         def settle(finished: Future[bool]) -> None:
             error = None if finished.cancelled() else finished.exception()
             if error is not None:
@@ -270,7 +303,7 @@ class RemoteCache:
         return len(paths)
 
     def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool.shutdown()
 
 
 def _bind(function: Callable[..., Result], *args: Any) -> Callable[[], Result]:

@@ -61,7 +61,6 @@ class CacheTiers:
         self.progress = progress
         self.remote_durations: dict[str, float] = {}
         self.uploads_total = 0
-        self.uploads_done = 0
         self.uploads_ok = 0
 
     def lookup(self, jobs: Sequence[tuple[NotebookJob, str]]) -> dict[str, Hit]:
@@ -119,11 +118,10 @@ class CacheTiers:
             self.uploads_total += 1
             self.remote.upload(key, encode_entry(entry, labels), job.name, duration,
                                self.count_upload)
-            self.progress.transfer("upload", self.uploads_done, self.uploads_total)
+            self.progress.transfer("upload", self.uploads_ok, self.uploads_total)
 
     def count_upload(self, ok: bool) -> None:
-        self.uploads_done += 1  # from a pool thread; the display reads it on its ticks
-        self.uploads_ok += ok
+        self.uploads_ok += ok  # from a pool thread
 
     def record_duration(self, name: str, duration: float) -> None:
         self.local.record_duration(name, duration)
@@ -133,7 +131,7 @@ class CacheTiers:
         if self.remote is not None:
             if self.uploads_total:
                 self.remote.finish_uploads()
-                self.progress.transfer("upload", self.uploads_done, self.uploads_total)
+                self.progress.transfer("upload", self.uploads_ok, self.uploads_total)
             self.remote.close()
         counts = {
             "time": round(time.time(), 3),

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 import warnings
 from pathlib import Path
@@ -229,6 +230,28 @@ def test_an_unreachable_store_warns_once_and_the_build_goes_on(monkeypatch, tmp_
     assert NotebookCache(tmp_path / "local").load(cache_key(jobs[1], "python3")) is not None
 
 
+def test_a_silent_store_costs_one_timeout_then_nothing(monkeypatch, tmp_path):
+    silent = socket.socket()  # accepts connections, never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{silent.getsockname()[1]}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    job = make_job("a.md", chapter("x = 1"), tmp_path)
+    tiers = CacheTiers(NotebookCache(tmp_path / "local"),
+                       RemoteCache(f"s3://{BUCKET}/p", timeout=2), QuietProgress())
+    started = time.monotonic()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert tiers.lookup([(job, cache_key(job, "python3"))]) == {}
+        tiers.store(job, cache_key(job, "python3"), executed(job.notebook), 1.0)
+        tiers.finish([])
+    assert time.monotonic() - started < 10
+    found = [str(w.message) for w in caught if issubclass(w.category, RemoteCacheWarning)]
+    assert len(found) == 1 and "no answer within 2 s" in found[0], found
+    silent.close()
+
+
 def test_credentials_never_come_from_the_url():
     with pytest.raises(ConfigError, match="credentials"):
         RemoteCache("s3://key:secret@bucket/prefix")
@@ -346,7 +369,9 @@ def test_store_stopped_mid_build_finishes_locally_with_one_warning(s3, tmp_path)
     stderr = "".join(seen) + stderr
     assert process.returncode == 0, stdout + stderr
     assert "2 executed" in stdout
-    assert stderr.count("remote cache") == 1 and "unavailable" in stderr, stderr
+    warned = [line for line in stderr.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1 and "remote cache" in warned[0], stderr
+    assert "unavailable" in warned[0] and "uploads done" not in stderr, stderr
     assert len(list((book / "_build" / "cache" / "entries").glob("*/*.json"))) == 2
 
 
