@@ -2,7 +2,8 @@
 
     python benchmarks/bench_cache.py [--notebooks 200] [--output-bytes 8000] [--transfers 8]
 
-Starts moto's S3 server on a free loopback port (the test extra installs it), puts
+Starts moto's S3 server (the test extra installs it) in a child process on a free
+loopback port, puts
 ``--notebooks`` cached entries in a bucket the way a build uploads them, then on
 an empty build folder times: the lookup of every key (one listing, fresh client and
 again warm), and the whole restore through ``execute_notebooks`` (lookup, parallel
@@ -12,9 +13,9 @@ verified downloads, local writes, outputs put back into the notebooks).
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +25,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import nbformat  # noqa: E402
-from moto.server import ThreadedMotoServer  # noqa: E402
 
 from d2lbook.execute import (  # noqa: E402
     ExecuteSettings,
@@ -40,18 +40,24 @@ from d2lbook.parse import parse_markdown, to_notebook  # noqa: E402
 BUCKET = "bench-cache"
 
 
-def start_server() -> ThreadedMotoServer:
+def start_server() -> subprocess.Popen:
+    """moto's S3 server in its own process (not sharing this one's GIL), on a free port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                               "-p", str(port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    address = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(f"{address}/moto-api/", timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
     # the endpoint and credentials reach s3fs as a user's do: the environment
-    os.environ.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="bench",
+    os.environ.update(AWS_ENDPOINT_URL=address, AWS_ACCESS_KEY_ID="bench",
                       AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
-    reset = f"http://127.0.0.1:{port}/moto-api/reset"
-    urllib.request.urlopen(urllib.request.Request(reset, method="POST"), timeout=30).close()
     return server
 
 
@@ -78,7 +84,8 @@ def executed(job: NotebookJob, output_bytes: int) -> nbformat.NotebookNode:
 def seed(url: str, jobs: list[NotebookJob], output_bytes: int) -> int:
     """Upload one entry per job, as builds on other machines would have; total bytes."""
     remote = RemoteCache(url)
-    remote.fs.mkdir(BUCKET)
+    if url.startswith("s3://"):
+        remote.fs.mkdir(BUCKET)
     total = 0
     for job in jobs:
         key = cache_key(job, "python3")
@@ -89,6 +96,21 @@ def seed(url: str, jobs: list[NotebookJob], output_bytes: int) -> int:
     remote.close()
     assert written == len(jobs), f"seeded {written} of {len(jobs)}"
     return total
+
+
+def restore(url: str, jobs: list[NotebookJob], cache: Path, transfers: int,
+            total: int) -> str:
+    """Restore every job from ``url`` into the empty ``cache``; a line of figures."""
+    remote = RemoteCache(url, transfers=transfers)
+    started = time.perf_counter()
+    results = execute_notebooks(jobs, ExecuteSettings(), cache, progress=QuietProgress(),
+                                remote=remote)
+    elapsed = time.perf_counter() - started
+    tiers = {result.record.cache_tier for result in results}
+    assert tiers == {"remote"}, f"not all restored from the remote: {tiers}"
+    return (f"restore of {len(results)} notebooks from {url.split(':')[0]} into an empty build "
+            f"({transfers} parallel downloads): {elapsed:.2f} s, "
+            f"{len(results) / elapsed:.1f} notebooks/s, {total / 1e6 / elapsed:.2f} MB/s")
 
 
 def main() -> None:
@@ -119,18 +141,13 @@ def main() -> None:
             print(f"lookup of {len(listed)} keys (one listing): {cold:.3f} s with a new "
                   f"client, {warm:.3f} s warm")
 
-            remote = RemoteCache(url, transfers=arguments.transfers)
-            started = time.perf_counter()
-            results = execute_notebooks(jobs, ExecuteSettings(), folder / "empty-build-cache",
-                                        progress=QuietProgress(), remote=remote)
-            elapsed = time.perf_counter() - started
-            tiers = {result.record.cache_tier for result in results}
-            assert tiers == {"remote"}, f"not all restored from the remote: {tiers}"
-            print(f"restore of {len(results)} notebooks into an empty build "
-                  f"({arguments.transfers} parallel downloads): {elapsed:.2f} s, "
-                  f"{len(results) / elapsed:.1f} notebooks/s, {total / 1e6 / elapsed:.2f} MB/s")
+            print(restore(url, jobs, folder / "from-s3", arguments.transfers, total))
+            shared = (folder / "shared").as_uri()  # the same, from a folder: no server
+            seed(shared, jobs, arguments.output_bytes)
+            print(restore(shared, jobs, folder / "from-file", arguments.transfers, total))
     finally:
-        server.stop()
+        server.terminate()
+        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

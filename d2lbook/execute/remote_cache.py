@@ -113,6 +113,8 @@ def store_options(protocol: str, timeout: float) -> dict[str, Any]:
     options: dict[str, Any] = {"skip_instance_cache": True}
     if protocol in ("s3", "s3a"):
         options["use_listings_cache"] = False
+        # entries are fetched in parallel with each other; one request each (no HEAD first)
+        options["max_concurrency"] = 1
         options["config_kwargs"] = {"connect_timeout": timeout, "read_timeout": timeout,
                                     "retries": {"max_attempts": 2, "mode": "standard"}}
     return options
