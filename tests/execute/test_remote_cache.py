@@ -326,6 +326,28 @@ def test_machine_b_reuses_machine_a_and_shares_its_edit_back(store, tmp_path):
 
 
 @pytest.mark.slow
+def test_two_builds_pushing_at_once_leave_only_complete_entries(store, tmp_path):
+    url, filesystem, root = store
+    books = [tmp_path / "a", tmp_path / "b"]
+    for book in books:
+        shutil.copytree(BOOKS / "tiny", book)
+    products = books[1] / "chapter_one" / "products.md"  # one shared notebook, one not
+    products.write_text(products.read_text().replace("```{.python .input}\n",
+                                                     "```{.python .input}\n# on b\n", 1))
+    command = [sys.executable, "-m", "d2lbook", "build", "eval", "--cache-url", url]
+    builds = [subprocess.Popen(command, cwd=book, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True) for book in books]
+    outputs = [build.communicate(timeout=300) for build in builds]
+    for build, (stdout, stderr) in zip(builds, outputs, strict=True):
+        assert build.returncode == 0 and "warning" not in stderr, stdout + stderr
+    entries = [path for path in stored_objects(filesystem, root) if "/entries/" in path]
+    assert len(entries) == 3, entries  # sums (both), products (a), products (b); no temporaries
+    for path in entries:
+        key = path.rsplit("/", 1)[1].removesuffix(".json")
+        assert decode_entry(key, filesystem.cat_file(path)).cells
+
+
+@pytest.mark.slow
 def test_corrupt_entries_in_the_bucket_execute_again_with_a_warning(s3, tmp_path):
     url, root = f"s3://{BUCKET}/corrupt", f"{BUCKET}/corrupt"
     machine_a, machine_b = tmp_path / "a", tmp_path / "b"
