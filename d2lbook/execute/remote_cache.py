@@ -127,6 +127,8 @@ class RemoteCache:
         if urlsplit(url).password:
             raise ConfigError("build.cache_url must not hold credentials; set them in the "
                               "environment or the store's own configuration")
+        if timeout <= 0:
+            raise ConfigError(f"build.cache_timeout must be positive seconds, not {timeout}")
         protocol = split_protocol(url)[0] or "file"
         try:
             self.fs, self.root = fsspec.core.url_to_fs(url, **store_options(protocol, timeout))

@@ -252,9 +252,13 @@ def test_a_silent_store_costs_one_timeout_then_nothing(monkeypatch, tmp_path):
     silent.close()
 
 
-def test_credentials_never_come_from_the_url():
+def test_credentials_never_come_from_the_url_and_bad_settings_are_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="credentials"):
         RemoteCache("s3://key:secret@bucket/prefix")
+    with pytest.raises(ConfigError, match="cache_timeout"):
+        RemoteCache(tmp_path.as_uri(), timeout=0)
+    with pytest.raises(ConfigError, match="nosuchstore"):
+        RemoteCache("nosuchstore://bucket/prefix")
 
 
 def test_package_versions_are_those_the_kernels_python_sees(tmp_path):
