@@ -15,11 +15,13 @@ from d2lbook.config import Config
 from d2lbook.errors import ExecutionError
 from d2lbook.execute import (
     ExecuteSettings,
+    NotebookJob,
     RunRecord,
     detect_gpus,
     execute_notebooks,
     make_executor,
 )
+from d2lbook.execute.remote_cache import RemoteCache
 from d2lbook.render import html, pdf, sphinx_project
 from d2lbook.render.sphinx_project import SphinxPage
 from d2lbook.source import BookSources, find_sources
@@ -122,20 +124,35 @@ def refresh_library(config: Config, sources: BookSources) -> None:
         library.build_library(config, sources)
 
 
-def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Chapter],
-             build_tabs: tuple[str, ...]) -> tuple[Executed, list[RunRecord]]:
-    """Executed notebooks per chapter and tab (unexecuted when evaluation is off)."""
+def book_jobs(config: Config, chapters: list[notebooks.Chapter], build_tabs: tuple[str, ...],
+              evaluate: bool = True) -> tuple[Executed, list[NotebookJob]]:
+    """Unexecuted notebooks per chapter and tab, and the jobs executing those with code."""
     executed: Executed = {}
     jobs = []
-    context = notebooks.job_context(config) if config.build.eval else None
+    context = notebooks.job_context(config) if evaluate else None
     for chapter in chapters:
         if not chapter.executable:
             continue
         executed[chapter.path] = notebooks.tab_notebooks(config, chapter, build_tabs)
-        if context is not None:  # evaluation is on
+        if context is not None:
             jobs += [notebooks.make_job(config, chapter, tab, notebook, context)
                      for tab, notebook in executed[chapter.path].items()
                      if notebooks.has_code(notebook)]
+    return executed, jobs
+
+
+def remote_cache(config: Config) -> RemoteCache | None:
+    """The shared cache tier at ``build.cache_url``, if the book has one."""
+    if not config.build.cache_url:
+        return None
+    return RemoteCache(config.build.cache_url, push=config.build.cache_push,
+                       timeout=config.build.cache_timeout)
+
+
+def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Chapter],
+             build_tabs: tuple[str, ...]) -> tuple[Executed, list[RunRecord]]:
+    """Executed notebooks per chapter and tab (unexecuted when evaluation is off)."""
+    executed, jobs = book_jobs(config, chapters, build_tabs, config.build.eval)
     if not jobs:
         return executed, []
     for tab in {job.tab for job in jobs}:
@@ -147,7 +164,8 @@ def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Cha
     offered = getattr(executor, "available_gpus", detect_gpus)
     gpus = options.gpus if options.gpus is not None else offered()
     results = execute_notebooks(jobs, execute_settings(config, options, gpus),
-                                config.output_dir / "cache", executor=executor)
+                                config.output_dir / "cache", executor=executor,
+                                remote=remote_cache(config))
     for result in results:
         executed[result.job.source_path][result.job.tab] = result.notebook
         notebooks.save_executed(config, result.job, result.notebook)

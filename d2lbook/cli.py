@@ -71,13 +71,18 @@ def main() -> None:
 @click.option("--address", default=None,
               help="Ray cluster address for --executor ray: auto or ray://HOST:PORT.")
 @click.option("--external", is_flag=True, help="linkcheck: check external links too.")
+@click.option("--cache-url", default=None, metavar="URL", envvar="D2LBOOK_CACHE_URL",
+              help="Shared execution cache (s3://..., gs://..., file://...); "
+                   "default: $D2LBOOK_CACHE_URL, else the config's build.cache_url.")
 def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, force, executor,
-          address, external) -> None:
+          address, external, cache_url) -> None:
     """Build TARGETS: eval, html, lib, pdf, tabcheck, ipynb, pkg, slides, colab, outputcheck,
     linkcheck."""
     overrides = parse_overrides(settings)
     if evaluate is not None:
         overrides["build.eval"] = "true" if evaluate else "false"
+    if cache_url is not None:
+        overrides["build.cache_url"] = cache_url
     gpu_ids = parse_gpus(gpus)
     from d2lbook.config import load_config
     from d2lbook.lock import lock_build_dir
@@ -181,9 +186,12 @@ def run_publishing_target(target: str, config, options, external: bool) -> None:
 def summarize(report) -> None:
     """One line of counts, then every failure with file, cell, line and traceback."""
     counts = Counter(record.status for record in report.records)
+    tiers = Counter(record.cache_tier for record in report.records if record.cache_tier)
     if counts:
         click.echo("notebooks: " + ", ".join(f"{n} {status}" for status, n in
-                                             sorted(counts.items())))
+                                             sorted(counts.items()))
+                   + (f" ({tiers['local']} from the local cache, {tiers['remote']} from the "
+                      "remote cache)" if tiers else ""))
     for record in report.failures:
         click.echo(f"\nFAILED {record.name}\n{record.error}", err=True)
         failure = getattr(record.error, "failure", None)
@@ -313,6 +321,113 @@ def deploy(root, repository, branch, message) -> None:
     else:
         click.echo(f"deploy: {len(result.changed)} file(s) changed, commit {result.commit[:12]} "
                    f"on {result.branch}")
+
+
+def cache_options(command):
+    """--dir, --set and --cache-url, shared by the cache commands."""
+    command = click.option("--cache-url", default=None, metavar="URL",
+                           envvar="D2LBOOK_CACHE_URL",
+                           help="Remote cache (default: $D2LBOOK_CACHE_URL, else the "
+                                "config's build.cache_url).")(command)
+    command = click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+                           help="Override a config value.")(command)
+    return click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
+                        default=".", help="Book folder (holding config.yaml or config.ini).")(
+        command)
+
+
+def run_cache_command(root, settings, cache_url, action):
+    """Load the config, hold the build lock, run ``action(config)``; errors exit 1."""
+    from d2lbook.config import load_config
+    from d2lbook.execute.remote_cache import RemoteUnavailable
+    from d2lbook.lock import lock_build_dir
+
+    overrides = parse_overrides(settings)
+    if cache_url is not None:
+        overrides["build.cache_url"] = cache_url
+    try:
+        config = load_config(root, overrides)
+        with lock_build_dir(config.output_dir):
+            return action(config)
+    except BookError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except RemoteUnavailable as error:
+        click.echo(f"error: remote cache unavailable: {error}", err=True)
+        sys.exit(1)
+
+
+def show_size(size: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000  # type: ignore[assignment]
+    return f"{size} B"
+
+
+@main.group()
+def cache() -> None:
+    """Inspect and share the execution cache (local folder and build.cache_url)."""
+
+
+@cache.command()
+@cache_options
+def stats(root, settings, cache_url) -> None:
+    """Entries, bytes and package versions per tier; hit rate of the last build."""
+    from d2lbook import cache_admin
+
+    def show(config) -> None:
+        for stats in cache_admin.cache_stats(config):
+            click.echo(f"{stats.tier}: {stats.location}: {stats.entries} entries, "
+                       f"{show_size(stats.size)}")
+            for package, versions in sorted(stats.packages.items()):
+                shown = ", ".join(f"{version} ({count} entries)"
+                                  for version, count in versions.most_common())
+                click.echo(f"  {package}: {shown}")
+        last = cache_admin.last_build(config)
+        if last and last.get("notebooks"):
+            hits = last["local"] + last["remote"]
+            click.echo(f"last build: {last['notebooks']} notebooks, {last['local']} from the "
+                       f"local cache, {last['remote']} from the remote cache, "
+                       f"{last['executed']} executed (hit rate {hits / last['notebooks']:.0%})")
+
+    run_cache_command(root, settings, cache_url, show)
+
+
+@cache.command()
+@cache_options
+def push(root, settings, cache_url) -> None:
+    """Upload the local entries the remote cache lacks."""
+    from d2lbook import cache_admin
+
+    written = run_cache_command(root, settings, cache_url, cache_admin.push)
+    click.echo(f"push: {written} entries uploaded")
+
+
+@cache.command()
+@cache_options
+def pull(root, settings, cache_url) -> None:
+    """Download the entries this book's notebooks need from the remote cache."""
+    from d2lbook import cache_admin
+
+    downloaded, missing = run_cache_command(root, settings, cache_url, cache_admin.pull)
+    click.echo(f"pull: {downloaded} entries downloaded, {missing} notebooks not cached")
+
+
+@cache.command()
+@cache_options
+@click.option("--keep-days", type=click.FloatRange(min=0), required=True,
+              help="Keep entries written in the last N days, used or not.")
+@click.option("--tier", type=click.Choice(("local", "remote", "both")), default="local",
+              help="Which cache to prune (default: local).")
+def prune(root, settings, cache_url, keep_days, tier) -> None:
+    """Remove entries no current notebook uses, older than --keep-days."""
+    from d2lbook import cache_admin
+
+    removed = run_cache_command(root, settings, cache_url, lambda config: cache_admin.prune(
+        config, keep_days, local=tier in ("local", "both"), remote=tier in ("remote", "both")))
+    for name, count in removed.items():
+        click.echo(f"prune: {count} entries removed from the {name} cache")
 
 
 if __name__ == "__main__":

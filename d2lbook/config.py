@@ -74,6 +74,17 @@ class BuildConfig:
     ray_shared_path: str = _help("A folder holding the book that every Ray node sees at the "
                                  "same path; empty: the book is shipped to the nodes.",
                                  default="")
+    cache_url: str = _help(
+        "A shared execution cache at an fsspec URL (s3://bucket/prefix, gs://..., "
+        "file:///mnt/cache), used after the local one; credentials come from the "
+        "environment or the store's own config, never from here.", default="")
+    cache_push: bool = _help("Upload executed notebooks to cache_url; false: read only "
+                             "(e.g. pull requests from forks).", default=True)
+    cache_timeout: int = _help("Seconds cache_url may stay silent before the build warns "
+                               "and goes on with the local cache.", default=30)
+    cache_key_packages: tuple[str, ...] = _help(
+        "Packages whose versions, as the kernel's Python sees them, enter every cache key "
+        "(e.g. [torch, numpy]): another version re-executes the book.", default=())
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from d2lbook import library, tabs, translate
 from d2lbook.config import Config
 from d2lbook.errors import ConfigError, ParseError
 from d2lbook.execute import NotebookJob
+from d2lbook.execute.packages import package_versions
+from d2lbook.execute.tiers import PACKAGE_PREFIX
 from d2lbook.files import copy_if_changed, write_if_changed
 from d2lbook.parse import Document, parse_markdown, to_notebook
 from d2lbook.source import BookSources
@@ -162,8 +164,12 @@ def job_context(config: Config) -> JobContext:
         path = config.source_dir / name
         shared.append((name, file_digest(path) if path.exists() else "missing"))
     shared.append(("kernel-profile", hashlib.sha256(KERNEL_PROFILE.encode()).hexdigest()))
+    environment = kernel_environment(config)
+    versions = package_versions(config.build.kernel, config.build.cache_key_packages,
+                                environment, config.source_dir)
+    shared += [(f"{PACKAGE_PREFIX}{name}", version) for name, version in versions]
     libraries = {tab: library.library_digest(config, tab) for tab in config.library.tabs}
-    return JobContext(kernel_environment(config), tuple(shared), libraries)
+    return JobContext(environment, tuple(shared), libraries)
 
 
 def make_job(config: Config, chapter: Chapter, tab: str | None,

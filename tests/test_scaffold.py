@@ -28,7 +28,16 @@ def test_new_writes_a_book_with_chapters_bib_image_and_workflow(tmp_path):
     cache_steps = [step for step in steps if "actions/cache" in step.get("uses", "")]
     assert all(step["with"]["path"] == "_build/cache" for step in cache_steps)
     runs = [step.get("run", "") for step in steps]
-    assert "d2lbook build html" in runs and "d2lbook build pdf" in runs
+    assert any(run.startswith("d2lbook build html") for run in runs)
+    assert any(run.startswith("d2lbook build pdf") for run in runs)
+    # the shared cache comes from repository secrets; pull requests only read it
+    environment = workflow["jobs"]["build"]["env"]
+    assert environment["D2LBOOK_CACHE_URL"] == "${{ secrets.D2LBOOK_CACHE_URL }}"
+    assert "secrets.AWS_SECRET_ACCESS_KEY" in environment["AWS_SECRET_ACCESS_KEY"]
+    assert "pull_request" in environment["CACHE_PUSH"]
+    assert all("build.cache_push=$CACHE_PUSH" in run for run in runs
+               if run.startswith("d2lbook build"))
+    assert any('"d2lbook[remote]"' in run for run in runs)
     assert sum("upload-artifact" in use for use in uses) == 2
 
 

@@ -2,7 +2,8 @@
 
 ``execute_notebooks(jobs, settings, cache_dir)`` returns one ``NotebookResult``
 per ``NotebookJob``: outputs from the cache when the code, tab, kernel and
-dependencies are unchanged, else from a kernel run by an ``Executor`` backend
+dependencies are unchanged (the local folder first, then an optional shared store
+at an fsspec URL), else from a kernel run by an ``Executor`` backend
 (``LocalExecutor`` by default) in GPU/CPU slots, longest notebook first.
 """
 
@@ -22,6 +23,7 @@ from .model import (
                     RunStatus,
 )
 from .progress import ConsoleProgress, Progress, QuietProgress, ScheduleSummary
+from .remote_cache import RemoteCache, RemoteCacheWarning
 from .scheduler import ExecutionInterrupted, execute_notebooks
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "ConsoleProgress", "ExecuteSettings",
     "ExecutionInterrupted", "Executor", "Launch", "LocalExecutor", "NotebookCache",
     "NotebookExecutionError", "NotebookJob", "NotebookResult", "Progress", "QuietProgress",
-    "RunRecord", "RunStatus", "RunningNotebook", "ScheduleSummary", "apply_entry", "cache_key",
+    "RemoteCache", "RemoteCacheWarning", "RunRecord", "RunStatus", "RunningNotebook",
+    "ScheduleSummary", "apply_entry", "cache_key",
     "detect_gpus", "execute_notebooks", "gpu_need", "lock_build_dir", "scan_gpu_use",
 ]

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,43 @@ def apply_entry(entry: CacheEntry, notebook: NotebookNode) -> NotebookNode:
     return filled
 
 
+def encode_entry(entry: CacheEntry, labels: Mapping[str, Any] | None = None) -> bytes:
+    """An entry's bytes: a JSON header line (format, key, checksum of the body, ``labels``
+    such as package versions), then the JSON payload."""
+    payload = {"cells": list(entry.cells), "metadata": entry.metadata,
+               "duration": entry.duration}
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    header = {**(labels or {}), "format": CACHE_FORMAT, "key": entry.key,
+              "checksum": hashlib.sha256(body).hexdigest()}
+    return json.dumps(header, ensure_ascii=False).encode() + b"\n" + body
+
+
+def read_header(data: bytes) -> dict[str, Any]:
+    """The header of an entry's bytes (raises ``ValueError`` when it is not one)."""
+    header = json.loads(data.partition(b"\n")[0])
+    if not isinstance(header, dict):
+        raise ValueError("the header is not a JSON object")
+    return header
+
+
+def decode_entry(key: str, data: bytes) -> CacheEntry:
+    """The entry in ``data``; ``ValueError`` saying why when it is truncated or corrupt."""
+    header = read_header(data)
+    body = data.partition(b"\n")[2]
+    if header.get("format") != CACHE_FORMAT:
+        raise ValueError(f"cache format {header.get('format')!r}, expected {CACHE_FORMAT}")
+    if header.get("key") != key:
+        raise ValueError(f"the entry is for key {header.get('key')!r}")
+    if header.get("checksum") != hashlib.sha256(body).hexdigest():
+        raise ValueError("checksum mismatch (truncated or altered)")
+    try:
+        payload = json.loads(body)
+        return CacheEntry(key, tuple(payload["cells"]), payload["metadata"],
+                          float(payload["duration"]))
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"malformed payload: {error!r}") from None
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,27 +144,14 @@ class NotebookCache:
 
     def load(self, key: str) -> CacheEntry | None:
         """The entry of ``key``, or ``None`` when missing, truncated or corrupt."""
-        path = self.entry_path(key)
         try:
-            header_line, _, body = path.read_bytes().partition(b"\n")
-            header = json.loads(header_line)
-            if (header.get("format") != CACHE_FORMAT or header.get("key") != key
-                    or header.get("checksum") != hashlib.sha256(body).hexdigest()):
-                return None
-            payload = json.loads(body)
-            return CacheEntry(key, tuple(payload["cells"]), payload["metadata"],
-                              float(payload["duration"]))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return decode_entry(key, self.entry_path(key).read_bytes())
+        except (OSError, ValueError):
             return None
 
-    def store(self, entry: CacheEntry) -> None:
+    def store(self, entry: CacheEntry, labels: Mapping[str, Any] | None = None) -> None:
         """Write an entry atomically: a header line with a checksum, then the payload."""
-        payload = {"cells": list(entry.cells), "metadata": entry.metadata,
-                   "duration": entry.duration}
-        body = json.dumps(payload, ensure_ascii=False).encode()
-        header = {"format": CACHE_FORMAT, "key": entry.key,
-                  "checksum": hashlib.sha256(body).hexdigest()}
-        write_atomically(self.entry_path(entry.key), json.dumps(header).encode() + b"\n" + body)
+        write_atomically(self.entry_path(entry.key), encode_entry(entry, labels))
 
     def expected_duration(self, name: str) -> float | None:
         """Seconds the notebook ``name`` took when it last ran, if known."""

@@ -121,6 +121,8 @@ class RunRecord:
     """Seconds from launching the worker to the first cell starting (engine overhead)."""
     started: float | None = None
     """Wall-clock time (epoch seconds) the run began; ``None`` when it did not run."""
+    cache_tier: str | None = None
+    """For a cached notebook: ``local`` or ``remote``, the tier that answered it."""
 
     @property
     def ok(self) -> bool:

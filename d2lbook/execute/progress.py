@@ -59,6 +59,8 @@ class Progress(Protocol):
     def finished(self, record: RunRecord) -> None: ...
     def tick(self, running: list[RunningNotebook], queued: int) -> None: ...
     def end(self, records: list[RunRecord], summary: ScheduleSummary) -> None: ...
+    def transfer(self, kind: str, done: int, total: int) -> None:
+        """``done`` of ``total`` remote cache ``download``s or ``upload``s finished."""
 
 
 class QuietProgress:
@@ -69,6 +71,7 @@ class QuietProgress:
     def finished(self, record: RunRecord) -> None: ...
     def tick(self, running: list[RunningNotebook], queued: int) -> None: ...
     def end(self, records: list[RunRecord], summary: ScheduleSummary) -> None: ...
+    def transfer(self, kind: str, done: int, total: int) -> None: ...
 
 
 def estimate_remaining(plan: Plan, running: list[RunningNotebook], queued: list[str],
@@ -114,6 +117,7 @@ class ConsoleProgress:
         self.done = 0
         self.queued: list[str] = []
         self.last_status = time.time()
+        self.transfers: dict[str, tuple[int, int]] = {}
 
     def begin(self, plan: Plan) -> None:
         self.plan = plan
@@ -144,7 +148,7 @@ class ConsoleProgress:
         now = time.time()
         eta = estimate_remaining(self.plan, running, self.queued, now)
         counts = (f"done {self.done}/{self.plan.total}, running {len(running)}, "
-                  f"queued {queued}, ETA {eta:.0f} s")
+                  f"queued {queued}, ETA {eta:.0f} s" + self.transfer_counts())
         if self.live is not None:
             table = Table(show_header=True, show_edge=False)
             for column in ("slot", "notebook", "cell", "elapsed"):
@@ -156,6 +160,15 @@ class ConsoleProgress:
         elif now - self.last_status >= PLAIN_STATUS_EVERY:
             self.last_status = now
             self.console.print(counts)
+
+    def transfer(self, kind: str, done: int, total: int) -> None:
+        self.transfers[kind] = (done, total)
+        if self.live is None and total and done == total:
+            self.console.print(f"remote cache: {done} {kind}s done")
+
+    def transfer_counts(self) -> str:
+        return "".join(f", {kind}s {done}/{total}"
+                       for kind, (done, total) in sorted(self.transfers.items()))
 
     def end(self, records: list[RunRecord], summary: ScheduleSummary) -> None:
         if self.live is not None:

@@ -16,11 +16,13 @@ from pathlib import Path
 from types import FrameType
 
 from .backend import Completion, Executor, Launch
-from .cache import NotebookCache, apply_entry, cache_key, make_entry
+from .cache import NotebookCache, apply_entry, cache_key
 from .gpus import gpu_need
 from .local import LocalExecutor
 from .model import ExecuteSettings, NotebookExecutionError, NotebookJob, NotebookResult, RunRecord
 from .progress import ConsoleProgress, Plan, Progress, ScheduleSummary
+from .remote_cache import RemoteCache
+from .tiers import CacheTiers
 
 POLL_SECONDS = 0.2
 
@@ -128,7 +130,7 @@ def summarize(completions: list[Completion], slots: int) -> ScheduleSummary:
 class Execution:
     """One call of ``execute_notebooks``: the queue, the slots and what came back."""
 
-    def __init__(self, settings: ExecuteSettings, cache: NotebookCache, executor: Executor,
+    def __init__(self, settings: ExecuteSettings, cache: CacheTiers, executor: Executor,
                  progress: Progress):
         self.settings = settings
         self.cache = cache
@@ -142,14 +144,15 @@ class Execution:
     def answer_or_queue(self, jobs: Sequence[NotebookJob]) -> list[QueuedJob]:
         """Fill results from the cache and for impossible needs; queue the rest."""
         queue = []
-        for job in jobs:
-            key = cache_key(job, self.settings.kernel)
-            entry = self.cache.load(key)
-            if entry is not None:
+        keyed = [(job, cache_key(job, self.settings.kernel)) for job in jobs]
+        hits = self.cache.lookup(keyed)
+        for job, key in keyed:
+            hit = hits.get(job.name)
+            if hit is not None:
                 record = RunRecord(job.name, job.source_path, job.tab, key, "cached",
-                                   entry.duration)
-                self.results[job.name] = NotebookResult(job, apply_entry(entry, job.notebook),
-                                                        record)
+                                   hit.entry.duration, cache_tier=hit.tier)
+                self.results[job.name] = NotebookResult(
+                    job, apply_entry(hit.entry, job.notebook), record)
                 continue
             try:
                 need = gpu_need(job, self.settings)
@@ -178,7 +181,7 @@ class Execution:
         record = record_of(completion)
         job = completion.launch.job
         if record.status == "executed":
-            self.cache.store(make_entry(record.key, completion.notebook, record.duration))
+            self.cache.store(job, record.key, completion.notebook, record.duration)
         if record.status in ("executed", "timeout"):  # a timed-out notebook is a long one
             self.cache.record_duration(job.name, record.duration)
         if not record.ok and record.status != "cancelled" and self.settings.fail_fast:
@@ -220,14 +223,16 @@ def count_slots(settings: ExecuteSettings, queue: list[QueuedJob]) -> int:
 
 def execute_notebooks(jobs: Sequence[NotebookJob], settings: ExecuteSettings, cache_dir: Path,
                       executor: Executor | None = None,
-                      progress: Progress | None = None) -> list[NotebookResult]:
-    """Execute ``jobs`` (cached ones are filled from ``cache_dir``); one result per job."""
+                      progress: Progress | None = None,
+                      remote: RemoteCache | None = None) -> list[NotebookResult]:
+    """Execute ``jobs`` (cached ones are filled from ``cache_dir``, then from ``remote``);
+    one result per job. Executed notebooks are uploaded to ``remote`` unless read-only."""
     names = [job.name for job in jobs]
     if len(set(names)) != len(names):
         raise ValueError("notebook job names must be unique")
     progress = progress if progress is not None else ConsoleProgress()
-    execution = Execution(settings, NotebookCache(cache_dir), executor or LocalExecutor(),
-                          progress)
+    tiers = CacheTiers(NotebookCache(cache_dir), remote, progress)
+    execution = Execution(settings, tiers, executor or LocalExecutor(), progress)
     queue = execution.answer_or_queue(jobs)
     slots = count_slots(settings, queue)
     cached = sum(result.record.status == "cached" for result in execution.results.values())
@@ -235,6 +240,7 @@ def execute_notebooks(jobs: Sequence[NotebookJob], settings: ExecuteSettings, ca
                         {item.job.name: item.expected for item in queue}))
     interrupted = execution.run(queue)
     results = [execution.results[name] for name in names]
+    tiers.finish([result.record for result in results])
     progress.end([result.record for result in results],
                  summarize(execution.completions, slots))
     if interrupted is not None:
