@@ -20,6 +20,7 @@ from d2lbook.execute import (
     execute_notebooks,
     make_executor,
 )
+from d2lbook.paths import claim_build_folder
 from d2lbook.render import html, pdf, sphinx_project
 from d2lbook.render.sphinx_project import SphinxPage
 from d2lbook.source import BookSources, find_sources
@@ -125,6 +126,7 @@ def refresh_library(config: Config, sources: BookSources) -> None:
 def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Chapter],
              build_tabs: tuple[str, ...]) -> tuple[Executed, list[RunRecord]]:
     """Executed notebooks per chapter and tab (unexecuted when evaluation is off)."""
+    claim_build_folder(config.output_dir)  # every target writes there; refused if not ours
     executed: Executed = {}
     jobs = []
     context = notebooks.job_context(config) if config.build.eval else None

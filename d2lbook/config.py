@@ -18,11 +18,16 @@ from typing import Any
 
 import yaml
 
+from d2lbook import paths
 from d2lbook.errors import BookWarning, ConfigError
+from d2lbook.files import read_source
 
 
-def _help(text: str, **kwargs: Any) -> Any:
-    return field(metadata={"help": text}, **kwargs)
+def _help(text: str, minimum: int | None = None, **kwargs: Any) -> Any:
+    metadata: dict[str, Any] = {"help": text}
+    if minimum is not None:
+        metadata["minimum"] = minimum
+    return field(metadata=metadata, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,9 @@ class BuildConfig:
     tabs: tuple[str, ...] = _help(
         "Framework tabs; the first is the default. Empty for a book without tabs.", default=())
     kernel: str = _help("Jupyter kernel name used to execute notebooks.", default="python3")
-    cell_timeout: int = _help("Seconds a single cell may run.", default=1200)
-    notebook_timeout: int = _help("Seconds a whole notebook may run.", default=7200)
+    cell_timeout: int = _help("Seconds a single cell may run.", default=1200, minimum=1)
+    notebook_timeout: int = _help("Seconds a whole notebook may run.", default=7200,
+                                  minimum=1)
     warning_is_error: bool = _help("Turn Sphinx warnings into errors.", default=False)
     dependencies: tuple[str, ...] = _help(
         "Files every notebook depends on: changing one re-executes every notebook.", default=())
@@ -66,11 +72,15 @@ class BuildConfig:
     sphinx_configs: tuple[str, ...] = _help(
         "Extra lines of Python appended to the generated Sphinx conf.py.", default=())
     workers: int = _help("Kernels run at once for notebooks needing no GPU; 0 = one per core "
-                         "(at most 4).", default=0)
+                         "(at most 4).", default=0, minimum=0)
     executor: str = _help("Execution backend: 'local' (this machine) or 'ray' (a Ray cluster).",
                           default="local")
     ray_address: str = _help("Ray cluster address for the 'ray' executor: 'auto', "
                              "'ray://HOST:PORT' or empty to start a local Ray.", default="")
+    external_paths: tuple[str, ...] = _help(
+        "Folders outside the book (absolute, or relative to the book root) that resources, "
+        "dependencies, HTML/PDF files and chapter images may be read from; never written. "
+        "Every other path must lie inside the book.", default=())
     ray_shared_path: str = _help("A folder holding the book that every Ray node sees at the "
                                  "same path; empty: the book is shipped to the nodes.",
                                  default="")
@@ -248,7 +258,56 @@ def load_config(root: Path, overrides: Mapping[str, str] | None = None) -> Confi
         config = Config(root=root)
     for key, text in (overrides or {}).items():
         config = _override(config, key, text)
+    _check_minimums(config, Config, "", config.path)
+    check_paths(config)
     return config
+
+
+def _check_minimums(value: Any, cls: type, prefix: str, path: Path | None) -> None:
+    """Numbers below their field's ``minimum`` are errors naming the key (any source)."""
+    for item in dataclasses.fields(cls):
+        current = getattr(value, item.name)
+        if _is_schema(type(current)):
+            _check_minimums(current, type(current), f"{prefix}{item.name}.", path)
+        minimum = item.metadata.get("minimum")
+        if minimum is not None and current < minimum:
+            raise ConfigError(f"{prefix}{item.name}: expected an integer of at least {minimum}, "
+                              f"got {current}", path)
+
+
+def external_folders(config: Config) -> tuple[Path, ...]:
+    """The resolved ``build.external_paths``: folders the user chose to read from."""
+    return tuple(paths.resolve(config.root, folder) for folder in config.build.external_paths)
+
+
+def check_paths(config: Config) -> None:
+    """The one path rule (``d2lbook.paths``) applied to every path the config names."""
+    root, where = config.root, config.path
+    for index, folder in enumerate(config.build.external_paths):
+        if paths.resolve(root, folder) == Path("/"):
+            raise paths.PathError(f"build.external_paths[{index}]: '/' would let the book "
+                                  "read any file; name the folders it reads from", where)
+    external = external_folders(config)
+    source = paths.resolve_inside(root, config.build.source_dir, "build.source_dir", where)
+    paths.check_output_folder(root, source, config.build.output_dir, "build.output_dir", where)
+    read_keys: list[tuple[str, tuple[str, ...]]] = [
+        ("build.dependencies", config.build.dependencies),
+        ("html.favicon", (config.html.favicon,)), ("html.logo", (config.html.logo,)),
+        ("html.include_css", config.html.include_css),
+        ("html.include_js", config.html.include_js),
+        ("pdf.latex_logo", (config.pdf.latex_logo,)), ("pdf.bibfile", (config.pdf.bibfile,)),
+        ("pdf.post_latex", (config.pdf.post_latex,)),
+        ("build.resources", tuple(paths.glob_prefix(item) for item in config.build.resources))]
+    for key, values in read_keys:
+        for value in values:
+            if value and "://" not in value:
+                paths.resolve_inside(root, value, key, where, base=source, external=external)
+    written = [("library.version_file", config.library.version_file)]
+    written += [(f"library.{tab}.lib_file", library.lib_file)
+                for tab, library in config.library.tabs.items()]
+    for key, value in written:
+        if value:
+            paths.resolve_inside(root, value, key, where)
 
 
 def for_tab(config: Config, tab: str) -> Config:
@@ -330,13 +389,15 @@ def convert_text(text: str, annotation: Any) -> Any:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        node = yaml.compose(read_source(path), Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         raise ConfigError(f"invalid YAML: {error.problem or error.context}", path,
                           mark.line + 1 if mark else None) from None
     except yaml.YAMLError as error:
         raise ConfigError(f"invalid YAML: {error}", path) from None
+    except RecursionError:
+        raise ConfigError("invalid YAML: nested too deeply", path) from None
     if node is None:
         return {}
     return _read_fields(node, Config, "", path)
@@ -366,6 +427,7 @@ def _read_fields(node: yaml.Node, cls: type, prefix: str, path: Path | None) -> 
     if not isinstance(node, yaml.MappingNode):
         raise _expected(node, prefix, cls, path)
     hints, names = typing.get_type_hints(cls), _field_names(cls)
+    minimums = {item.name: item.metadata.get("minimum") for item in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
     for key_node, value_node in node.value:
         name = str(key_node.value)
@@ -376,6 +438,10 @@ def _read_fields(node: yaml.Node, cls: type, prefix: str, path: Path | None) -> 
             raise ConfigError(f"key '{key}' given twice", path, _line(key_node))
         if not _is_null(value_node):
             values[name] = _read_value(value_node, hints[name], key, path)
+            minimum = minimums[name]
+            if minimum is not None and values[name] < minimum:
+                raise ConfigError(f"{key}: expected an integer of at least {minimum}, got "
+                                  f"{values[name]}", path, _line(value_node))
     return values
 
 

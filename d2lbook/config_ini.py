@@ -21,6 +21,7 @@ from d2lbook.config import (
     convert_text,
 )
 from d2lbook.errors import ConfigError
+from d2lbook.files import read_source
 
 # --- legacy config.ini -------------------------------------------------------------------------
 
@@ -59,7 +60,8 @@ _TERM_LISTS = ("simple_alias", "fluent_alias")
 
 
 def read_ini(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
+    text = read_source(path, "save config.ini as UTF-8, e.g. with 'iconv -f latin1 -t utf-8 "
+                             "config.ini' or your editor's 'Save with encoding: UTF-8'")
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(text, source=str(path))
