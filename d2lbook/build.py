@@ -20,6 +20,7 @@ from d2lbook.execute import (
     execute_notebooks,
     make_executor,
 )
+from d2lbook.files import read_source
 from d2lbook.paths import claim_build_folder
 from d2lbook.render import html, pdf, sphinx_project
 from d2lbook.render.sphinx_project import SphinxPage
@@ -78,7 +79,7 @@ def build_eval(config: Config, options: BuildOptions) -> tuple[BookSources, list
             merged = notebooks.merge_page(config, executed[chapter.path])
             pages.append(sphinx_project.notebook_page(chapter.path, merged))
         else:
-            text = (config.source_dir / chapter.path).read_text(encoding="utf-8")
+            text = read_source(config.source_dir / chapter.path)
             pages.append(SphinxPage(chapter.path, translate.translate_markdown(text,
                                                                                chapter.path)))
     return sources, pages, BuildReport(records=tuple(records))

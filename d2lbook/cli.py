@@ -90,6 +90,7 @@ def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, forc
 
     try:
         config = load_config(root, overrides)
+        show_external_paths(config)
         with lock_build_dir(config.output_dir):
             for target in targets:
                 run_target(target, config, options, external=external)
@@ -101,6 +102,15 @@ def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, forc
         done = sum(result.record.ok for result in results)
         click.echo(f"interrupted: {done} finished notebook(s) kept in the cache", err=True)
         sys.exit(130)
+
+
+def show_external_paths(config) -> None:
+    """Say which folders outside the book the config lets it read (``build.external_paths``)."""
+    from d2lbook.paths import external_folders
+
+    for folder in external_folders(config):
+        click.echo(f"note: build.external_paths: the book may read files from {folder}",
+                   err=True)
 
 
 def run_target(target: str, config, options, external: bool = False) -> None:
@@ -219,11 +229,12 @@ def activate(tab, files, root) -> None:
     """Make only TAB's code run when FILES are opened in Jupyter ('all' restores)."""
     from d2lbook import tabs
     from d2lbook.config import load_config
+    from d2lbook.files import read_source
 
     try:
         config = load_config(root)
         for path in files:
-            text = path.read_text(encoding="utf-8")
+            text = read_source(path)
             path.write_text(tabs.activate(text, tab, config.build.tabs), encoding="utf-8")
             click.echo(f"activated {tab} in {path}")
     except BookError as error:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import typing
 import warnings
 from collections.abc import Iterator, Mapping
@@ -259,7 +260,8 @@ def load_config(root: Path, overrides: Mapping[str, str] | None = None) -> Confi
     for key, text in (overrides or {}).items():
         config = _override(config, key, text)
     _check_minimums(config, Config, "", config.path)
-    check_paths(config)
+    _check_github_repositories(config)
+    paths.check_config_paths(config)
     return config
 
 
@@ -275,39 +277,16 @@ def _check_minimums(value: Any, cls: type, prefix: str, path: Path | None) -> No
                               f"got {current}", path)
 
 
-def external_folders(config: Config) -> tuple[Path, ...]:
-    """The resolved ``build.external_paths``: folders the user chose to read from."""
-    return tuple(paths.resolve(config.root, folder) for folder in config.build.external_paths)
+GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_.][A-Za-z0-9_.-]*")
 
 
-def check_paths(config: Config) -> None:
-    """The one path rule (``d2lbook.paths``) applied to every path the config names."""
-    root, where = config.root, config.path
-    for index, folder in enumerate(config.build.external_paths):
-        if paths.resolve(root, folder) == Path("/"):
-            raise paths.PathError(f"build.external_paths[{index}]: '/' would let the book "
-                                  "read any file; name the folders it reads from", where)
-    external = external_folders(config)
-    source = paths.resolve_inside(root, config.build.source_dir, "build.source_dir", where)
-    paths.check_output_folder(root, source, config.build.output_dir, "build.output_dir", where)
-    read_keys: list[tuple[str, tuple[str, ...]]] = [
-        ("build.dependencies", config.build.dependencies),
-        ("html.favicon", (config.html.favicon,)), ("html.logo", (config.html.logo,)),
-        ("html.include_css", config.html.include_css),
-        ("html.include_js", config.html.include_js),
-        ("pdf.latex_logo", (config.pdf.latex_logo,)), ("pdf.bibfile", (config.pdf.bibfile,)),
-        ("pdf.post_latex", (config.pdf.post_latex,)),
-        ("build.resources", tuple(paths.glob_prefix(item) for item in config.build.resources))]
-    for key, values in read_keys:
-        for value in values:
-            if value and "://" not in value:
-                paths.resolve_inside(root, value, key, where, base=source, external=external)
-    written = [("library.version_file", config.library.version_file)]
-    written += [(f"library.{tab}.lib_file", library.lib_file)
-                for tab, library in config.library.tabs.items()]
-    for key, value in written:
-        if value:
-            paths.resolve_inside(root, value, key, where)
+def _check_github_repositories(config: Config) -> None:
+    """``colab.github_repo`` values are GitHub ``owner/name`` pairs, nothing that could
+    become an option or another address in the links built from them."""
+    for tab, repository in config.colab.github_repo.items():
+        if repository and (not GITHUB_REPOSITORY.fullmatch(repository) or ".." in repository):
+            raise ConfigError(f"colab.github_repo.{tab}: expected a GitHub repository "
+                              f"'owner/name', got {repository!r}", config.path)
 
 
 def for_tab(config: Config, tab: str) -> Config:

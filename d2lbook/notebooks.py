@@ -16,8 +16,8 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from d2lbook import library, linked_files, tabs, translate
-from d2lbook.config import Config, external_folders
+from d2lbook import library, linked_files, paths, tabs, translate
+from d2lbook.config import Config
 from d2lbook.errors import ConfigError, ParseError
 from d2lbook.execute import NotebookJob
 from d2lbook.files import copy_if_changed, read_source, write_if_changed
@@ -111,7 +111,7 @@ def read_chapters(config: Config, sources: BookSources) -> list[Chapter]:
     """Parse every source file (raises ``ParseError`` with file and line), and check the
     files each names (images, front-matter dependencies) against the path rule."""
     chapters = []
-    external = external_folders(config)
+    external = paths.external_folders(config)
     for source in sources.files:
         text = read_source(config.source_dir / source.path)
         document, front_matter, lines = split_front_matter(parse_markdown(text, source.path))

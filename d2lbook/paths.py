@@ -12,8 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from d2lbook.errors import BookError
+
+if TYPE_CHECKING:  # config calls this module while it loads
+    from d2lbook.config import Config
 
 BUILD_MARKER = ".d2lbook-build"
 """File in the root of every build folder: the tool's claim that it may delete there."""
@@ -52,7 +56,7 @@ def resolve_inside(book_root: Path, value: str | Path, what: str, path: str | Pa
         return resolved
     hint = (" (list its folder in build.external_paths to read it from there)"
             if _may_be_external(what) else "")
-    raise PathError(f"{what} '{value}' points outside the book folder, to {resolved}{hint}",
+    raise PathError(f"{what}: '{value}' leads outside the book folder (to {resolved}){hint}",
                     path, line)
 
 
@@ -63,10 +67,9 @@ def _may_be_external(what: str) -> bool:
 def check_tree(book_root: Path, folder: Path, what: str, path: str | Path | None = None,
                external: Iterable[Path] = ()) -> None:
     """Every symbolic link under ``folder`` (a resource copied as a whole) stays inside."""
-    external = tuple(external)
+    external, root = tuple(external), resolve(book_root, ".")
     for link in symlinks_under(folder):
-        relative = link.relative_to(folder).as_posix()
-        resolve_inside(book_root, link, f"{what} ({relative})", path, external=external)
+        resolve_inside(root, os.path.relpath(link, root), what, path, external=external)
 
 
 def symlinks_under(folder: Path) -> Iterator[Path]:
@@ -85,6 +88,42 @@ def glob_prefix(pattern: str) -> str:
     return head if cut == len(pattern) else os.path.dirname(head) or "."
 
 
+def external_folders(config: Config) -> tuple[Path, ...]:
+    """The resolved ``build.external_paths``: folders the user chose to read from."""
+    return tuple(resolve(config.root, folder) for folder in config.build.external_paths)
+
+
+def check_config_paths(config: Config) -> None:
+    """The path rule applied to every path the config names (``load_config`` calls it)."""
+    root, where = config.root, config.path
+    for index, folder in enumerate(config.build.external_paths):
+        if resolve(root, folder) == Path("/"):
+            raise PathError(f"build.external_paths[{index}]: '/' would let the book read any "
+                            "file; name the folders it reads from", where)
+    external = external_folders(config)
+    source = resolve_inside(root, config.build.source_dir, "build.source_dir", where)
+    check_output_folder(root, source, config.build.output_dir, "build.output_dir", where)
+    read_keys: list[tuple[str, tuple[str, ...]]] = [
+        ("build.dependencies", config.build.dependencies),
+        ("html.favicon", (config.html.favicon,)), ("html.logo", (config.html.logo,)),
+        ("html.include_css", config.html.include_css),
+        ("html.include_js", config.html.include_js),
+        ("pdf.latex_logo", (config.pdf.latex_logo,)), ("pdf.bibfile", (config.pdf.bibfile,)),
+        ("build.resources", tuple(glob_prefix(item) for item in config.build.resources))]
+    for key, values in read_keys:
+        for value in values:
+            if value and "://" not in value:
+                resolve_inside(root, value, key, where, base=source, external=external)
+    if config.pdf.post_latex:  # run from the book root
+        resolve_inside(root, config.pdf.post_latex, "pdf.post_latex", where, external=external)
+    written = [("library.version_file", config.library.version_file)]
+    written += [(f"library.{tab}.lib_file", library.lib_file)
+                for tab, library in config.library.tabs.items()]
+    for key, value in written:
+        if value:
+            resolve_inside(root, value, key, where)
+
+
 # --- the build folder ------------------------------------------------------------------------
 
 def dangerous_folders(book_root: Path) -> set[Path]:
@@ -100,8 +139,8 @@ def check_output_folder(book_root: Path, source_dir: Path, value: str, what: str
     folder = resolve_inside(book_root, value, what, config_path)
     source = resolve(book_root, source_dir)
     if folder in dangerous_folders(book_root) or source.is_relative_to(folder):
-        raise PathError(f"{what} '{value}' would make {folder}, which holds the book's sources, "
-                        "the build folder; name a folder of its own such as '_build'",
+        raise PathError(f"{what}: '{value}' would make {folder}, which holds the book's "
+                        "sources, the build folder; name a folder of its own such as '_build'",
                         config_path)
     return folder
 

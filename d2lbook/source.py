@@ -21,7 +21,7 @@ from typing import Literal
 from markdown_it import MarkdownIt
 
 from d2lbook import paths
-from d2lbook.config import Config, external_folders
+from d2lbook.config import Config
 from d2lbook.errors import BookWarning, ConfigError, MissingResourceWarning, ParseError
 from d2lbook.files import read_source
 
@@ -209,7 +209,7 @@ def _find_resources(config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
     source_dir = config.source_dir
     found: list[str] = []
     missing: list[str] = []
-    external = external_folders(config)
+    external = paths.external_folders(config)
     for pattern in config.build.resources:
         name = pattern.rstrip("/")
         if any(character in name for character in "*?["):
@@ -223,7 +223,7 @@ def _find_resources(config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
             warnings.warn(f"{config.path or source_dir}: resource '{pattern}' does not exist",
                           MissingResourceWarning, stacklevel=3)
         for match in matches:
-            what = f"build.resources ('{pattern}')"
+            what = f"build.resources '{pattern}'"
             resolved = paths.resolve_inside(config.root, match, what, config.path,
                                             base=source_dir, external=external)
             if resolved.is_dir():

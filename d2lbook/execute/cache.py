@@ -3,7 +3,9 @@
 The key hashes the tab, the code cells' sources, the kernel and the job's
 dependency digests (never mtimes). An entry holds the code cells' outputs, which
 ``apply_entry`` puts back by position, so prose edits re-use them. Entries are
-written atomically and checked by a checksum on reading; a bad entry is a miss.
+written atomically and checked by a checksum on reading; a bad entry (truncated, nested
+too deeply, or holding another number of code cells than the notebook) is a miss, with a
+``CacheWarning``: the notebook runs again.
 """
 
 from __future__ import annotations
@@ -13,13 +15,19 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nbformat import NotebookNode, from_dict
 
+from ..errors import BookWarning
 from .model import NotebookJob
+
+
+class CacheWarning(BookWarning):
+    """A cache entry could not be used; its notebook runs again."""
 
 CACHE_FORMAT = 1
 """Bumped when the entry layout or the key's recipe changes."""
@@ -78,6 +86,19 @@ def apply_entry(entry: CacheEntry, notebook: NotebookNode) -> NotebookNode:
     return filled
 
 
+def check_cells(entry: CacheEntry, notebook: NotebookNode | None) -> None:
+    """``ValueError`` unless each cell record holds a list of outputs and, for a given
+    ``notebook``, there is one record per code cell."""
+    for cell in entry.cells:
+        if not isinstance(cell, dict) or not isinstance(cell.get("outputs"), list) \
+                or not all(isinstance(output, dict) for output in cell["outputs"]):
+            raise ValueError("a cell record is malformed")
+    if notebook is not None:
+        count = sum(cell.cell_type == "code" for cell in notebook.cells)
+        if count != len(entry.cells):
+            raise ValueError(f"it has {len(entry.cells)} code cells, the notebook {count}")
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,19 +125,30 @@ class NotebookCache:
     def entry_path(self, key: str) -> Path:
         return self.root / "entries" / key[:2] / f"{key}.json"
 
-    def load(self, key: str) -> CacheEntry | None:
-        """The entry of ``key``, or ``None`` when missing, truncated or corrupt."""
+    def load(self, key: str, notebook: NotebookNode | None = None) -> CacheEntry | None:
+        """The entry of ``key``, or ``None`` when missing, truncated or corrupt, or when it
+        does not hold one record per code cell of ``notebook`` (if given)."""
         path = self.entry_path(key)
         try:
-            header_line, _, body = path.read_bytes().partition(b"\n")
+            data = path.read_bytes()
+        except OSError:
+            return None  # no entry: a plain miss
+        try:
+            header_line, _, body = data.partition(b"\n")
             header = json.loads(header_line)
             if (header.get("format") != CACHE_FORMAT or header.get("key") != key
                     or header.get("checksum") != hashlib.sha256(body).hexdigest()):
-                return None
+                raise ValueError("its header or checksum does not match")
             payload = json.loads(body)
-            return CacheEntry(key, tuple(payload["cells"]), payload["metadata"],
-                              float(payload["duration"]))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            entry = CacheEntry(key, tuple(payload["cells"]), dict(payload["metadata"]),
+                               float(payload["duration"]))
+            check_cells(entry, notebook)
+            return entry
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError,
+                OverflowError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else error
+            warnings.warn(f"{path}: cache entry ignored ({reason}); the notebook runs again",
+                          CacheWarning, stacklevel=2)
             return None
 
     def store(self, entry: CacheEntry) -> None:
@@ -141,9 +173,9 @@ class NotebookCache:
     def _read_durations(self) -> dict[str, float]:
         try:
             data = json.loads(self.durations_path.read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}
         if not isinstance(data, dict):
             return {}
         return {str(name): float(value) for name, value in data.items()
-                if isinstance(value, (int, float))}
+                if isinstance(value, (int, float)) and abs(value) < 1e12}

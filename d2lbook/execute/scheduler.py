@@ -144,7 +144,7 @@ class Execution:
         queue = []
         for job in jobs:
             key = cache_key(job, self.settings.kernel)
-            entry = self.cache.load(key)
+            entry = self.cache.load(key, job.notebook)
             if entry is not None:
                 record = RunRecord(job.name, job.source_path, job.tab, key, "cached",
                                    entry.duration)
