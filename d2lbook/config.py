@@ -257,9 +257,9 @@ def load_config(root: Path, overrides: Mapping[str, str] | None = None) -> Confi
         warnings.warn(f"{root}: no config.yaml or config.ini, every setting takes its default",
                       MissingConfigWarning, stacklevel=2)
         config = Config(root=root)
+    _check_minimums(config, Config, "", config.path)
     for key, text in (overrides or {}).items():
         config = _override(config, key, text)
-    _check_minimums(config, Config, "", config.path)
     _check_github_repositories(config)
     paths.check_config_paths(config)
     return config
@@ -458,9 +458,12 @@ def _read_value(node: yaml.Node, annotation: Any, key: str, path: Path | None) -
 
 def _override(config: Config, dotted: str, text: str) -> Config:
     try:
-        return _replace_path(config, Config, dotted.split("."), text, "")
-    except ValueError as error:
-        raise ConfigError(f"command-line setting {dotted}={text!r}: {error}") from None
+        changed = _replace_path(config, Config, dotted.split("."), text, "")
+        _check_minimums(changed, Config, "", None)
+    except (ValueError, ConfigError) as error:
+        message = getattr(error, "message", error)
+        raise ConfigError(f"command-line setting {dotted}={text!r}: {message}") from None
+    return changed
 
 
 def _replace_path(value: Any, annotation: Any, parts: list[str], text: str, prefix: str) -> Any:

@@ -60,8 +60,8 @@ _TERM_LISTS = ("simple_alias", "fluent_alias")
 
 
 def read_ini(path: Path) -> dict[str, Any]:
-    text = read_source(path, "save config.ini as UTF-8, e.g. with 'iconv -f latin1 -t utf-8 "
-                             "config.ini' or your editor's 'Save with encoding: UTF-8'")
+    text = read_source(path, "save config.ini as UTF-8 (your editor's 'Save with encoding', or "
+                             "'iconv -f {encoding} -t utf-8 config.ini > config.utf8.ini')")
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(text, source=str(path))
