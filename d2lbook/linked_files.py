@@ -19,13 +19,18 @@ from d2lbook import paths
 from d2lbook.errors import ParseError
 from d2lbook.parse import Document
 
-IMAGES = MarkdownIt("commonmark")
-"""Markdown images and inline HTML, as Sphinx's MyST parser finds them."""
+BLOCKS = MarkdownIt("zero").enable(["fence", "code", "html_block", "reference", "list",
+                                     "blockquote", "heading", "lheading"]).disable("inline")
+"""Block structure only (code is not prose); inline parsing is done where it may matter."""
+INLINE = MarkdownIt("zero").enable(["image", "html_inline", "backticks", "escape"])
+"""Images and inline HTML, as Sphinx's MyST parser finds them in a paragraph."""
 HTML_SOURCE = re.compile(r"<(?:img|source|video|audio|embed)\b[^>]*?\bsrc\s*=\s*[\"']?([^\"'\s>]+)",
                          re.IGNORECASE)
 DIRECTIVE = re.compile(r"^[ \t>]*(?:\.\.[ \t]+|[`~:]{3,}[ \t]*\{)(?:image|figure|include|"
                        r"literalinclude|download)(?:::|\})[ \t]*(\S+)", re.MULTILINE)
 """reStructuredText (``eval_rst``) and MyST directives that read a file named after them."""
+CANDIDATE = re.compile(r"!\[|<(?:img|source|video|audio|embed)\b", re.IGNORECASE)
+"""Text that may name an image; other text is never tokenized."""
 URL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:|#|//)")
 
 
@@ -34,17 +39,19 @@ def named_files(document: Document) -> Iterator[tuple[str, int]]:
     for cell in document.cells:
         if cell.kind != "markdown":
             continue
-        if "![" in cell.source or "src" in cell.source:
-            for token in IMAGES.parse(cell.source):
+        if CANDIDATE.search(cell.source):
+            environment: dict = {}  # reference definitions, for ![alt][name] images
+            for token in BLOCKS.parse(cell.source, environment):
                 line = cell.line + (token.map[0] if token.map else 0)
                 if token.type == "html_block":
                     yield from ((match[1], line) for match in HTML_SOURCE.finditer(token.content))
-                for child in token.children or ():
-                    if child.type == "image":
-                        yield str(child.attrs.get("src", "")), line
-                    elif child.type == "html_inline":
-                        yield from ((match[1], line)
-                                    for match in HTML_SOURCE.finditer(child.content))
+                elif token.type == "inline" and CANDIDATE.search(token.content):
+                    for child in INLINE.parseInline(token.content, environment)[0].children or ():
+                        if child.type == "image":
+                            yield str(child.attrs.get("src", "")), line
+                        elif child.type == "html_inline":
+                            yield from ((match[1], line)
+                                        for match in HTML_SOURCE.finditer(child.content))
         for match in DIRECTIVE.finditer(cell.source):
             yield match[1], cell.line + cell.source.count("\n", 0, match.start(1))
 

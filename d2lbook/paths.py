@@ -119,7 +119,9 @@ def check_config_paths(config: Config) -> None:
     written = [("library.version_file", config.library.version_file)]
     written += [(f"library.{tab}.lib_file", library.lib_file)
                 for tab, library in config.library.tabs.items()]
-    for key, value in written:
+    for key, value in written:  # written into the book: never over a chapter or the config
+        if value and not value.endswith(".py"):
+            raise PathError(f"{key}: '{value}' must name a .py file", where)
         if value:
             resolve_inside(root, value, key, where)
 
