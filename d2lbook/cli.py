@@ -230,10 +230,12 @@ def activate(tab, files, root) -> None:
     from d2lbook import tabs
     from d2lbook.config import load_config
     from d2lbook.files import read_source
+    from d2lbook.paths import resolve_inside
 
     try:
         config = load_config(root)
-        for path in files:
+        for path in files:  # rewritten in place: only the book's own files
+            resolve_inside(config.root, Path.cwd() / path, "FILES", path)
             text = read_source(path)
             path.write_text(tabs.activate(text, tab, config.build.tabs), encoding="utf-8")
             click.echo(f"activated {tab} in {path}")

@@ -253,3 +253,13 @@ def test_front_matter_dependency_outside_or_missing_names_file_and_line(
     assert (caught.value.path, caught.value.line) == (str(book / "chapter_one" / "sums.md"), 3)
     line = one_error_line(run_d2lbook("build", "tabcheck", cwd=book))
     assert "chapter_one/sums.md:3:" in line
+
+
+def test_activate_rewrites_only_files_of_the_book(copy_book, tmp_path):
+    book = copy_book("tiny")
+    outside = tmp_path / "other.md"
+    outside.write_text("```{.python .input}\n#@tab pytorch\nx = 1\n```\n")
+    before = outside.read_bytes()
+    line = one_error_line(run_d2lbook("activate", "all", str(outside), cwd=book))
+    assert "outside the book folder" in line
+    assert outside.read_bytes() == before
