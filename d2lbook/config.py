@@ -260,6 +260,7 @@ def load_config(root: Path, overrides: Mapping[str, str] | None = None) -> Confi
     _check_minimums(config, Config, "", config.path)
     for key, text in (overrides or {}).items():
         config = _override(config, key, text)
+    _check_no_nul(config, "", config.path)
     _check_github_repositories(config)
     paths.check_config_paths(config)
     return config
@@ -275,6 +276,25 @@ def _check_minimums(value: Any, cls: type, prefix: str, path: Path | None) -> No
         if minimum is not None and current < minimum:
             raise ConfigError(f"{prefix}{item.name}: expected an integer of at least {minimum}, "
                               f"got {current}", path)
+
+
+def _check_no_nul(value: Any, key: str, path: Path | None) -> None:
+    """No text setting holds a NUL character: no file name or command can."""
+    def child(name: object) -> str:
+        return f"{key}.{name}" if key else str(name)
+
+    if isinstance(value, str) and "\x00" in value:
+        raise ConfigError(f"{key}: a NUL character is not allowed", path)
+    if _is_schema(type(value)):
+        for item in dataclasses.fields(value):
+            if item.name not in _COMPUTED:
+                _check_no_nul(getattr(value, item.name), child(item.name), path)
+    elif isinstance(value, tuple):
+        for index, item in enumerate(value):
+            _check_no_nul(item, f"{key}[{index}]", path)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _check_no_nul(item, child(name), path)
 
 
 GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_.][A-Za-z0-9_.-]*")

@@ -40,6 +40,8 @@ class PathError(BookError):
 
 def resolve(base: Path, value: str | Path) -> Path:
     """``value`` relative to ``base`` (absolute values as they are), symlinks resolved."""
+    if "\x00" in str(value):
+        raise PathError(f"path {str(value)!r} holds a NUL character")
     return Path(os.path.realpath(os.path.join(base, value)))
 
 
@@ -49,6 +51,8 @@ def resolve_inside(book_root: Path, value: str | Path, what: str, path: str | Pa
     """``value`` (relative to ``base``, default the book root) resolved; ``PathError`` naming
     ``what`` at ``path:line`` unless it lies inside ``book_root`` or a folder of
     ``external`` (resolved folders that the user chose to read from)."""
+    if "\x00" in str(value):
+        raise PathError(f"{what}: {str(value)!r} holds a NUL character", path, line)
     resolved = resolve(base if base is not None else book_root, value)
     if resolved.is_relative_to(resolve(book_root, ".")):
         return resolved

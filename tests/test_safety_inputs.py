@@ -221,3 +221,14 @@ def test_durations_nested_too_deeply_are_forgotten(tmp_path):
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / "durations.json").write_text("[" * 100_000 + "]" * 100_000)
     assert NotebookCache(tmp_path / "cache").durations == {}
+
+
+def test_a_nul_character_in_a_setting_or_front_matter_is_one_error(copy_book):
+    book = copy_book("tiny")
+    configure(book, "html", "favicon", "img/a\x00b.png")
+    assert "html.favicon: a NUL character" in one_error_line(
+        run_d2lbook("build", "tabcheck", cwd=book))
+    configure(book, "html", "favicon", "")
+    chapter = book / "chapter_one" / "sums.md"
+    chapter.write_text('---\ndependencies: ["a\\0b"]\n---\n' + chapter.read_text())
+    assert "sums.md:2:" in one_error_line(run_d2lbook("build", "tabcheck", cwd=book))

@@ -25,8 +25,11 @@ EXAMPLES = settings(max_examples=100, deadline=None, derandomize=True,
                                            HealthCheck.too_slow])
 FEW_EXAMPLES = settings(EXAMPLES, max_examples=6)
 
+tricky_texts = st.sampled_from(["../x", "/", "a\x00b", "-x", "", "..", "~", "x/../../y", "\ufeff",
+                                "1e999", "-1", "0", "*", "../**", "ext::sh", "/etc/passwd"])
+"""Strings that have broken readers before: paths out of the book, NUL, option-like text."""
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
-                    st.text(max_size=20))
+                    st.text(max_size=20), tricky_texts)
 yaml_values = st.recursive(scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
     max_leaves=12)
