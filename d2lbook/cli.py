@@ -38,10 +38,13 @@ def parse_gpus(text: str | None) -> tuple[int, ...] | None:
     if text is None:
         return None
     try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
+        ids = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
+        ids = (-1,)
+    if any(gpu < 0 for gpu in ids):
         raise click.BadParameter(f"expected GPU ids like 0,1,2, got {text!r}",
-                                 param_hint="--gpus") from None
+                                 param_hint="--gpus")
+    return ids
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

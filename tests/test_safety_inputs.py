@@ -232,3 +232,11 @@ def test_a_nul_character_in_a_setting_or_front_matter_is_one_error(copy_book):
     chapter = book / "chapter_one" / "sums.md"
     chapter.write_text('---\ndependencies: ["a\\0b"]\n---\n' + chapter.read_text())
     assert "sums.md:2:" in one_error_line(run_d2lbook("build", "tabcheck", cwd=book))
+
+
+@pytest.mark.parametrize("gpus", ["-1", "0,-2", "many"])
+def test_negative_or_unreadable_gpu_ids_are_refused(copy_book, gpus):
+    book = copy_book("tiny")
+    result = run_d2lbook("build", "eval", "--gpus", gpus, cwd=book)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--gpus" in result.stderr and not (book / "_build").exists()
