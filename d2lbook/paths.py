@@ -25,7 +25,7 @@ MARKER_TEXT = ("This folder holds the outputs of d2lbook; 'd2lbook clear' delete
                "d2lbook never deletes inside a folder without this file.\n")
 BUILD_NAMES = ("cache", "eval", "merged", "html", "doctrees", "pdf", "ipynb", "pkg", "slides",
                "colab", "ipython", "rst", "linkcheck", "sagemaker", "lib", ".lock")
-"""Names (also as prefixes: ``eval_pytorch``) of what a build folder of this tool or of the
+"""Names (also with a tab: ``eval_pytorch``) of what a build folder of this tool or of the
 original d2lbook holds: a folder holding nothing else is taken over by adding the marker."""
 EXTERNAL_KEYS = ("build.resources", "build.dependencies", "html.favicon", "html.logo",
                  "html.include_css", "html.include_js", "pdf.latex_logo", "pdf.bibfile",
@@ -152,8 +152,13 @@ def check_output_folder(book_root: Path, source_dir: Path, value: str, what: str
 
 
 def looks_like_build(folder: Path) -> bool:
-    """Whether an unmarked ``folder`` holds only what a build writes (or nothing)."""
-    return all(entry.name.startswith(BUILD_NAMES) for entry in folder.iterdir())
+    """Whether an unmarked ``folder`` holds only what a build writes (or nothing): the
+    ``BUILD_NAMES``, alone or with a ``_tab`` suffix, and the original tool's ``.zip``."""
+    def ours(entry: Path) -> bool:
+        base = entry.name.split("_", 1)[0]
+        return base in BUILD_NAMES or (entry.is_file() and entry.suffix == ".zip")
+
+    return all(ours(entry) for entry in folder.iterdir())
 
 
 def _is_system_folder(folder: Path) -> bool:

@@ -263,3 +263,21 @@ def test_activate_rewrites_only_files_of_the_book(copy_book, tmp_path):
     line = one_error_line(run_d2lbook("activate", "all", str(outside), cwd=book))
     assert "outside the book folder" in line
     assert outside.read_bytes() == before
+
+
+@pytest.mark.parametrize(("names", "ours"), [
+    ((), True), (("eval_pytorch/", "rst_mxnet/", "html/", "d2l-en.zip", ".lock"), True),
+    (("pdfs/",), False), (("html/", "notes.txt"), False), (("cache.txt",), False)])
+def test_an_unmarked_folder_is_taken_over_only_when_it_holds_build_outputs(tmp_path, names,
+                                                                            ours):
+    folder = tmp_path / "_build"
+    folder.mkdir()
+    for name in names:
+        (folder / name.rstrip("/")).mkdir() if name.endswith("/") else (folder / name).touch()
+    if ours:
+        claim_build_folder(folder)
+        assert (folder / BUILD_MARKER).is_file()
+    else:
+        with pytest.raises(PathError, match="files no build wrote"):
+            claim_build_folder(folder)
+        assert not (folder / BUILD_MARKER).exists()
