@@ -79,9 +79,9 @@ class BuildConfig:
     ray_address: str = _help("Ray cluster address for the 'ray' executor: 'auto', "
                              "'ray://HOST:PORT' or empty to start a local Ray.", default="")
     external_paths: tuple[str, ...] = _help(
-        "Folders outside the book (absolute, or relative to the book root) that resources, "
-        "dependencies, HTML/PDF files and chapter images may be read from; never written. "
-        "Every other path must lie inside the book.", default=())
+        "Folders outside the book (absolute, or relative to the book root) that "
+        "build.dependencies, front-matter dependencies and pdf.post_latex may be read from; "
+        "never written. Every other path must lie inside the book.", default=())
     ray_shared_path: str = _help("A folder holding the book that every Ray node sees at the "
                                  "same path; empty: the book is shipped to the nodes.",
                                  default="")

@@ -19,10 +19,12 @@ from d2lbook import paths
 from d2lbook.errors import ParseError
 from d2lbook.parse import Document
 
-BLOCKS = MarkdownIt("zero").enable(["fence", "code", "html_block", "reference", "list",
-                                     "blockquote", "heading", "lheading"]).disable("inline")
+BLOCKS = MarkdownIt("zero", {"html": True}).enable(
+    ["fence", "code", "html_block", "reference", "list", "blockquote", "heading", "lheading"]
+).disable("inline")
 """Block structure only (code is not prose); inline parsing is done where it may matter."""
-INLINE = MarkdownIt("zero").enable(["image", "html_inline", "backticks", "escape"])
+INLINE = MarkdownIt("zero", {"html": True}).enable(["image", "html_inline", "backticks",
+                                                    "escape"])
 """Images and inline HTML, as Sphinx's MyST parser finds them in a paragraph."""
 HTML_SOURCE = re.compile(r"<(?:img|source|video|audio|embed)\b[^>]*?\bsrc\s*=\s*[\"']?([^\"'\s>]+)",
                          re.IGNORECASE)
@@ -56,11 +58,10 @@ def named_files(document: Document) -> Iterator[tuple[str, int]]:
             yield match[1], cell.line + cell.source.count("\n", 0, match.start(1))
 
 
-def check_named_files(book_root: Path, source_dir: Path, chapter: str, document: Document,
-                      external: Iterable[Path] = ()) -> None:
+def check_named_files(book_root: Path, source_dir: Path, chapter: str,
+                      document: Document) -> None:
     """Every image or included file of ``chapter`` (relative to ``source_dir``) stays in
-    the book or an external folder; ``PathError`` at the chapter's file and line."""
-    external = tuple(external)
+    the book (Sphinx publishes it); ``PathError`` at the chapter's file and line."""
     folder = source_dir / posixpath.dirname(chapter)
     for value, line in named_files(document):
         if not value or URL.match(value):
@@ -68,7 +69,7 @@ def check_named_files(book_root: Path, source_dir: Path, chapter: str, document:
         target = unquote(value)
         base = source_dir if target.startswith("/") else folder  # Sphinx: '/' is the source root
         paths.resolve_inside(book_root, target.lstrip("/"), "chapter image or included file",
-                             source_dir / chapter, line, base=base, external=external)
+                             source_dir / chapter, line, base=base)
 
 
 def check_dependencies(book_root: Path, source_dir: Path, chapter: str,

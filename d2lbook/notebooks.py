@@ -115,8 +115,7 @@ def read_chapters(config: Config, sources: BookSources) -> list[Chapter]:
     for source in sources.files:
         text = read_source(config.source_dir / source.path)
         document, front_matter, lines = split_front_matter(parse_markdown(text, source.path))
-        linked_files.check_named_files(config.root, config.source_dir, source.path, document,
-                                       external)
+        linked_files.check_named_files(config.root, config.source_dir, source.path, document)
         dependencies = front_matter.get("dependencies", ())
         if isinstance(dependencies, tuple) and dependencies:
             linked_files.check_dependencies(config.root, config.source_dir, source.path,

@@ -27,11 +27,12 @@ BUILD_NAMES = ("cache", "eval", "merged", "html", "doctrees", "pdf", "ipynb", "p
                "colab", "ipython", "rst", "linkcheck", "sagemaker", "lib", ".lock")
 """Names (also with a tab: ``eval_pytorch``) of what a build folder of this tool or of the
 original d2lbook holds: a folder holding nothing else is taken over by adding the marker."""
-EXTERNAL_KEYS = ("build.resources", "build.dependencies", "html.favicon", "html.logo",
-                 "html.include_css", "html.include_js", "pdf.latex_logo", "pdf.bibfile",
-                 "pdf.post_latex", "front matter dependencies", "chapter images")
-"""What may be read from a folder of ``build.external_paths``; every other path (chapters,
-``source_dir``, ``output_dir``, ``lib_file``, ``version_file``) stays inside the book."""
+EXTERNAL_KEYS = ("build.dependencies", "front matter dependencies", "pdf.post_latex")
+"""What may be read from a folder of ``build.external_paths``: files only read, never copied
+into the build. Every other path stays inside the book: chapters, their images,
+``source_dir``, ``output_dir``, ``lib_file``, ``version_file``, and what the build copies
+under its own name (resources, HTML and PDF files), which must also be written without a
+``..`` that leaves the book, so that its copy stays inside the build folder."""
 
 
 class PathError(BookError):
@@ -92,6 +93,15 @@ def glob_prefix(pattern: str) -> str:
     return head if cut == len(pattern) else os.path.dirname(head) or "."
 
 
+def check_relative(value: str, what: str, path: str | Path | None) -> None:
+    """``value`` is relative and has no ``..`` that leads out of the folder it starts in,
+    so the copy the build makes under the same name stays inside the build folder."""
+    normal = os.path.normpath(value)
+    if os.path.isabs(value) or normal == ".." or normal.startswith("../"):
+        raise PathError(f"{what}: '{value}' must be a path inside the book, relative to it "
+                        "and without '..' leading out of it", path)
+
+
 def external_folders(config: Config) -> tuple[Path, ...]:
     """The resolved ``build.external_paths``: folders the user chose to read from."""
     return tuple(resolve(config.root, folder) for folder in config.build.external_paths)
@@ -107,17 +117,19 @@ def check_config_paths(config: Config) -> None:
     external = external_folders(config)
     source = resolve_inside(root, config.build.source_dir, "build.source_dir", where)
     check_output_folder(root, source, config.build.output_dir, "build.output_dir", where)
-    read_keys: list[tuple[str, tuple[str, ...]]] = [
-        ("build.dependencies", config.build.dependencies),
+    copied_keys: list[tuple[str, tuple[str, ...]]] = [
         ("html.favicon", (config.html.favicon,)), ("html.logo", (config.html.logo,)),
         ("html.include_css", config.html.include_css),
         ("html.include_js", config.html.include_js),
         ("pdf.latex_logo", (config.pdf.latex_logo,)), ("pdf.bibfile", (config.pdf.bibfile,)),
         ("build.resources", tuple(glob_prefix(item) for item in config.build.resources))]
-    for key, values in read_keys:
+    for key, values in copied_keys:  # copied to the same relative path in the build
         for value in values:
             if value and "://" not in value:
-                resolve_inside(root, value, key, where, base=source, external=external)
+                resolve_inside(root, value, key, where, base=source)
+                check_relative(value, key, where)
+    for value in config.build.dependencies:
+        resolve_inside(root, value, "build.dependencies", where, base=source, external=external)
     if config.pdf.post_latex:  # run from the book root
         resolve_inside(root, config.pdf.post_latex, "pdf.post_latex", where, external=external)
     written = [("library.version_file", config.library.version_file)]

@@ -209,7 +209,6 @@ def _find_resources(config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
     source_dir = config.source_dir
     found: list[str] = []
     missing: list[str] = []
-    external = paths.external_folders(config)
     for pattern in config.build.resources:
         name = pattern.rstrip("/")
         if any(character in name for character in "*?["):
@@ -225,8 +224,8 @@ def _find_resources(config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
         for match in matches:
             what = f"build.resources '{pattern}'"
             resolved = paths.resolve_inside(config.root, match, what, config.path,
-                                            base=source_dir, external=external)
+                                            base=source_dir)
             if resolved.is_dir():
-                paths.check_tree(config.root, resolved, what, config.path, external)
+                paths.check_tree(config.root, resolved, what, config.path)
         found += [match for match in matches if match not in found]
     return tuple(found), tuple(missing)

@@ -151,18 +151,32 @@ def test_every_escaping_config_path_is_refused_with_its_key(copy_book, tmp_path,
         assert named in line and "outside the book folder" in line
 
 
-def test_external_paths_let_the_config_read_a_chosen_folder(copy_book, tmp_path):
+def test_external_paths_let_the_book_read_a_chosen_folder_and_nothing_more(copy_book,
+                                                                            tmp_path):
     book = copy_book("tiny")
-    (tmp_path / "shared").mkdir()
-    (tmp_path / "shared" / "logo.png").write_bytes(b"png")
-    configure(book, "html", "logo", "../shared/logo.png")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "data.csv").write_text("1,2\n")
+    (shared / "logo.png").write_bytes(b"png")
+    configure(book, "build", "dependencies", ["../shared/data.csv"])
     configure(book, "build", "external_paths", ["../shared"])
-    configure(book, "build", "resources", ["img/", "tiny.bib", "../shared/*"])
+    chapter = book / "chapter_one" / "sums.md"
+    chapter.write_text("---\ndependencies: ../../shared/data.csv\n---\n" + chapter.read_text())
     result = run_d2lbook("build", "tabcheck", cwd=book)
     assert result.returncode == 0, result.stderr
-    assert f"may read files from {tmp_path / 'shared'}" in result.stderr
-    configure(book, "library", "version_file", "../shared/version.py")  # never for writing
-    assert "library.version_file" in one_error_line(run_d2lbook("build", "tabcheck", cwd=book))
+    assert f"may read files from {shared}" in result.stderr
+    for key, value in (("html", "logo"), ("library", "version_file")):  # copied or written
+        configure(book, key, value, "../shared/logo.png" if value == "logo" else
+                  "../shared/version.py")
+        assert f"{key}.{value}" in one_error_line(run_d2lbook("build", "tabcheck", cwd=book))
+        configure(book, key, value, "")
+
+
+def test_a_copied_file_named_with_dots_leading_out_is_refused(copy_book):
+    book = copy_book("tiny")
+    configure(book, "build", "resources", [f"../{book.name}/img/"])  # inside, but its copy
+    with pytest.raises(PathError, match="without '..'"):               # would not be
+        load_config(book)
 
 
 # --- item 1: symbolic links and chapters ------------------------------------------------------
@@ -281,3 +295,13 @@ def test_an_unmarked_folder_is_taken_over_only_when_it_holds_build_outputs(tmp_p
         with pytest.raises(PathError, match="files no build wrote"):
             claim_build_folder(folder)
         assert not (folder / BUILD_MARKER).exists()
+
+
+def test_only_images_markdown_shows_are_checked_not_code_about_them(copy_book):
+    book = copy_book("tiny")
+    chapter = book / "chapter_one" / "sums.md"
+    chapter.open("a").write("\nWrite `![x](../../../../etc/passwd)` for an image:\n\n"
+                            "```md\n![x](../../../../etc/passwd)\n```\n\n"
+                            "    ![x](../../../../etc/passwd)\n")
+    config = load_config(book)
+    assert read_chapters(config, find_sources(config))
