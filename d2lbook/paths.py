@@ -136,10 +136,12 @@ def check_config_paths(config: Config) -> None:
     written += [(f"library.{tab}.lib_file", library.lib_file)
                 for tab, library in config.library.tabs.items()]
     for key, value in written:  # written into the book: never over a chapter or the config
-        if value and not value.endswith(".py"):
-            raise PathError(f"{key}: '{value}' must name a .py file", where)
-        if value:
-            resolve_inside(root, value, key, where)
+        if not value:
+            continue
+        target = resolve_inside(root, value, key, where)
+        if target.suffix in (".md", ".ipynb") or (where and target == resolve(root, where)):
+            raise PathError(f"{key}: '{value}' would overwrite a chapter or the config; "
+                            "name the Python module to write", where)
 
 
 # --- the build folder ------------------------------------------------------------------------

@@ -305,3 +305,13 @@ def test_only_images_markdown_shows_are_checked_not_code_about_them(copy_book):
                             "    ![x](../../../../etc/passwd)\n")
     config = load_config(book)
     assert read_chapters(config, find_sources(config))
+
+
+@pytest.mark.parametrize("target", ["index.md", "config.yaml", "chapter_one/sums.md"])
+def test_the_library_never_overwrites_a_chapter_or_the_config(copy_book, target):
+    book = copy_book("tiny")
+    configure(book, "library", "tabs", {"default": {"lib_file": target}})
+    before = snapshot(book)
+    line = one_error_line(run_d2lbook("build", "lib", cwd=book))
+    assert "library.default.lib_file" in line and "overwrite" in line
+    assert snapshot(book) == before
