@@ -240,3 +240,14 @@ def test_negative_or_unreadable_gpu_ids_are_refused(copy_book, gpus):
     result = run_d2lbook("build", "eval", "--gpus", gpus, cwd=book)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "--gpus" in result.stderr and not (book / "_build").exists()
+
+
+def test_deploy_repository_option_starting_with_a_dash_runs_no_command(copy_book,
+                                                                       recorded_git):
+    environment, log = recorded_git
+    book = copy_book("tiny")
+    built_site(book)
+    result = run_d2lbook("deploy", "--repository=--upload-pack=touch PWNED", cwd=book,
+                         env=environment)
+    assert "--repository" in one_error_line(result)
+    assert not log.exists() and not list(book.rglob("PWNED"))
