@@ -22,6 +22,8 @@ from d2lbook.execute import (
     make_executor,
 )
 from d2lbook.execute.remote_cache import RemoteCache
+from d2lbook.files import read_source
+from d2lbook.paths import claim_build_folder
 from d2lbook.render import html, pdf, sphinx_project
 from d2lbook.render.sphinx_project import SphinxPage
 from d2lbook.source import BookSources, find_sources
@@ -79,7 +81,7 @@ def build_eval(config: Config, options: BuildOptions) -> tuple[BookSources, list
             merged = notebooks.merge_page(config, executed[chapter.path])
             pages.append(sphinx_project.notebook_page(chapter.path, merged))
         else:
-            text = (config.source_dir / chapter.path).read_text(encoding="utf-8")
+            text = read_source(config.source_dir / chapter.path)
             pages.append(SphinxPage(chapter.path, translate.translate_markdown(text,
                                                                                chapter.path)))
     return sources, pages, BuildReport(records=tuple(records))
@@ -152,6 +154,7 @@ def remote_cache(config: Config) -> RemoteCache | None:
 def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Chapter],
              build_tabs: tuple[str, ...]) -> tuple[Executed, list[RunRecord]]:
     """Executed notebooks per chapter and tab (unexecuted when evaluation is off)."""
+    claim_build_folder(config.output_dir)  # every target writes there; refused if not ours
     executed, jobs = book_jobs(config, chapters, build_tabs, config.build.eval)
     if not jobs:
         return executed, []

@@ -1,5 +1,6 @@
 """Remove build outputs: everything under the output folder except the execution cache,
-which goes too only when asked (it is what makes the next build fast).
+which goes too only when asked (it is what makes the next build fast). Only a folder
+carrying the build marker is cleared (``paths.require_build_folder``).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from d2lbook.config import Config
+from d2lbook.paths import BUILD_MARKER, require_build_folder
 
 
 def clear_outputs(config: Config, cache: bool = False) -> list[Path]:
@@ -15,11 +17,12 @@ def clear_outputs(config: Config, cache: bool = False) -> list[Path]:
     output = config.output_dir
     if not output.is_dir():
         return []
+    require_build_folder(output)
     removed = []
     for path in sorted(output.iterdir()):
         if path.name == "cache" and not cache:
             continue
-        if path.name == ".lock":  # held by the caller while it clears
+        if path.name in (".lock", BUILD_MARKER):  # the lock is held by the caller
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)

@@ -38,10 +38,13 @@ def parse_gpus(text: str | None) -> tuple[int, ...] | None:
     if text is None:
         return None
     try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
+        ids = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
+        ids = (-1,)
+    if any(gpu < 0 for gpu in ids):
         raise click.BadParameter(f"expected GPU ids like 0,1,2, got {text!r}",
-                                 param_hint="--gpus") from None
+                                 param_hint="--gpus")
+    return ids
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -95,6 +98,7 @@ def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, forc
 
     try:
         config = load_config(root, overrides)
+        show_external_paths(config)
         with lock_build_dir(config.output_dir):
             for target in targets:
                 run_target(target, config, options, external=external)
@@ -106,6 +110,15 @@ def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, forc
         done = sum(result.record.ok for result in results)
         click.echo(f"interrupted: {done} finished notebook(s) kept in the cache", err=True)
         sys.exit(130)
+
+
+def show_external_paths(config) -> None:
+    """Say which folders outside the book the config lets it read (``build.external_paths``)."""
+    from d2lbook.paths import external_folders
+
+    for folder in external_folders(config):
+        click.echo(f"note: build.external_paths: the book may read files from {folder}",
+                   err=True)
 
 
 def run_target(target: str, config, options, external: bool = False) -> None:
@@ -227,11 +240,14 @@ def activate(tab, files, root) -> None:
     """Make only TAB's code run when FILES are opened in Jupyter ('all' restores)."""
     from d2lbook import tabs
     from d2lbook.config import load_config
+    from d2lbook.files import read_source
+    from d2lbook.paths import resolve_inside
 
     try:
         config = load_config(root)
-        for path in files:
-            text = path.read_text(encoding="utf-8")
+        for path in files:  # rewritten in place: only the book's own files
+            resolve_inside(config.root, Path.cwd() / path, "FILES", path)
+            text = read_source(path)
             path.write_text(tabs.activate(text, tab, config.build.tabs), encoding="utf-8")
             click.echo(f"activated {tab} in {path}")
     except BookError as error:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import typing
 import warnings
 from collections.abc import Iterator, Mapping
@@ -18,11 +19,16 @@ from typing import Any
 
 import yaml
 
+from d2lbook import paths
 from d2lbook.errors import BookWarning, ConfigError
+from d2lbook.files import read_source
 
 
-def _help(text: str, **kwargs: Any) -> Any:
-    return field(metadata={"help": text}, **kwargs)
+def _help(text: str, minimum: int | None = None, **kwargs: Any) -> Any:
+    metadata: dict[str, Any] = {"help": text}
+    if minimum is not None:
+        metadata["minimum"] = minimum
+    return field(metadata=metadata, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -55,8 +61,9 @@ class BuildConfig:
     tabs: tuple[str, ...] = _help(
         "Framework tabs; the first is the default. Empty for a book without tabs.", default=())
     kernel: str = _help("Jupyter kernel name used to execute notebooks.", default="python3")
-    cell_timeout: int = _help("Seconds a single cell may run.", default=1200)
-    notebook_timeout: int = _help("Seconds a whole notebook may run.", default=7200)
+    cell_timeout: int = _help("Seconds a single cell may run.", default=1200, minimum=1)
+    notebook_timeout: int = _help("Seconds a whole notebook may run.", default=7200,
+                                  minimum=1)
     warning_is_error: bool = _help("Turn Sphinx warnings into errors.", default=False)
     dependencies: tuple[str, ...] = _help(
         "Files every notebook depends on: changing one re-executes every notebook.", default=())
@@ -66,11 +73,15 @@ class BuildConfig:
     sphinx_configs: tuple[str, ...] = _help(
         "Extra lines of Python appended to the generated Sphinx conf.py.", default=())
     workers: int = _help("Kernels run at once for notebooks needing no GPU; 0 = one per core "
-                         "(at most 4).", default=0)
+                         "(at most 4).", default=0, minimum=0)
     executor: str = _help("Execution backend: 'local' (this machine) or 'ray' (a Ray cluster).",
                           default="local")
     ray_address: str = _help("Ray cluster address for the 'ray' executor: 'auto', "
                              "'ray://HOST:PORT' or empty to start a local Ray.", default="")
+    external_paths: tuple[str, ...] = _help(
+        "Folders outside the book (absolute, or relative to the book root) that "
+        "build.dependencies, front-matter dependencies and pdf.post_latex may be read from; "
+        "never written. Every other path must lie inside the book.", default=())
     ray_shared_path: str = _help("A folder holding the book that every Ray node sees at the "
                                  "same path; empty: the book is shipped to the nodes.",
                                  default="")
@@ -257,9 +268,56 @@ def load_config(root: Path, overrides: Mapping[str, str] | None = None) -> Confi
         warnings.warn(f"{root}: no config.yaml or config.ini, every setting takes its default",
                       MissingConfigWarning, stacklevel=2)
         config = Config(root=root)
+    _check_minimums(config, Config, "", config.path)
     for key, text in (overrides or {}).items():
         config = _override(config, key, text)
+    _check_no_nul(config, "", config.path)
+    _check_github_repositories(config)
+    paths.check_config_paths(config)
     return config
+
+
+def _check_minimums(value: Any, cls: type, prefix: str, path: Path | None) -> None:
+    """Numbers below their field's ``minimum`` are errors naming the key (any source)."""
+    for item in dataclasses.fields(cls):
+        current = getattr(value, item.name)
+        if _is_schema(type(current)):
+            _check_minimums(current, type(current), f"{prefix}{item.name}.", path)
+        minimum = item.metadata.get("minimum")
+        if minimum is not None and current < minimum:
+            raise ConfigError(f"{prefix}{item.name}: expected an integer of at least {minimum}, "
+                              f"got {current}", path)
+
+
+def _check_no_nul(value: Any, key: str, path: Path | None) -> None:
+    """No text setting holds a NUL character: no file name or command can."""
+    def child(name: object) -> str:
+        return f"{key}.{name}" if key else str(name)
+
+    if isinstance(value, str) and "\x00" in value:
+        raise ConfigError(f"{key}: a NUL character is not allowed", path)
+    if _is_schema(type(value)):
+        for item in dataclasses.fields(value):
+            if item.name not in _COMPUTED:
+                _check_no_nul(getattr(value, item.name), child(item.name), path)
+    elif isinstance(value, tuple):
+        for index, item in enumerate(value):
+            _check_no_nul(item, f"{key}[{index}]", path)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _check_no_nul(item, child(name), path)
+
+
+GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_.][A-Za-z0-9_.-]*")
+
+
+def _check_github_repositories(config: Config) -> None:
+    """``colab.github_repo`` values are GitHub ``owner/name`` pairs, nothing that could
+    become an option or another address in the links built from them."""
+    for tab, repository in config.colab.github_repo.items():
+        if repository and (not GITHUB_REPOSITORY.fullmatch(repository) or ".." in repository):
+            raise ConfigError(f"colab.github_repo.{tab}: expected a GitHub repository "
+                              f"'owner/name', got {repository!r}", config.path)
 
 
 def for_tab(config: Config, tab: str) -> Config:
@@ -341,13 +399,15 @@ def convert_text(text: str, annotation: Any) -> Any:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        node = yaml.compose(read_source(path), Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         raise ConfigError(f"invalid YAML: {error.problem or error.context}", path,
                           mark.line + 1 if mark else None) from None
     except yaml.YAMLError as error:
         raise ConfigError(f"invalid YAML: {error}", path) from None
+    except RecursionError:
+        raise ConfigError("invalid YAML: nested too deeply", path) from None
     if node is None:
         return {}
     return _read_fields(node, Config, "", path)
@@ -377,6 +437,7 @@ def _read_fields(node: yaml.Node, cls: type, prefix: str, path: Path | None) -> 
     if not isinstance(node, yaml.MappingNode):
         raise _expected(node, prefix, cls, path)
     hints, names = typing.get_type_hints(cls), _field_names(cls)
+    minimums = {item.name: item.metadata.get("minimum") for item in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
     for key_node, value_node in node.value:
         name = str(key_node.value)
@@ -387,6 +448,10 @@ def _read_fields(node: yaml.Node, cls: type, prefix: str, path: Path | None) -> 
             raise ConfigError(f"key '{key}' given twice", path, _line(key_node))
         if not _is_null(value_node):
             values[name] = _read_value(value_node, hints[name], key, path)
+            minimum = minimums[name]
+            if minimum is not None and values[name] < minimum:
+                raise ConfigError(f"{key}: expected an integer of at least {minimum}, got "
+                                  f"{values[name]}", path, _line(value_node))
     return values
 
 
@@ -424,9 +489,12 @@ def _read_value(node: yaml.Node, annotation: Any, key: str, path: Path | None) -
 
 def _override(config: Config, dotted: str, text: str) -> Config:
     try:
-        return _replace_path(config, Config, dotted.split("."), text, "")
-    except ValueError as error:
-        raise ConfigError(f"command-line setting {dotted}={text!r}: {error}") from None
+        changed = _replace_path(config, Config, dotted.split("."), text, "")
+        _check_minimums(changed, Config, "", None)
+    except (ValueError, ConfigError) as error:
+        message = getattr(error, "message", error)
+        raise ConfigError(f"command-line setting {dotted}={text!r}: {message}") from None
+    return changed
 
 
 def _replace_path(value: Any, annotation: Any, parts: list[str], text: str, prefix: str) -> Any:

@@ -21,6 +21,7 @@ from d2lbook.config import (
     convert_text,
 )
 from d2lbook.errors import ConfigError
+from d2lbook.files import read_source
 
 # --- legacy config.ini -------------------------------------------------------------------------
 
@@ -61,7 +62,8 @@ _KEPT_WHEN_EMPTY = ("alias", "fluent_alias")
 
 
 def read_ini(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
+    text = read_source(path, "save config.ini as UTF-8 (your editor's 'Save with encoding', or "
+                             "'iconv -f {encoding} -t utf-8 config.ini > config.utf8.ini')")
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(text, source=str(path))

@@ -1,10 +1,41 @@
-"""Change-aware, atomic file writes shared by the stages that write the build tree."""
+"""Reading the book's text files (UTF-8, a byte order mark accepted) and the change-aware,
+atomic file writes shared by the stages that write the build tree."""
 
 from __future__ import annotations
 
 import os
 import shutil
 from pathlib import Path
+
+from d2lbook.errors import BookError
+
+UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+
+
+class EncodingError(BookError):
+    """A text file of the book is not UTF-8."""
+
+
+def read_source(path: Path, advice: str = "save it as UTF-8") -> str:
+    """The text of a chapter or config file: UTF-8, a leading byte order mark dropped.
+    Anything else is an ``EncodingError`` naming the file, line and byte offset."""
+    data = Path(path).read_bytes()
+    return decode_source(data, path, advice)
+
+
+def decode_source(data: bytes, path: str | Path, advice: str = "save it as UTF-8") -> str:
+    """``data`` read from ``path`` as UTF-8 (see ``read_source``); ``advice`` may name the
+    file's likely ``{encoding}``."""
+    if data.startswith(UTF16_MARKS):
+        raise EncodingError(f"the file is UTF-16, not UTF-8; {advice.format(encoding='utf-16')}",
+                            path, 1)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise EncodingError(f"not UTF-8: byte 0x{data[error.start]:02x} at byte offset "
+                            f"{error.start} cannot be decoded; {advice.format(encoding='latin1')}",
+                            path, line) from None
 
 
 def write_if_changed(path: Path, content: str | bytes) -> bool:

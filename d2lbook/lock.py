@@ -1,4 +1,5 @@
-"""A lock on the build folder, so that two builds of one book never run at once."""
+"""A lock on the build folder, so that two builds of one book never run at once; taking it
+claims the folder first (``paths.claim_build_folder``: created with its marker, or refused)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from d2lbook.errors import BookError
+from d2lbook.paths import claim_build_folder
 
 
 class BuildLockedError(BookError):
@@ -17,9 +19,9 @@ class BuildLockedError(BookError):
 
 @contextmanager
 def lock_build_dir(path: Path) -> Iterator[Path]:
-    """Hold ``path/.lock`` for the duration; a second holder gets ``BuildLockedError`` at once."""
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
+    """Hold ``path/.lock`` for the duration; a second holder gets ``BuildLockedError`` at once.
+    A folder that is not a build folder raises ``PathError`` before anything is written."""
+    path = claim_build_folder(Path(path))
     lock_path = path / ".lock"
     handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:

@@ -16,13 +16,13 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from d2lbook import library, tabs, translate
+from d2lbook import library, linked_files, paths, tabs, translate
 from d2lbook.config import Config
 from d2lbook.errors import ConfigError, ParseError
 from d2lbook.execute import NotebookJob
 from d2lbook.execute.packages import package_versions
 from d2lbook.execute.tiers import PACKAGE_PREFIX
-from d2lbook.files import copy_if_changed, write_if_changed
+from d2lbook.files import copy_if_changed, read_source, write_if_changed
 from d2lbook.parse import Document, parse_markdown, to_notebook
 from d2lbook.source import BookSources
 
@@ -48,40 +48,80 @@ class Chapter:
     executable: bool
     """False for non-notebook markdown: rendered, never executed."""
     front_matter: Mapping[str, object] = dataclasses.field(default_factory=dict)
-    """YAML between ``---`` lines at the top of the file: ``gpus``, ``dependencies``."""
+    """YAML between ``---`` lines at the top of the file; ``gpus`` is an ``int`` (at least
+    0) and ``dependencies`` a tuple of strings when given (see ``read_front_matter``)."""
 
 
-def split_front_matter(document: Document) -> tuple[Document, dict[str, object]]:
-    """Take a leading ``---`` YAML block off the first cell (kept out of the page)."""
+def split_front_matter(document: Document
+                       ) -> tuple[Document, dict[str, object], dict[str, int]]:
+    """Take a leading ``---`` YAML block off the first cell (kept out of the page); return
+    the rest, the block's values and the line of each of its keys."""
     first = document.cells[0] if document.cells else None
     if first is None or first.kind != "markdown" or not first.source.startswith("---"):
-        return document, {}
+        return document, {}, {}
     lines = first.source.splitlines(keepends=True)
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
     if end is None:
         raise ParseError("front matter opened with --- is never closed", document.path,
                          first.line)
-    try:
-        values = yaml.safe_load("".join(lines[1:end])) or {}
-    except yaml.YAMLError as error:
-        raise ParseError(f"front matter is not valid YAML: {error}", document.path,
-                         first.line) from None
-    if not isinstance(values, dict):
-        raise ParseError("front matter must be a mapping (key: value lines)", document.path,
-                         first.line)
+    values, key_lines = read_front_matter("".join(lines[1:end]), document.path, first.line)
     rest = "".join(lines[end + 1:])
     cells = document.cells[1:]
     if rest.strip():
         cells = (dataclasses.replace(first, source=rest, line=first.line + end + 1), *cells)
-    return dataclasses.replace(document, cells=cells), values
+    return dataclasses.replace(document, cells=cells), values, key_lines
+
+
+def read_front_matter(text: str, path: str, line: int
+                      ) -> tuple[dict[str, object], dict[str, int]]:
+    """The front matter below the ``---`` on ``line`` and the line of each key; known keys
+    typed: ``gpus`` an integer of at least 0, ``dependencies`` a tuple of file names."""
+    where = "front matter is not valid YAML"
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        values = yaml.safe_load(text) if node is not None else {}
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        raise ParseError(f"{where}: {error.problem or error.context}", path,
+                         line + 1 + mark.line if mark else line) from None
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError) as error:
+        raise ParseError(f"{where}: {error}", path, line) from None
+    if not isinstance(values, dict) or not isinstance(node, (yaml.MappingNode, type(None))):
+        raise ParseError("front matter must be a mapping (key: value lines)", path, line)
+    lines = {str(key.value): line + 1 + key.start_mark.line for key, _ in node.value} \
+        if node is not None else {}
+    gpus = values.get("gpus")
+    if gpus is not None:
+        if isinstance(gpus, str) and gpus.strip().isdigit():
+            gpus = int(gpus)
+        if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 0:
+            raise ParseError(f"front matter gpus: expected an integer of at least 0, got "
+                             f"{gpus!r}", path, lines.get("gpus", line))
+        values["gpus"] = gpus
+    if "dependencies" in values:
+        declared = values["dependencies"]
+        names = (declared,) if isinstance(declared, str) else declared or ()
+        if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+            raise ParseError("front matter dependencies: expected a file name or a list of "
+                             f"file names, got {declared!r}", path,
+                             lines.get("dependencies", line))
+        values["dependencies"] = tuple(names)
+    return values, lines
 
 
 def read_chapters(config: Config, sources: BookSources) -> list[Chapter]:
-    """Parse every source file (raises ``ParseError`` with file and line)."""
+    """Parse every source file (raises ``ParseError`` with file and line), and check the
+    files each names (images, front-matter dependencies) against the path rule."""
     chapters = []
+    external = paths.external_folders(config)
     for source in sources.files:
-        text = (config.source_dir / source.path).read_text(encoding="utf-8")
-        document, front_matter = split_front_matter(parse_markdown(text, source.path))
+        text = read_source(config.source_dir / source.path)
+        document, front_matter, lines = split_front_matter(parse_markdown(text, source.path))
+        linked_files.check_named_files(config.root, config.source_dir, source.path, document)
+        dependencies = front_matter.get("dependencies", ())
+        if isinstance(dependencies, tuple) and dependencies:
+            linked_files.check_dependencies(config.root, config.source_dir, source.path,
+                                            dependencies, lines.get("dependencies"), external)
         chapters.append(Chapter(source.path, document, source.kind == "notebook", front_matter))
     return chapters
 
@@ -181,9 +221,8 @@ def make_job(config: Config, chapter: Chapter, tab: str | None,
     if library_tab is not None and library_tab in context.libraries \
             and IMPORTS_LIBRARY.search(code):
         dependencies.append((f"library:{library_tab}", context.libraries[library_tab]))
-    declared = chapter.front_matter.get("dependencies", [])
-    names = [declared] if isinstance(declared, str) else declared
-    for name in names if isinstance(names, list) else []:
+    declared = chapter.front_matter.get("dependencies", ())
+    for name in declared if isinstance(declared, tuple) else ():
         path = config.source_dir / Path(chapter.path).parent / name
         dependencies.append((name, file_digest(path) if path.exists() else "missing"))
     workdir = (config.output_dir / "eval" / (tab or "default")).resolve()
@@ -197,7 +236,7 @@ def make_job(config: Config, chapter: Chapter, tab: str | None,
         cwd=(workdir / chapter.path).parent,
         env=context.environment,
         dependencies=tuple(dependencies),
-        gpus=int(gpus) if isinstance(gpus, (int, str)) else None,
+        gpus=gpus if isinstance(gpus, int) else None,
     )
 
 

@@ -20,8 +20,10 @@ from typing import Literal
 
 from markdown_it import MarkdownIt
 
+from d2lbook import paths
 from d2lbook.config import Config
 from d2lbook.errors import BookWarning, ConfigError, MissingResourceWarning, ParseError
+from d2lbook.files import read_source
 
 SourceKind = Literal["notebook", "markdown"]
 
@@ -66,7 +68,8 @@ def find_sources(config: Config) -> BookSources:
     markdown = _glob_files(source_dir, config.build.non_notebooks, ignored) - excluded
     notebooks = _glob_files(source_dir, config.build.notebooks, ignored) - excluded - markdown
     found = notebooks | markdown | {index}
-    order = order_by_toc(source_dir, index)
+    order = order_by_toc(source_dir, index)  # a toc entry leading outside: error at its line
+    check_chapter_paths(config, found)
     for path in order:
         if path not in found:
             warnings.warn(f"{source_dir / path}: in a toc, but the build patterns of "
@@ -106,8 +109,7 @@ def read_toc_entries(source_dir: Path, path: str, root: Path | None = None) -> I
     """The pages named by the toc blocks of ``path``, relative to ``source_dir``
     (``root``: ``source_dir`` resolved, when known)."""
     root = root or source_dir.resolve()
-    with open(os.path.join(source_dir, path), encoding="utf-8") as file:
-        text = file.read()
+    text = read_source(Path(source_dir, path))
     if not may_hold_toc(text):
         return
     for token in FENCES.parse(text):
@@ -149,6 +151,17 @@ def _resolve_entry(source_dir: Path, root: Path, path: str, entry: str, line: in
         raise ParseError(f"toc entry '{entry}' names a missing file: {target}",
                          source_dir / path, line)
     return target
+
+
+def check_chapter_paths(config: Config, found: Iterable[str]) -> None:
+    """Chapters (and the folders they lie in) resolve inside the book: a symbolic link to
+    a file or folder outside it is a ``PathError`` naming the chapter."""
+    root = paths.resolve(config.root, ".")
+    source_dir = config.source_dir
+    for path in sorted(found):
+        if not os.path.realpath(os.path.join(source_dir, path)).startswith(
+                os.path.join(root, "")):
+            paths.resolve_inside(root, path, "chapter", source_dir / path, base=source_dir)
 
 
 def _output_folder(config: Config) -> str | None:
@@ -208,5 +221,11 @@ def _find_resources(config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
             missing.append(name)
             warnings.warn(f"{config.path or source_dir}: resource '{pattern}' does not exist",
                           MissingResourceWarning, stacklevel=3)
+        for match in matches:
+            what = f"build.resources '{pattern}'"
+            resolved = paths.resolve_inside(config.root, match, what, config.path,
+                                            base=source_dir)
+            if resolved.is_dir():
+                paths.check_tree(config.root, resolved, what, config.path)
         found += [match for match in matches if match not in found]
     return tuple(found), tuple(missing)

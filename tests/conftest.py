@@ -120,8 +120,10 @@ def copy_book(tmp_path):
     return copy
 
 
-def run_d2lbook(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run the real command line in a child process, as a user would."""
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def run_d2lbook(*args: str, cwd: Path, timeout: float = 600,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the real command line in a child process, as a user would (``env``: variables
+    set on top of this process's environment)."""
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", "d2lbook", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout, env=environment)

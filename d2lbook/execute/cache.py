@@ -3,7 +3,9 @@
 The key hashes the tab, the code cells' sources, the kernel and the job's
 dependency digests (never mtimes). An entry holds the code cells' outputs, which
 ``apply_entry`` puts back by position, so prose edits re-use them. Entries are
-written atomically and checked by a checksum on reading; a bad entry is a miss.
+written atomically and checked by a checksum on reading; a bad entry (truncated, nested
+too deeply, or holding another number of code cells than the notebook) is a miss, with a
+``CacheWarning``: the notebook runs again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +23,12 @@ from typing import Any
 
 from nbformat import NotebookNode, from_dict
 
+from ..errors import BookWarning
 from .model import NotebookJob
+
+
+class CacheWarning(BookWarning):
+    """A cache entry could not be used; its notebook runs again."""
 
 CACHE_FORMAT = 1
 """Bumped when the entry layout or the key's recipe changes."""
@@ -98,8 +106,19 @@ def read_header(data: bytes) -> dict[str, Any]:
     return header
 
 
-def decode_entry(key: str, data: bytes) -> CacheEntry:
-    """The entry in ``data``; ``ValueError`` saying why when it is truncated or corrupt."""
+def decode_entry(key: str, data: bytes, notebook: NotebookNode | None = None) -> CacheEntry:
+    """The entry in ``data``; ``ValueError`` saying why when it is truncated or corrupt, or
+    when it does not hold one record per code cell of ``notebook`` (if given)."""
+    try:
+        return parse_entry(key, data, notebook)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except OverflowError as error:
+        raise ValueError(str(error)) from None
+
+
+def parse_entry(key: str, data: bytes, notebook: NotebookNode | None) -> CacheEntry:
+    """``decode_entry`` without the translation of the decoder's own errors."""
     header = read_header(data)
     body = data.partition(b"\n")[2]
     if header.get("format") != CACHE_FORMAT:
@@ -110,10 +129,25 @@ def decode_entry(key: str, data: bytes) -> CacheEntry:
         raise ValueError("checksum mismatch (truncated or altered)")
     try:
         payload = json.loads(body)
-        return CacheEntry(key, tuple(payload["cells"]), payload["metadata"],
-                          float(payload["duration"]))
+        entry = CacheEntry(key, tuple(payload["cells"]), dict(payload["metadata"]),
+                           float(payload["duration"]))
     except (KeyError, TypeError, AttributeError) as error:
         raise ValueError(f"malformed payload: {error!r}") from None
+    check_cells(entry, notebook)
+    return entry
+
+
+def check_cells(entry: CacheEntry, notebook: NotebookNode | None) -> None:
+    """``ValueError`` unless each cell record holds a list of outputs and, for a given
+    ``notebook``, there is one record per code cell."""
+    for cell in entry.cells:
+        if not isinstance(cell, dict) or not isinstance(cell.get("outputs"), list) \
+                or not all(isinstance(output, dict) for output in cell["outputs"]):
+            raise ValueError("a cell record is malformed")
+    if notebook is not None:
+        count = sum(cell.cell_type == "code" for cell in notebook.cells)
+        if count != len(entry.cells):
+            raise ValueError(f"it has {len(entry.cells)} code cells, the notebook {count}")
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -142,11 +176,19 @@ class NotebookCache:
     def entry_path(self, key: str) -> Path:
         return self.root / "entries" / key[:2] / f"{key}.json"
 
-    def load(self, key: str) -> CacheEntry | None:
-        """The entry of ``key``, or ``None`` when missing, truncated or corrupt."""
+    def load(self, key: str, notebook: NotebookNode | None = None) -> CacheEntry | None:
+        """The entry of ``key``, or ``None`` when missing, truncated or corrupt, or when it
+        does not hold one record per code cell of ``notebook`` (if given)."""
+        path = self.entry_path(key)
         try:
-            return decode_entry(key, self.entry_path(key).read_bytes())
-        except (OSError, ValueError):
+            data = path.read_bytes()
+        except OSError:
+            return None  # no entry: a plain miss
+        try:
+            return decode_entry(key, data, notebook)
+        except ValueError as error:
+            warnings.warn(f"{path}: cache entry ignored ({error}); the notebook runs again",
+                          CacheWarning, stacklevel=2)
             return None
 
     def store(self, entry: CacheEntry, labels: Mapping[str, Any] | None = None) -> None:
@@ -166,9 +208,9 @@ class NotebookCache:
     def _read_durations(self) -> dict[str, float]:
         try:
             data = json.loads(self.durations_path.read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}
         if not isinstance(data, dict):
             return {}
         return {str(name): float(value) for name, value in data.items()
-                if isinstance(value, (int, float))}
+                if isinstance(value, (int, float)) and abs(value) < 1e12}

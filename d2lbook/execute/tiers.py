@@ -68,7 +68,7 @@ class CacheTiers:
         hits: dict[str, Hit] = {}
         missing: dict[str, list[NotebookJob]] = {}
         for job, key in jobs:
-            entry = self.local.load(key)
+            entry = self.local.load(key, job.notebook)
             if entry is not None:
                 hits[job.name] = Hit(entry, "local")
             else:

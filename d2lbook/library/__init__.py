@@ -20,6 +20,7 @@ from pathlib import Path
 
 from d2lbook.config import Config, TabLibraryConfig
 from d2lbook.errors import LibraryWarning
+from d2lbook.files import read_source
 from d2lbook.library.aliases import alias_section, apply_reverse_aliases
 from d2lbook.library.assemble import render_library
 from d2lbook.library.collect import LibraryError, SavedBlock, collect_chapter
@@ -70,7 +71,7 @@ def chapter_texts(config: Config, sources: BookSources) -> Iterator[tuple[str, s
     """(path, text) of every notebook chapter, in toc order (files in no toc last)."""
     for source in sources.files:
         if source.kind == "notebook":
-            yield source.path, (config.source_dir / source.path).read_text(encoding="utf-8")
+            yield source.path, read_source(config.source_dir / source.path)
 
 
 def render_libraries(config: Config, sources: BookSources | None = None

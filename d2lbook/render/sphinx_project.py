@@ -17,6 +17,7 @@ import nbformat
 
 from d2lbook.config import Config
 from d2lbook.files import copy_if_changed, write_if_changed
+from d2lbook.paths import require_build_folder
 from d2lbook.render import TEMPLATES, latex
 
 
@@ -55,7 +56,10 @@ def write_project(config: Config, folder: Path, pages: Iterable[SphinxPage],
         target = folder / page.path
         wanted.add(target)
         write_if_changed(target, page.content)
-    for stale in list(folder.rglob("*.ipynb")) + list(folder.rglob("*.md")):
+    stale_pages = list(folder.rglob("*.ipynb")) + list(folder.rglob("*.md"))
+    if any(stale not in wanted for stale in stale_pages):
+        require_build_folder(folder)  # deletes only inside the marked build folder
+    for stale in stale_pages:
         if stale not in wanted and "_static" not in stale.parts:
             stale.unlink()
     for resource in resources:
