@@ -20,6 +20,7 @@ from d2lbook.execute import (
     execute_notebooks,
     make_executor,
 )
+from d2lbook.execute.budget import warn_truncated
 from d2lbook.render import html, pdf, sphinx_project
 from d2lbook.render.sphinx_project import SphinxPage
 from d2lbook.source import BookSources, find_sources
@@ -149,6 +150,7 @@ def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Cha
     results = execute_notebooks(jobs, execute_settings(config, options, gpus),
                                 config.output_dir / "cache", executor=executor)
     for result in results:
+        warn_truncated(result.job.source_path, result.job.tab, result.notebook)
         executed[result.job.source_path][result.job.tab] = result.notebook
         notebooks.save_executed(config, result.job, result.notebook)
     return executed, [result.record for result in results]
@@ -161,6 +163,7 @@ def execute_settings(config: Config, options: BuildOptions,
         kernel=config.build.kernel,
         cell_timeout=config.build.cell_timeout,
         notebook_timeout=config.build.notebook_timeout,
+        max_output_bytes=config.build.max_output_bytes,
         workers=options.workers or config.build.workers or max(1, min(4, os.cpu_count() or 1)),
         gpus=gpus,
         fail_fast=options.fail_fast,

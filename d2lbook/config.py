@@ -57,6 +57,10 @@ class BuildConfig:
     kernel: str = _help("Jupyter kernel name used to execute notebooks.", default="python3")
     cell_timeout: int = _help("Seconds a single cell may run.", default=1200)
     notebook_timeout: int = _help("Seconds a whole notebook may run.", default=7200)
+    max_output_bytes: int = _help(
+        "Bytes of outputs (text, HTML, images) one cell may keep in the book; beyond, the "
+        "outputs are cut with a visible note and a warning. 0 = no limit.",
+        default=4 * 1024 * 1024)
     warning_is_error: bool = _help("Turn Sphinx warnings into errors.", default=False)
     dependencies: tuple[str, ...] = _help(
         "Files every notebook depends on: changing one re-executes every notebook.", default=())

@@ -10,7 +10,6 @@ import dataclasses
 import hashlib
 import json
 import re
-import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from d2lbook.errors import RenderError
+from d2lbook.processes import run_process
 
 WARNING_LINE = re.compile(
     r"^(?P<path>[^\s].*?):(?P<line>\d+)?:? ?(?P<kind>WARNING|ERROR|CRITICAL): (?P<message>.*)$")
@@ -66,7 +66,7 @@ def run_sphinx(source: Path, output: Path, doctrees: Path, builder: str = "html"
                "-w", str(warnings_file), "-j", "1", str(source), str(output)]
     if warning_is_error:
         command[5:5] = ["-W", "--keep-going"]
-    process = subprocess.run(command, capture_output=True, text=True)
+    process = run_process(command)  # ends with us, on SIGTERM or SIGKILL too
     messages = parse_warnings(warnings_file, source)
     if process.returncode != 0:
         details = "\n".join(str(m) for m in messages) or process.stderr.strip()[-4000:]
