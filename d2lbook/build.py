@@ -92,7 +92,7 @@ def build_html(config: Config, options: BuildOptions) -> BuildReport:
     sphinx_project.write_project(config, project, pages, list(sources.resources), build_tabs)
     result = html.run_sphinx(project, config.output_dir / "html", config.output_dir / "doctrees",
                              warning_is_error=config.build.warning_is_error,
-                             force=options.force_render)
+                             force=options.force_render, chapters=config.source_dir)
     return BuildReport(records=report.records, rendered=not result.skipped,
                        warnings=tuple(str(message) for message in result.messages))
 

@@ -79,7 +79,8 @@ def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: st
     work = output_folder / "pdf" / (tab or "default")
     latex_folder = work / "latex"
     result = run_sphinx(project_folder, latex_folder, work / "doctrees", builder="latex",
-                        warning_is_error=config.build.warning_is_error, force=True)
+                        warning_is_error=config.build.warning_is_error, force=True,
+                        chapters=config.source_dir)
     name = pdf_name(config, tab)
     tex = latex_folder / f"{name}.tex"
     if not tex.is_file():
