@@ -31,13 +31,15 @@ import os, time
 child = os.fork()
 if child == 0:
     os.setsid()
-    if os.fork() == 0:  # the daemon: a new session, no environment (no marker to find)
+    daemon = os.fork()
+    if daemon == 0:  # the daemon: a new session, no environment (no marker to find)
         os.execve('/bin/sleep', ['sleep', '600'], {{}})
+    with open({pid_file!r} + '.tmp', 'w') as file:
+        file.write(str(daemon))
+    os.rename({pid_file!r} + '.tmp', {pid_file!r})
     os._exit(0)
 os.waitpid(child, 0)
 time.sleep(0.5)
-with open({pid_file!r}, 'w') as file:
-    file.write('started')
 {after}
 ```
 """
@@ -71,13 +73,14 @@ def process_table() -> dict[int, Process]:
     return table
 
 
-def tree_of(root: int) -> list[Process]:
-    """``root`` and its descendants by parent chain."""
+def tree_of(root: int, *others: int) -> list[Process]:
+    """``root`` and its descendants by parent chain, and the processes ``others``."""
     table = process_table()
-    found = [table[root]] if root in table else []
+    found = [table[pid] for pid in (root, *others) if pid in table]
     index = 0
     while index < len(found):
-        found += [item for item in table.values() if item.parent == found[index].pid]
+        found += [item for item in table.values()
+                  if item.parent == found[index].pid and item not in found]
         index += 1
     return found
 
@@ -125,14 +128,16 @@ def wait_until(condition, timeout: float, what: str) -> None:
 
 
 def test_sigkill_of_the_build_leaves_no_process(tmp_path):
-    pid_file = tmp_path / "daemon.started"
+    pid_file = tmp_path / "daemon.pid"
     book = write_book(tmp_path / "book", DAEMON_CELL.format(
         pid_file=str(pid_file), after="time.sleep(600)"))
     build = start_build(book)
     recorded: list[Process] = []
     try:
         wait_until(pid_file.exists, 240, "the cell to start its daemon")
-        recorded = tree_of(build.pid)
+        daemon = int(pid_file.read_text())
+        recorded = tree_of(build.pid, daemon)
+        assert daemon in [item.pid for item in recorded]
         # the build, its worker, the kernel and the daemon (re-parented to the worker)
         assert len(recorded) >= 4, recorded
         assert len({item.session for item in recorded}) >= 3  # build, kernel, daemon
@@ -148,13 +153,16 @@ def test_sigkill_of_the_build_leaves_no_process(tmp_path):
 
 
 def test_a_daemon_a_cell_starts_ends_with_the_build(tmp_path):
-    pid_file = tmp_path / "daemon.started"
-    book = write_book(tmp_path / "book", DAEMON_CELL.format(pid_file=str(pid_file), after=""))
+    pid_file = tmp_path / "daemon.pid"
+    book = write_book(tmp_path / "book", DAEMON_CELL.format(
+        pid_file=str(pid_file), after="time.sleep(5)  # the test records the daemon"))
     build = start_build(book)
     recorded: list[Process] = []
     try:
         wait_until(pid_file.exists, 240, "the cell to start its daemon")
-        recorded = tree_of(build.pid)
+        daemon = int(pid_file.read_text())
+        recorded = tree_of(build.pid, daemon)
+        assert daemon in [item.pid for item in recorded]
         output, _ = build.communicate(timeout=600)
         assert build.returncode == 0, output
         assert survivors(recorded) == [], output
