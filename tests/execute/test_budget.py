@@ -7,9 +7,11 @@ import re
 import warnings
 
 import nbformat
+import pytest
 from myst_nb.core import utils as myst_utils
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
+from d2lbook.config import BuildConfig
 from d2lbook.execute.budget import (
     OutputBudget,
     OutputTruncatedWarning,
@@ -17,6 +19,7 @@ from d2lbook.execute.budget import (
     warn_truncated,
 )
 from d2lbook.render.myst_streams import OVERWRITTEN_TEXT
+from tests.conftest import run_d2lbook
 
 
 def stream(text: str) -> nbformat.NotebookNode:
@@ -110,3 +113,41 @@ def test_overwritten_text_pattern_matches_myst_nb():
         assert OVERWRITTEN_TEXT.sub("", text) == original.sub("", text), repr(text)
     long_line = "x" * 2_000_000 + "\rdone\n"  # seconds for ours; hours for the original
     assert OVERWRITTEN_TEXT.sub("", long_line) == "done\n"
+
+
+LOUD_CHAPTER = """# Loud
+
+A cell printing 200 MB.
+
+```{.python .input}
+print('x' * 200_000_000)
+```
+
+A page of HTML larger than the budget.
+
+```{.python .input}
+from IPython.display import HTML
+HTML('<b>' + 'y' * 10_000_000 + '</b>')
+```
+"""
+
+
+@pytest.mark.slow
+def test_a_cell_printing_200_mb_gives_a_page_under_the_budget(tmp_path):
+    book = tmp_path / "loud"
+    book.mkdir()
+    (book / "config.yaml").write_text(
+        'project:\n  name: loud\nbuild:\n  notebooks: ["index.md", "*.md"]\n')
+    (book / "index.md").write_text("# Loud book\n\n```toc\nloud\n```\n")
+    (book / "loud.md").write_text(LOUD_CHAPTER)
+    budget = BuildConfig().max_output_bytes
+    for status in ("executed", "cached"):  # the cache keeps the cut outputs and the note
+        process = run_d2lbook("build", "html", cwd=book)
+        assert process.returncode == 0, process.stderr
+        assert f"notebooks: 1 {status}" in process.stdout
+        assert "loud.md:5: cell 1: output truncated, 195.8 MB dropped" in process.stderr
+        assert "loud.md:11: cell 2: output truncated, 10.0 MB dropped" in process.stderr
+    page = (book / "_build" / "html" / "loud.html").read_text()
+    assert budget < len(page.encode()) < budget + 300_000  # one cell's budget and the theme
+    assert page.count("output truncated: ") == 2
+    assert "&lt;IPython.core.display.HTML object&gt;" in page
