@@ -21,6 +21,7 @@ from d2lbook.execute import (
     execute_notebooks,
     make_executor,
 )
+from d2lbook.execute.budget import warn_truncated
 from d2lbook.execute.remote_cache import RemoteCache
 from d2lbook.files import read_source
 from d2lbook.paths import claim_build_folder
@@ -95,7 +96,7 @@ def build_html(config: Config, options: BuildOptions) -> BuildReport:
     sphinx_project.write_project(config, project, pages, list(sources.resources), build_tabs)
     result = html.run_sphinx(project, config.output_dir / "html", config.output_dir / "doctrees",
                              warning_is_error=config.build.warning_is_error,
-                             force=options.force_render)
+                             force=options.force_render, chapters=config.source_dir)
     return BuildReport(records=report.records, rendered=not result.skipped,
                        warnings=tuple(str(message) for message in result.messages))
 
@@ -170,6 +171,7 @@ def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Cha
                                 config.output_dir / "cache", executor=executor,
                                 remote=remote_cache(config))
     for result in results:
+        warn_truncated(result.job.source_path, result.job.tab, result.notebook)
         executed[result.job.source_path][result.job.tab] = result.notebook
         notebooks.save_executed(config, result.job, result.notebook)
     return executed, [result.record for result in results]
@@ -182,6 +184,7 @@ def execute_settings(config: Config, options: BuildOptions,
         kernel=config.build.kernel,
         cell_timeout=config.build.cell_timeout,
         notebook_timeout=config.build.notebook_timeout,
+        max_output_bytes=config.build.max_output_bytes,
         workers=options.workers or config.build.workers or max(1, min(4, os.cpu_count() or 1)),
         gpus=gpus,
         fail_fast=options.fail_fast,

@@ -4,7 +4,9 @@ terminal and chooses exit codes.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import click
 
 from d2lbook.errors import BookError, BookWarning
+from d2lbook.processes import raise_terminated
 
 TARGETS = ("eval", "html", "lib", "pdf", "tabcheck", "ipynb", "pkg", "slides", "colab",
            "outputcheck", "linkcheck")
@@ -52,6 +55,9 @@ def parse_gpus(text: str | None) -> tuple[int, ...] | None:
 def main() -> None:
     """Build executable books from markdown notebooks."""
     warnings.showwarning = show_warning
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM unwinds like Ctrl-C, so every child (kernels, Sphinx, LaTeX) is killed
+        signal.signal(signal.SIGTERM, raise_terminated)
 
 
 @main.command()

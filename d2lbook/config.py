@@ -64,6 +64,10 @@ class BuildConfig:
     cell_timeout: int = _help("Seconds a single cell may run.", default=1200, minimum=1)
     notebook_timeout: int = _help("Seconds a whole notebook may run.", default=7200,
                                   minimum=1)
+    max_output_bytes: int = _help(
+        "Bytes of outputs (text, HTML, images) one cell may keep in the book; beyond, the "
+        "outputs are cut with a visible note and a warning. 0 = no limit.",
+        default=4 * 1024 * 1024, minimum=0)
     warning_is_error: bool = _help("Turn Sphinx warnings into errors.", default=False)
     dependencies: tuple[str, ...] = _help(
         "Files every notebook depends on: changing one re-executes every notebook.", default=())

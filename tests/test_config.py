@@ -295,3 +295,9 @@ def test_legacy_ini_errors_name_file_and_line(tmp_path, text, line, message):
     assert caught.value.path == str(tmp_path / "config.ini")
     assert caught.value.line == line
     assert message in caught.value.message
+
+
+def test_output_budget_defaults_to_a_few_megabytes_and_is_set_from_the_cli():
+    assert load_config(FIXTURES / "yaml-book").build.max_output_bytes == 4 * 1024 * 1024
+    config = load_config(FIXTURES / "yaml-book", {"build.max_output_bytes": "100000"})
+    assert config.build.max_output_bytes == 100_000

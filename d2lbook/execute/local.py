@@ -3,8 +3,10 @@
 Each worker runs in its own session with the job's environment, a marker
 variable and ``CUDA_VISIBLE_DEVICES``; it reports the kernel's pid and each
 cell's start on a pipe. Past the notebook timeout (or a cell's timeout plus a
-grace period) the worker's and the kernel's process groups are killed, and any
-process still carrying the marker is swept, so nothing outlives its run.
+grace period) the worker's descendants and the worker's and the kernel's process
+groups are killed, and any process still carrying the marker is swept, so nothing
+outlives its run. A worker dies with the build (it watches its parent) and takes
+its descendants along.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import json
 import os
 import selectors
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 
+from ..processes import descendants, kill_group, kill_pids
 from .backend import Completion, Launch, RunningNotebook
 from .model import CellFailure, ExecuteSettings, RunStatus
 
@@ -73,15 +75,6 @@ def processes_with_marker(marker: str) -> list[int]:
     return found
 
 
-def kill_group(pgid: int | None) -> None:
-    if pgid is None:
-        return
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 class LocalExecutor:
     """Runs notebooks in worker processes on this machine."""
 
@@ -95,7 +88,8 @@ class LocalExecutor:
         job = launch.job
         payload = {"notebook": job.notebook, "kernel": settings.kernel, "cwd": str(job.cwd),
                    "cell_timeout": settings.cell_timeout,
-                   "startup_timeout": settings.startup_timeout}
+                   "startup_timeout": settings.startup_timeout,
+                   "max_output_bytes": settings.max_output_bytes}
         (folder / "job.json").write_text(json.dumps(payload))
         marker = f"{self.run_id}-{len(self.workers)}-{uuid.uuid4().hex[:8]}"
         env = {**os.environ, **job.env, MARKER: marker, "PYTHONUNBUFFERED": "1",
@@ -194,8 +188,12 @@ class LocalExecutor:
             return ""
 
     def kill(self, worker: WorkerProcess, groups: bool = True) -> None:
-        """Kill the kernel's and the worker's process groups (while the worker lives, so
-        neither pid can have been reused), and anything else carrying the run's marker."""
+        """Kill the worker's descendants (it is their subreaper, so daemons the kernel
+        started in new sessions are among them), the kernel's and the worker's process
+        groups (while the worker lives, so no pid can have been reused), and anything else
+        carrying the run's marker."""
+        if groups and worker.process.poll() is None:
+            kill_pids(descendants(worker.process.pid))
         if groups and worker.kernel_pid is not None:
             try:
                 if os.getpgid(worker.kernel_pid) == worker.kernel_pid:
@@ -204,11 +202,7 @@ class LocalExecutor:
                 pass
         if groups:
             kill_group(worker.process.pid)
-        for pid in processes_with_marker(worker.marker):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        kill_pids(processes_with_marker(worker.marker))
 
     def finish(self, worker: WorkerProcess) -> Completion:
         """Collect an ended worker: its result (or verdict), then remove every trace of it."""

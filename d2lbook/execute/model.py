@@ -60,6 +60,8 @@ class ExecuteSettings:
     """Cap of the GPUs given to a notebook whose code scan says it uses all of them."""
     startup_timeout: int = 60
     """Seconds a kernel may take to start."""
+    max_output_bytes: int = 4 * 1024 * 1024
+    """Bytes of outputs a cell keeps; the rest is dropped with a note (0: no limit)."""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ Started by the local executor as ``python -c ... main(job, result, event_fd)``
 in its own session. It reports the kernel's pid and each cell's start as JSON
 lines on ``event_fd`` so the parent can enforce timeouts and kill the kernel's
 process group, and writes the executed notebook and any failure to ``result``.
+Outputs are held to the job's per-cell budget as they arrive. The worker is a child
+subreaper: whatever the kernel starts, daemons included, stays its descendant and is
+killed when the run ends or when the build that started the worker is gone.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
+
+from d2lbook.execute.budget import OutputBudget
+from d2lbook.processes import become_subreaper, die_with_parent, kill_descendants, watch_parent
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
@@ -46,6 +52,29 @@ def markdown_line(cell: NotebookNode, traceback: str) -> int | None:
     return start + offset if isinstance(start, int) else None
 
 
+class BudgetedClient(NotebookClient):
+    """nbclient's client, holding every cell's outputs to a byte budget as they arrive."""
+
+    def __init__(self, notebook: NotebookNode, budget: OutputBudget, **kwargs: Any):
+        super().__init__(notebook, **kwargs)
+        self.budget = budget
+
+    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
+               cell_index: int) -> NotebookNode | None:
+        if self.clear_before_next_output:  # nbclient clears the outputs in this call
+            self.budget.reset(cell_index)
+        output = super().output(outs, msg, display_id, cell_index)
+        if output is not None:
+            self.budget.admit(outs, output, cell_index)
+        return output
+
+    def clear_output(self, outs: list[NotebookNode], msg: dict[str, Any],
+                     cell_index: int) -> None:
+        super().clear_output(outs, msg, cell_index)
+        if not outs:
+            self.budget.reset(cell_index)
+
+
 class NotebookRun:
     """One execution, reporting progress on a pipe."""
 
@@ -54,8 +83,9 @@ class NotebookRun:
         self.event_fd = event_fd
         self.notebook = nbformat.from_dict(job["notebook"])
         self.cell_index: int | None = None
-        self.client = NotebookClient(
-            self.notebook, kernel_name=job["kernel"], timeout=job["cell_timeout"],
+        self.budget = OutputBudget(int(job.get("max_output_bytes", 0)))
+        self.client = BudgetedClient(
+            self.notebook, self.budget, kernel_name=job["kernel"], timeout=job["cell_timeout"],
             startup_timeout=job["startup_timeout"], allow_errors=False, record_timing=False,
             resources={"metadata": {"path": job["cwd"]}}, shutdown_kernel="immediate",
             # interrupt first: the KeyboardInterrupt's traceback names the line that hung
@@ -96,7 +126,8 @@ class NotebookRun:
 
     def run(self) -> dict[str, Any]:
         try:
-            self.client.execute()
+            # the kernel dies with this worker even if the worker is SIGKILLed
+            self.client.execute(preexec_fn=die_with_parent)
             return {"status": "executed", "failure": None}
         except CellTimeoutError:
             return {"status": "timeout", "failure": self.failure(
@@ -115,12 +146,17 @@ class NotebookRun:
 def main(job_path: str, result_path: str, event_fd: int) -> None:
     with open(job_path, encoding="utf-8") as file:
         job = json.load(file)
+    become_subreaper()
+    watch_parent()
     run = NotebookRun(job, event_fd)
     try:
         outcome = run.run()
     except Exception as error:  # a kernel that cannot start, a broken notebook
         outcome = {"status": "crashed", "failure": run.failure(
             type(error).__name__, str(error), "")}
+    finally:
+        run.budget.finish(run.notebook.cells)
+    kill_descendants(os.getpid())  # the kernel is gone; what it started goes with it
     outcome["notebook"] = run.notebook
     temporary = result_path + ".tmp"
     with open(temporary, "w", encoding="utf-8") as file:

@@ -10,7 +10,6 @@ import dataclasses
 import hashlib
 import json
 import re
-import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from d2lbook.errors import RenderError
+from d2lbook.processes import run_process
+from d2lbook.render.locate import ChapterLocator
 
 WARNING_LINE = re.compile(
     r"^(?P<path>[^\s].*?):(?P<line>\d+)?:? ?(?P<kind>WARNING|ERROR|CRITICAL): (?P<message>.*)$")
@@ -52,8 +53,12 @@ class SphinxResult:
 
 
 def run_sphinx(source: Path, output: Path, doctrees: Path, builder: str = "html",
-               warning_is_error: bool = False, force: bool = False) -> SphinxResult:
-    """Build ``source`` into ``output``; skip when inputs equal the last successful build."""
+               warning_is_error: bool = False, force: bool = False,
+               chapters: Path | None = None) -> SphinxResult:
+    """Build ``source`` into ``output``; skip when inputs equal the last successful build.
+
+    Warnings name chapter lines; ``chapters`` (the book's source folder) lets them point
+    at the mark that causes them rather than at its cell."""
     stamp_path = output / ".d2lbook-stamp.json"
     digest = project_digest(source)
     stamp = read_stamp(stamp_path)
@@ -66,8 +71,8 @@ def run_sphinx(source: Path, output: Path, doctrees: Path, builder: str = "html"
                "-w", str(warnings_file), "-j", "1", str(source), str(output)]
     if warning_is_error:
         command[5:5] = ["-W", "--keep-going"]
-    process = subprocess.run(command, capture_output=True, text=True)
-    messages = parse_warnings(warnings_file, source)
+    process = run_process(command)  # ends with us, on SIGTERM or SIGKILL too
+    messages = parse_warnings(warnings_file, source, chapters)
     if process.returncode != 0:
         details = "\n".join(str(m) for m in messages) or process.stderr.strip()[-4000:]
         raise RenderError(f"Sphinx {builder} build failed:\n{details}", path=source)
@@ -76,10 +81,12 @@ def run_sphinx(source: Path, output: Path, doctrees: Path, builder: str = "html"
     return SphinxResult(skipped=False, messages=tuple(messages))
 
 
-def parse_warnings(path: Path, source: Path) -> list[SphinxMessage]:
-    """Read Sphinx's warning file into records, paths made relative to ``source``."""
+def parse_warnings(path: Path, source: Path, chapters: Path | None = None
+                   ) -> list[SphinxMessage]:
+    """Read Sphinx's warning file into records at chapter lines (see ``locate``)."""
     if not path.is_file():
         return []
+    locator = ChapterLocator(source, chapters)
     messages: list[SphinxMessage] = []
     for raw in path.read_text(errors="replace").splitlines():
         match = WARNING_LINE.match(raw)
@@ -95,30 +102,9 @@ def parse_warnings(path: Path, source: Path) -> list[SphinxMessage]:
         except ValueError:
             pass
         line = int(match["line"]) if match["line"] else None
-        file, line = locate_in_chapter(source, file, line)
-        messages.append(SphinxMessage(file, line, match["kind"], match["message"]))
+        file, line, message = locator.locate(file, line, match["message"])
+        messages.append(SphinxMessage(file, line, match["kind"], message))
     return messages
-
-
-def locate_in_chapter(source: Path, file: str, line: int | None) -> tuple[str, int | None]:
-    """Map a merged notebook position back to the markdown chapter it came from.
-
-    myst-nb reports notebook lines as ``(cell index + 1) * 10000 + line in cell``;
-    each merged cell records the chapter line it starts at.
-    """
-    if not file.endswith(".ipynb") or line is None or not (source / file).is_file():
-        return file, line
-    try:
-        notebook = json.loads((source / file).read_text(encoding="utf-8"))
-    except ValueError:
-        return file, line
-    chapter = notebook.get("metadata", {}).get("d2lbook", {}).get("path", file)
-    index, offset = divmod(line, 10000)
-    cells = notebook.get("cells", [])
-    if not 1 <= index <= len(cells):
-        return chapter, None
-    start = cells[index - 1].get("metadata", {}).get("d2lbook", {}).get("line")
-    return chapter, (start + offset if isinstance(start, int) else None)
 
 
 def project_digest(folder: Path) -> str:

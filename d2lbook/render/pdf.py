@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 import warnings
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from d2lbook.config import Config
 from d2lbook.errors import MissingResourceWarning, RenderError
+from d2lbook.processes import run_process
 from d2lbook.render import latex
 from d2lbook.render.html import SphinxMessage, run_sphinx
 from d2lbook.render.latex import FontWarning, pdf_name
@@ -79,7 +79,8 @@ def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: st
     work = output_folder / "pdf" / (tab or "default")
     latex_folder = work / "latex"
     result = run_sphinx(project_folder, latex_folder, work / "doctrees", builder="latex",
-                        warning_is_error=config.build.warning_is_error, force=True)
+                        warning_is_error=config.build.warning_is_error, force=True,
+                        chapters=config.source_dir)
     name = pdf_name(config, tab)
     tex = latex_folder / f"{name}.tex"
     if not tex.is_file():
@@ -136,8 +137,7 @@ def run_post_latex(config: Config, tex: Path, env: Mapping[str, str]) -> None:
                       "is compiled as Sphinx wrote it", MissingResourceWarning, stacklevel=2)
         return
     command = [sys.executable, str(script)] if script.suffix == ".py" else [str(script)]
-    process = subprocess.run([*command, str(tex)], cwd=tex.parent, env=dict(env),
-                             capture_output=True, text=True, check=False)
+    process = run_process([*command, str(tex)], cwd=tex.parent, env=env, stdin=None)
     if process.returncode != 0:
         raise RenderError(f"pdf.post_latex script failed on {tex.name} (exit "
                           f"{process.returncode}):\n{process.stderr.strip()[-3000:]}",
@@ -147,8 +147,7 @@ def run_post_latex(config: Config, tex: Path, env: Mapping[str, str]) -> None:
 def run_latexmk(tex: Path, source_folders: Sequence[Path], env: Mapping[str, str]) -> None:
     """Compile ``tex`` with latexmk and xelatex; a failure raises an explained error."""
     command = ["latexmk", *LATEXMK_OPTIONS, tex.name]
-    process = subprocess.run(command, cwd=tex.parent, env=dict(env), capture_output=True,
-                             text=True, check=False, stdin=subprocess.DEVNULL)
+    process = run_process(command, cwd=tex.parent, env=env)
     (tex.parent / "latexmk.out").write_text(process.stdout + process.stderr, encoding="utf-8")
     if process.returncode == 0 and tex.with_suffix(".pdf").is_file():
         return

@@ -1,0 +1,162 @@
+"""Child processes that never outlive the build: parent-death signals, process-tree
+sweeps by parent id, and a ``run_process`` that kills its child's whole group on any
+exception (SIGTERM and Ctrl-C included).
+
+Linux gives us ``prctl``; elsewhere each guard degrades to doing nothing, and the
+process-group kills still apply.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+PROC = Path("/proc")
+
+
+class Terminated(KeyboardInterrupt):
+    """The build received SIGTERM; raised in the main thread like Ctrl-C's interrupt."""
+
+
+def raise_terminated(number: int, frame: object) -> None:
+    """A SIGTERM handler: unwind the build as Ctrl-C would, so children get killed."""
+    raise Terminated(f"terminated by signal {number}")
+
+
+def prctl(option: int, value: int) -> bool:
+    """Call Linux ``prctl(option, value)``; ``False`` where it is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(option, value, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def die_with_parent(number: int = signal.SIGKILL) -> None:
+    """Ask the kernel to send ``number`` to this process when its parent dies.
+
+    Meant as a ``preexec_fn``: it runs in the child between fork and exec, and the
+    setting survives the exec.
+    """
+    prctl(PR_SET_PDEATHSIG, number)
+
+
+def become_subreaper() -> bool:
+    """Make orphaned descendants (double-forked daemons) re-parent to this process, so a
+    sweep by parent ids still finds them."""
+    return prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def parent_ids() -> dict[int, int]:
+    """Parent pid of every live (non-zombie) process visible in /proc."""
+    parents: dict[int, int] = {}
+    if not PROC.is_dir():
+        return parents
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # the command name is in parentheses and may hold spaces or parentheses
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields and fields[0] != "Z":
+            parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def descendants(pid: int) -> list[int]:
+    """Live descendants of ``pid`` by parent chain, parents before children."""
+    children: dict[int, list[int]] = {}
+    for child, parent in parent_ids().items():
+        children.setdefault(parent, []).append(child)
+    found: list[int] = []
+    pending = list(children.get(pid, []))
+    while pending:
+        current = pending.pop(0)
+        found.append(current)
+        pending += children.get(current, [])
+    return found
+
+
+def kill_pids(pids: Sequence[int], number: int = signal.SIGKILL) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, number)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def kill_group(pgid: int | None, number: int = signal.SIGKILL) -> None:
+    if pgid is None:
+        return
+    try:
+        os.killpg(pgid, number)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_descendants(pid: int, rounds: int = 5) -> int:
+    """SIGKILL every descendant of ``pid`` until none is left (a child may fork while we
+    look); returns how many were killed."""
+    killed = 0
+    for _ in range(rounds):
+        found = descendants(pid)
+        if not found:
+            break
+        kill_pids(found)
+        killed += len(found)
+        time.sleep(0.05)
+    return killed
+
+
+def watch_parent(interval: float = 0.1) -> threading.Thread:
+    """A daemon thread that, once this process's parent is gone, kills every descendant of
+    this process and ends it. Works where no parent-death signal exists, and unlike a
+    SIGKILL from ``prctl`` it leaves time to sweep what the process started."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        kill_descendants(os.getpid())
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, name="d2lbook-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def run_process(command: Sequence[str], cwd: Path | str | None = None,
+                env: Mapping[str, str] | None = None,
+                stdin: int | None = subprocess.DEVNULL) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` to its end, capturing its output as text.
+
+    The child leads its own process group and dies with this process (SIGKILL included);
+    if anything interrupts the wait (SIGTERM, Ctrl-C, an error), the whole group is killed
+    before the exception goes on, so a Sphinx or LaTeX run never outlives the build.
+    """
+    process = subprocess.Popen(
+        list(command), cwd=cwd, env=dict(env) if env is not None else None, stdin=stdin,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+        start_new_session=True, preexec_fn=die_with_parent)
+    try:
+        stdout, stderr = process.communicate()
+    except BaseException:
+        if process.returncode is None:  # not reaped yet, so its pid is still its group's
+            kill_group(process.pid)
+        process.wait()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
