@@ -64,7 +64,15 @@ class BuildConfig:
                        default="index")
     sphinx_extensions: tuple[str, ...] = _help("Extra Sphinx extensions to load.", default=())
     sphinx_configs: tuple[str, ...] = _help(
-        "Extra lines of Python appended to the generated Sphinx conf.py.", default=())
+        "Extra lines of Python appended to the generated Sphinx conf.py; a setting given "
+        "there wins over d2lbook's.", default=())
+    figure_number_depth: int = _help(
+        "Section levels that prefix figure, table and listing numbers: 1 numbers them within "
+        "chapters (Fig. 3.4), 2 within sections (Fig. 3.2.4), 0 through the book (Fig. 12). "
+        "A config.ini book gets 2, as the original d2lbook.", default=1)
+    number_all_equations: bool = _help(
+        "Number every display equation, not only labelled ones. A config.ini book gets true, "
+        "as the original d2lbook.", default=False)
     workers: int = _help("Kernels run at once for notebooks needing no GPU; 0 = one per core "
                          "(at most 4).", default=0)
     executor: str = _help("Execution backend: 'local' (this machine) or 'ray' (a Ray cluster).",

@@ -1,7 +1,8 @@
 """Read a legacy ``config.ini`` of the original d2lbook into the ``Config`` schema.
 
 Every key the original knew is accepted (unused ones silently); unknown sections
-and keys warn with file and line, so existing books build unmodified.
+and keys warn with file and line, so existing books build unmodified. Values are read
+with ConfigParser's interpolation, as the original read them: ``%%`` is a literal ``%``.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ _TERM_LISTS = ("simple_alias", "fluent_alias")
 
 def read_ini(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
-    parser = configparser.ConfigParser(interpolation=None)
+    parser = configparser.ConfigParser()  # interpolating, as the original: '%%' means '%'
     try:
         parser.read_string(text, source=str(path))
     except configparser.Error as error:
@@ -75,13 +76,16 @@ def read_ini(path: Path) -> dict[str, Any]:
         if section not in _INI_KEYS:
             _warn_legacy(path, _ini_line(lines, section), f"unknown section [{section}] ignored")
             continue
-        for key, raw in parser.items(section, raw=True):
+        for key in parser.options(section):
             line = _ini_line(lines, section, key)
             if key not in _INI_KEYS[section]:
                 _warn_legacy(path, line, f"unknown key '{key}' in [{section}] ignored")
                 continue
             target = _INI_KEYS[section][key]
-            if target is None or not raw.strip():
+            if target is None:
+                continue
+            raw = _ini_text(parser, section, key, path, line)
+            if not raw.strip():
                 continue
             part, name = target.split(".")
             annotation = typing.get_type_hints(hints[part])[name]
@@ -89,8 +93,11 @@ def read_ini(path: Path) -> dict[str, Any]:
                 values.setdefault(part, {})[name] = _ini_value(target, key, raw, annotation)
             except ValueError as error:
                 raise ConfigError(f"{section}.{key}: {error}", path, line) from None
-    # The original tool's default, which legacy books rely on.
-    values.setdefault("build", {}).setdefault("notebooks", ("**/*.md",))
+    # The original tool's defaults, which legacy books rely on: its notebook pattern, and
+    # figures numbered within sections and every display equation numbered.
+    build = values.setdefault("build", {})
+    build.setdefault("notebooks", ("**/*.md",))
+    build.update(figure_number_depth=2, number_all_equations=True)
     tabs = values["build"].get("tabs", ())
     values.setdefault("library", {})["tabs"] = _read_ini_libraries(parser, tabs, path, lines)
     return {part: hints[part](**fields) for part, fields in values.items()}
@@ -138,7 +145,8 @@ def _read_ini_libraries(parser: configparser.ConfigParser, tabs: tuple[str, ...]
             _warn_legacy(path, _ini_line(lines, section),
                          f"[{section}] ignored: '{tab}' is not one of build.tabs")
     plain = parser.has_section("library") and any(
-        parser.get("library", key, raw=True, fallback="").strip() for key in _TAB_LIBRARY_KEYS)
+        _ini_text(parser, "library", key, path, _ini_line(lines, "library", key)).strip()
+        for key in _TAB_LIBRARY_KEYS if parser.has_option("library", key))
     if plain and tabs:
         _warn_legacy(path, _ini_line(lines, "library"),
                      "lib_file and aliases in [library] ignored: the book has tabs, "
@@ -151,16 +159,30 @@ def _read_ini_libraries(parser: configparser.ConfigParser, tabs: tuple[str, ...]
 def _read_ini_library(parser: configparser.ConfigParser, section: str, path: Path,
                       lines: list[str]) -> TabLibraryConfig:
     values: dict[str, Any] = {}
-    for key, raw in parser.items(section, raw=True):
+    for key in parser.options(section):
+        line = _ini_line(lines, section, key)
         if key not in _TAB_LIBRARY_KEYS:
             if section != "library":  # [library]'s other keys were checked with the section
-                _warn_legacy(path, _ini_line(lines, section, key),
-                             f"unknown key '{key}' in [{section}] ignored")
-        elif raw.strip():
+                _warn_legacy(path, line, f"unknown key '{key}' in [{section}] ignored")
+            continue
+        raw = _ini_text(parser, section, key, path, line)
+        if raw.strip():
             values[key] = _split_ini_list(key, raw) if key.endswith("alias") else raw.strip()
     if "lib_file" not in values:
         raise ConfigError(f"[{section}] has no lib_file", path, _ini_line(lines, section))
     return TabLibraryConfig(**values)
+
+
+def _ini_text(parser: configparser.ConfigParser, section: str, key: str, path: Path,
+              line: int | None) -> str:
+    """A value as the original read it (``%%`` is ``%``, ``%(key)s`` is interpolated); one
+    that ConfigParser cannot interpolate (a lone ``%``) is kept as written, with a warning."""
+    try:
+        return parser.get(section, key)
+    except configparser.InterpolationError as error:
+        _warn_legacy(path, line, f"{section}.{key}: {error.message.splitlines()[0]}; the value "
+                     "is used as written (write '%%' for a literal '%')")
+        return parser.get(section, key, raw=True)
 
 
 def _ini_line(lines: list[str], section: str, key: str | None = None) -> int | None:
