@@ -267,6 +267,29 @@ def for_tab(config: Config, tab: str) -> Config:
     return dataclasses.replace(config, tab=tab)
 
 
+def setting_line(config: Config, dotted: str, item: str | None = None) -> int | None:
+    """The line of the config file that sets ``dotted`` (for a list, the line of its entry
+    ``item`` when found there); None when the file does not set it."""
+    if config.path is None or not config.path.is_file():
+        return None
+    if config.path.suffix == ".ini":
+        from d2lbook.config_ini import ini_setting_line
+
+        return ini_setting_line(config.path, dotted, item)
+    try:
+        node = yaml.compose(config.path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    for name in dotted.split("."):
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        node = next((value for key, value in node.value if key.value == name), None)
+    if isinstance(node, yaml.SequenceNode):
+        entries = [entry for entry in node.value if getattr(entry, "value", None) == item]
+        return _line(entries[0] if entries else node)
+    return _line(node) if node is not None else None
+
+
 def describe_schema() -> list[tuple[str, str, str]]:
     """Every setting a config file may hold, as (dotted key, type, help text)."""
     return list(_describe(Config, ""))

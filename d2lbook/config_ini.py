@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import dataclasses
+import re
 import typing
 import warnings
 from pathlib import Path
@@ -78,6 +79,8 @@ def read_ini(path: Path) -> dict[str, Any]:
             continue
         for key in parser.options(section):
             line = _ini_line(lines, section, key)
+            if line is None and key in parser.defaults():
+                continue  # a [DEFAULT] value, there to be interpolated
             if key not in _INI_KEYS[section]:
                 _warn_legacy(path, line, f"unknown key '{key}' in [{section}] ignored")
                 continue
@@ -161,6 +164,8 @@ def _read_ini_library(parser: configparser.ConfigParser, section: str, path: Pat
     values: dict[str, Any] = {}
     for key in parser.options(section):
         line = _ini_line(lines, section, key)
+        if line is None and key in parser.defaults():
+            continue
         if key not in _TAB_LIBRARY_KEYS:
             if section != "library":  # [library]'s other keys were checked with the section
                 _warn_legacy(path, line, f"unknown key '{key}' in [{section}] ignored")
@@ -180,9 +185,33 @@ def _ini_text(parser: configparser.ConfigParser, section: str, key: str, path: P
     try:
         return parser.get(section, key)
     except configparser.InterpolationError as error:
-        _warn_legacy(path, line, f"{section}.{key}: {error.message.splitlines()[0]}; the value "
-                     "is used as written (write '%%' for a literal '%')")
+        reason = ("a '%' is not followed by '%' or '('"
+                  if isinstance(error, configparser.InterpolationSyntaxError)
+                  else error.message.splitlines()[0])
+        _warn_legacy(path, line, f"{section}.{key}: {reason}; the value is used as written "
+                     "(write '%%' for a literal '%')")
         return parser.get(section, key, raw=True)
+
+
+def ini_setting_line(path: Path, dotted: str, item: str | None = None) -> int | None:
+    """The line of config.ini ``path`` that sets schema key ``dotted`` (for a list, the line
+    of its entry ``item`` when found); None when the file does not set it."""
+    found = [(section, key) for section, keys in _INI_KEYS.items()
+             for key, target in keys.items() if target == dotted]
+    if not found:
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    line = _ini_line(lines, *found[0])
+    if line is None or item is None:
+        return line
+    for number in range(line, len(lines) + 1):
+        text = lines[number - 1]
+        if number > line and text[:1] not in ("", " ", "\t"):
+            break  # the next key or section
+        value = re.split("[=:]", text, maxsplit=1)[-1] if number == line else text
+        if value.strip() in (item, item.replace("%", "%%")):
+            return number
+    return line
 
 
 def _ini_line(lines: list[str], section: str, key: str | None = None) -> int | None:

@@ -12,7 +12,16 @@ import pytest
 
 BOOKS = Path(__file__).parent / "books"
 REPOSITORY = Path(__file__).resolve().parents[1]
-CORPUS = REPOSITORY.parent / "shared" / "corpus" / "d2l-en-subset"
+CORPUS_BOOKS = REPOSITORY.parent / "shared" / "corpus"
+CORPUS = CORPUS_BOOKS / "d2l-en-subset"
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip a test whose environment is missing ``what`` (fail instead in CI)."""
+    if not condition:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{what} is required in CI")
+        pytest.skip(f"{what} is not here")
 
 
 @pytest.fixture
