@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import configparser
 import dataclasses
+import difflib
 import re
 import typing
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +84,7 @@ def read_ini(path: Path) -> dict[str, Any]:
             if line is None and key in parser.defaults():
                 continue  # a [DEFAULT] value, there to be interpolated
             if key not in _INI_KEYS[section]:
-                _warn_legacy(path, line, f"unknown key '{key}' in [{section}] ignored")
+                _warn_legacy(path, line, _unknown_key(key, section, _INI_KEYS[section]))
                 continue
             target = _INI_KEYS[section][key]
             if target is None:
@@ -168,7 +170,7 @@ def _read_ini_library(parser: configparser.ConfigParser, section: str, path: Pat
             continue
         if key not in _TAB_LIBRARY_KEYS:
             if section != "library":  # [library]'s other keys were checked with the section
-                _warn_legacy(path, line, f"unknown key '{key}' in [{section}] ignored")
+                _warn_legacy(path, line, _unknown_key(key, section, _TAB_LIBRARY_KEYS))
             continue
         raw = _ini_text(parser, section, key, path, line)
         if raw.strip():
@@ -227,6 +229,12 @@ def _ini_line(lines: list[str], section: str, key: str | None = None) -> int | N
             if line.split("=", 1)[0].split(":", 1)[0].strip().lower() == key:
                 return number
     return None
+
+
+def _unknown_key(key: str, section: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.8)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown key '{key}' in [{section}] ignored{hint}"
 
 
 def _warn_legacy(path: Path, line: int | None, message: str) -> None:

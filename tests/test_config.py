@@ -244,10 +244,12 @@ def test_legacy_ini_maps_keys_and_warns_about_unknown_ones():
     messages = [str(warning.message) for warning in caught]
     ini = FIXTURES / "legacy-book" / "config.ini"
     assert f"{ini}:12: unknown key 'shiny_new_option' in [build] ignored" in messages
-    assert any(message.startswith(f"{ini}:34: unknown section [telemetry]")
+    assert (f"{ini}:13: unknown key 'dependences' in [build] ignored (did you mean "
+            "'dependencies'?)") in messages
+    assert any(message.startswith(f"{ini}:35: unknown section [telemetry]")
                for message in messages)
     assert any("[library-jax] ignored" in message for message in messages)
-    assert len(messages) == 3
+    assert len(messages) == 4
     assert config.project.language == "de"
     assert config.build.tabs == ("mxnet", "pytorch")  # lower-cased, as the original does
     assert config.build.eval is False
