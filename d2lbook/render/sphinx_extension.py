@@ -4,16 +4,19 @@ With ``math_number_all`` (the original d2lbook numbered every display equation),
 ``$$`` math is numbered too: Sphinx numbers only its own ``math`` directive. Numbers
 follow the page's order, labelled equations included, so ``:eqref:`` and the HTML agree.
 A class of the book's library built on a mocked framework class (``autodoc_mock_imports``)
-shows its own constructor's signature, not the mock's ``(*args, **kwargs)``.
+shows its own constructor's signature, not the mock's ``(*args, **kwargs)``. Numbered
+tocs nested in numbered tocs are numbered from the root down, the same on every build.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.domains.math import MathDomain
+from sphinx.environment import BuildEnvironment
 from sphinx.ext.autodoc.mock import _MockObject
 from sphinx.transforms import SphinxTransform
 from sphinx.util.inspect import signature, stringify_signature
@@ -65,7 +68,44 @@ def show_own_constructor(app: Sphinx, what: str, name: str, documented: Any, opt
     return None
 
 
+class InTocOrder(set[str]):
+    """Documents holding numbered tocs, iterated parents first, in toc order."""
+
+    def __init__(self, documents: set[str], rank: Mapping[str, int]):
+        super().__init__(documents)
+        self.rank = rank
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(super().__iter__(),
+                           key=lambda document: (self.rank.get(document, len(self.rank)),
+                                                 document)))
+
+
+def order_numbered_tocs(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """Sphinx numbers the sections of each document holding a numbered toc in the order of
+    a set, which changes from run to run; a chapter's own numbered toc handled before the
+    book's would restart its numbers (Fig. 1.2.1 instead of 4.1.1). Parents first, so the
+    book's numbering wins, as the original d2lbook's builds showed it."""
+    rank: dict[str, int] = {}
+    pending = [env.config.root_doc]
+    while pending:  # depth-first, in toc order
+        document = pending.pop()
+        if document not in rank:
+            rank[document] = len(rank)
+            pending.extend(reversed(env.toctree_includes.get(document, [])))
+    env.numbered_toctrees = InTocOrder(env.numbered_toctrees, rank)
+    return []
+
+
+def restore_numbered_tocs(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    env.numbered_toctrees = set(env.numbered_toctrees)  # the environment is pickled
+    return []
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_transform(NumberEveryEquation)
     app.connect("autodoc-process-signature", show_own_constructor)
+    # Around Sphinx's own section numbering (an env-get-updated handler at priority 500).
+    app.connect("env-get-updated", order_numbered_tocs, priority=400)
+    app.connect("env-get-updated", restore_numbered_tocs, priority=600)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -30,8 +30,12 @@ def api_entries(page: Path) -> list[tuple[str, str]]:
     return re.findall(r'<dl class="py (\w+)"[^>]*>\s*<dt class="sig[^"]*" id="([\w.]+)"', html)
 
 
-def test_legacy_book_numbers_within_sections_and_every_equation(copy_book):
+# Sphinx numbers the numbered tocs in the order of a set of page names, which depends on
+# the hash seed: with seed 2 it met the chapter's own numbered toc first ("Figure 1.1").
+@pytest.mark.parametrize("seed", ["1", "2"])
+def test_legacy_book_numbers_within_sections_and_every_equation(copy_book, monkeypatch, seed):
     book = copy_book("legacy")
+    monkeypatch.setenv("PYTHONHASHSEED", seed)
     result = run_d2lbook("build", "html", cwd=book)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
