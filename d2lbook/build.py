@@ -25,7 +25,7 @@ from d2lbook.execute.budget import warn_truncated
 from d2lbook.execute.remote_cache import RemoteCache
 from d2lbook.files import read_source
 from d2lbook.paths import claim_build_folder
-from d2lbook.render import html, pdf, sphinx_project
+from d2lbook.render import html, pdf, sphinx_configs, sphinx_project
 from d2lbook.render.sphinx_project import SphinxPage
 from d2lbook.source import BookSources, find_sources
 
@@ -90,13 +90,18 @@ def build_eval(config: Config, options: BuildOptions) -> tuple[BookSources, list
 
 def build_html(config: Config, options: BuildOptions) -> BuildReport:
     """Execute what changed and render the site into ``<output>/html``."""
+    sphinx_configs.check_sphinx_configs(config)
     sources, pages, report = build_eval(config, options)
     project = config.output_dir / "merged"
     build_tabs = notebooks.selected_tabs(config, options.tab)
     sphinx_project.write_project(config, project, pages, list(sources.resources), build_tabs)
-    result = html.run_sphinx(project, config.output_dir / "html", config.output_dir / "doctrees",
-                             warning_is_error=config.build.warning_is_error,
-                             force=options.force_render, chapters=config.source_dir)
+    try:
+        result = html.run_sphinx(project, config.output_dir / "html",
+                                 config.output_dir / "doctrees",
+                                 warning_is_error=config.build.warning_is_error,
+                                 force=options.force_render, chapters=config.source_dir)
+    except html.SphinxCrash as crash:
+        raise sphinx_configs.explain_crash(config, crash) from None
     return BuildReport(records=report.records, rendered=not result.skipped,
                        warnings=tuple(str(message) for message in result.messages))
 
@@ -104,6 +109,7 @@ def build_html(config: Config, options: BuildOptions) -> BuildReport:
 def build_pdf(config: Config, options: BuildOptions) -> list[pdf.PdfResult]:
     """One PDF per tab: the default tab's, or each with ``--tab all``."""
     pdf.check_tools()
+    sphinx_configs.check_sphinx_configs(config)
     if options.tab is None and config.default_tab is not None:
         build_tabs: tuple[str | None, ...] = (config.default_tab,)
     else:
@@ -117,7 +123,10 @@ def build_pdf(config: Config, options: BuildOptions) -> list[pdf.PdfResult]:
         project = config.output_dir / "pdf" / (tab or "default") / "source"
         sphinx_project.write_project(config, project, pages, list(sources.resources),
                                      (tab,) if tab else (), for_pdf=True)
-        results.append(pdf.build_pdf(config, project, config.output_dir, tab))
+        try:
+            results.append(pdf.build_pdf(config, project, config.output_dir, tab))
+        except html.SphinxCrash as crash:
+            raise sphinx_configs.explain_crash(config, crash) from None
     return results
 
 

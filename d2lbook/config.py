@@ -75,7 +75,15 @@ class BuildConfig:
                        default="index")
     sphinx_extensions: tuple[str, ...] = _help("Extra Sphinx extensions to load.", default=())
     sphinx_configs: tuple[str, ...] = _help(
-        "Extra lines of Python appended to the generated Sphinx conf.py.", default=())
+        "Extra lines of Python appended to the generated Sphinx conf.py; a setting given "
+        "there wins over d2lbook's.", default=())
+    figure_number_depth: int = _help(
+        "Section levels that prefix figure, table and listing numbers: 1 numbers them within "
+        "chapters (Fig. 3.4), 2 within sections (Fig. 3.2.4), 0 through the book (Fig. 12). "
+        "A config.ini book gets 2, as the original d2lbook.", default=1)
+    number_all_equations: bool = _help(
+        "Number every display equation, not only labelled ones. A config.ini book gets true, "
+        "as the original d2lbook.", default=False)
     workers: int = _help("Kernels run at once for notebooks needing no GPU; 0 = one per core "
                          "(at most 4).", default=0, minimum=0)
     executor: str = _help("Execution backend: 'local' (this machine) or 'ray' (a Ray cluster).",
@@ -330,6 +338,29 @@ def for_tab(config: Config, tab: str) -> Config:
         choices = ", ".join(config.build.tabs) or "none: the book has no tabs"
         raise ConfigError(f"unknown tab '{tab}' (tabs: {choices})", config.path)
     return dataclasses.replace(config, tab=tab)
+
+
+def setting_line(config: Config, dotted: str, item: str | None = None) -> int | None:
+    """The line of the config file that sets ``dotted`` (for a list, the line of its entry
+    ``item`` when found there); None when the file does not set it."""
+    if config.path is None or not config.path.is_file():
+        return None
+    if config.path.suffix == ".ini":
+        from d2lbook.config_ini import ini_setting_line
+
+        return ini_setting_line(config.path, dotted, item)
+    try:
+        node = yaml.compose(config.path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    for name in dotted.split("."):
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        node = next((value for key, value in node.value if key.value == name), None)
+    if isinstance(node, yaml.SequenceNode):
+        entries = [entry for entry in node.value if getattr(entry, "value", None) == item]
+        return _line(entries[0] if entries else node)
+    return _line(node) if node is not None else None
 
 
 def describe_schema() -> list[tuple[str, str, str]]:

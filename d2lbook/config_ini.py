@@ -1,15 +1,19 @@
 """Read a legacy ``config.ini`` of the original d2lbook into the ``Config`` schema.
 
 Every key the original knew is accepted (unused ones silently); unknown sections
-and keys warn with file and line, so existing books build unmodified.
+and keys warn with file and line, so existing books build unmodified. Values are read
+with ConfigParser's interpolation, as the original read them: ``%%`` is a literal ``%``.
 """
 
 from __future__ import annotations
 
 import configparser
 import dataclasses
+import difflib
+import re
 import typing
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +68,7 @@ _KEPT_WHEN_EMPTY = ("alias", "fluent_alias")
 def read_ini(path: Path) -> dict[str, Any]:
     text = read_source(path, "save config.ini as UTF-8 (your editor's 'Save with encoding', or "
                              "'iconv -f {encoding} -t utf-8 config.ini > config.utf8.ini')")
-    parser = configparser.ConfigParser(interpolation=None)
+    parser = configparser.ConfigParser()  # interpolating, as the original: '%%' means '%'
     try:
         parser.read_string(text, source=str(path))
     except configparser.Error as error:
@@ -79,13 +83,18 @@ def read_ini(path: Path) -> dict[str, Any]:
         if section not in _INI_KEYS:
             _warn_legacy(path, _ini_line(lines, section), f"unknown section [{section}] ignored")
             continue
-        for key, raw in parser.items(section, raw=True):
+        for key in parser.options(section):
             line = _ini_line(lines, section, key)
+            if line is None and key in parser.defaults():
+                continue  # a [DEFAULT] value, there to be interpolated
             if key not in _INI_KEYS[section]:
-                _warn_legacy(path, line, f"unknown key '{key}' in [{section}] ignored")
+                _warn_legacy(path, line, _unknown_key(key, section, _INI_KEYS[section]))
                 continue
             target = _INI_KEYS[section][key]
-            if target is None or not raw.strip():
+            if target is None:
+                continue
+            raw = _ini_text(parser, section, key, path, line)
+            if not raw.strip():
                 continue
             part, name = target.split(".")
             annotation = typing.get_type_hints(hints[part])[name]
@@ -93,8 +102,11 @@ def read_ini(path: Path) -> dict[str, Any]:
                 values.setdefault(part, {})[name] = _ini_value(target, key, raw, annotation)
             except ValueError as error:
                 raise ConfigError(f"{section}.{key}: {error}", path, line) from None
-    # The original tool's default, which legacy books rely on.
-    values.setdefault("build", {}).setdefault("notebooks", ("**/*.md",))
+    # The original tool's defaults, which legacy books rely on: its notebook pattern, and
+    # figures numbered within sections and every display equation numbered.
+    build = values.setdefault("build", {})
+    build.setdefault("notebooks", ("**/*.md",))
+    build.update(figure_number_depth=2, number_all_equations=True)
     tabs = values["build"].get("tabs", ())
     values.setdefault("library", {})["tabs"] = _read_ini_libraries(parser, tabs, path, lines)
     return {part: hints[part](**fields) for part, fields in values.items()}
@@ -142,7 +154,8 @@ def _read_ini_libraries(parser: configparser.ConfigParser, tabs: tuple[str, ...]
             _warn_legacy(path, _ini_line(lines, section),
                          f"[{section}] ignored: '{tab}' is not one of build.tabs")
     plain = parser.has_section("library") and any(
-        parser.get("library", key, raw=True, fallback="").strip() for key in _TAB_LIBRARY_KEYS)
+        _ini_text(parser, "library", key, path, _ini_line(lines, "library", key)).strip()
+        for key in _TAB_LIBRARY_KEYS if parser.has_option("library", key))
     if plain and tabs:
         _warn_legacy(path, _ini_line(lines, "library"),
                      "lib_file and aliases in [library] ignored: the book has tabs, "
@@ -155,18 +168,58 @@ def _read_ini_libraries(parser: configparser.ConfigParser, tabs: tuple[str, ...]
 def _read_ini_library(parser: configparser.ConfigParser, section: str, path: Path,
                       lines: list[str]) -> TabLibraryConfig:
     values: dict[str, Any] = {}
-    for key, raw in parser.items(section, raw=True):
+    for key in parser.options(section):
+        line = _ini_line(lines, section, key)
+        if line is None and key in parser.defaults():
+            continue
         if key not in _TAB_LIBRARY_KEYS:
             if section != "library":  # [library]'s other keys were checked with the section
-                _warn_legacy(path, _ini_line(lines, section, key),
-                             f"unknown key '{key}' in [{section}] ignored")
-        elif raw.strip():
+                _warn_legacy(path, line, _unknown_key(key, section, _TAB_LIBRARY_KEYS))
+            continue
+        raw = _ini_text(parser, section, key, path, line)
+        if raw.strip():
             values[key] = _split_ini_list(key, raw) if key.endswith("alias") else raw.strip()
         elif key in _KEPT_WHEN_EMPTY:
             values[key] = ("",)
     if "lib_file" not in values:
         raise ConfigError(f"[{section}] has no lib_file", path, _ini_line(lines, section))
     return TabLibraryConfig(**values)
+
+
+def _ini_text(parser: configparser.ConfigParser, section: str, key: str, path: Path,
+              line: int | None) -> str:
+    """A value as the original read it (``%%`` is ``%``, ``%(key)s`` is interpolated); one
+    that ConfigParser cannot interpolate (a lone ``%``) is kept as written, with a warning."""
+    try:
+        return parser.get(section, key)
+    except configparser.InterpolationError as error:
+        reason = ("a '%' is not followed by '%' or '('"
+                  if isinstance(error, configparser.InterpolationSyntaxError)
+                  else error.message.splitlines()[0])
+        _warn_legacy(path, line, f"{section}.{key}: {reason}; the value is used as written "
+                     "(write '%%' for a literal '%')")
+        return parser.get(section, key, raw=True)
+
+
+def ini_setting_line(path: Path, dotted: str, item: str | None = None) -> int | None:
+    """The line of config.ini ``path`` that sets schema key ``dotted`` (for a list, the line
+    of its entry ``item`` when found); None when the file does not set it."""
+    found = [(section, key) for section, keys in _INI_KEYS.items()
+             for key, target in keys.items() if target == dotted]
+    if not found:
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    line = _ini_line(lines, *found[0])
+    if line is None or item is None:
+        return line
+    for number in range(line, len(lines) + 1):
+        text = lines[number - 1]
+        if number > line and text[:1] not in ("", " ", "\t"):
+            break  # the next key or section
+        value = re.split("[=:]", text, maxsplit=1)[-1] if number == line else text
+        if value.strip() in (item, item.replace("%", "%%")):
+            return number
+    return line
 
 
 def _ini_line(lines: list[str], section: str, key: str | None = None) -> int | None:
@@ -182,6 +235,12 @@ def _ini_line(lines: list[str], section: str, key: str | None = None) -> int | N
             if line.split("=", 1)[0].split(":", 1)[0].strip().lower() == key:
                 return number
     return None
+
+
+def _unknown_key(key: str, section: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.8)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown key '{key}' in [{section}] ignored{hint}"
 
 
 def _warn_legacy(path: Path, line: int | None, message: str) -> None:

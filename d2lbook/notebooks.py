@@ -146,9 +146,10 @@ def tab_notebooks(config: Config, chapter: Chapter,
         return {None: to_notebook(chapter.document)}
     notebooks: dict[str | None, nbformat.NotebookNode] = {}
     for tab in build_tabs:
-        if notebooks and not tabs.has_code(chapter.document, tab, config.build.tabs):
-            continue  # prose is already in the first tab's notebook
         split = tabs.split_document(chapter.document, tab, config.build.tabs)
+        if notebooks and not any(cell.kind == "code" or tabs.markdown_tabs(cell)
+                                 for cell in split.cells):
+            continue  # no code or text of its own: the shared prose is in the first notebook
         notebook = to_notebook(split)
         notebook.metadata.setdefault("d2lbook", {})["tab"] = tab
         tab_library = config.library.tabs.get(tab)

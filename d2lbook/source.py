@@ -2,8 +2,9 @@
 
 ``find_sources(config)`` globs ``build.notebooks``/``exclusions``/``non_notebooks`` under the
 source folder and orders the files depth-first along the ```` ```toc ```` blocks from the index
-page; files in no toc follow, sorted. Broken tocs raise ``ParseError``; a missing index raises
-``ConfigError``; a missing resource is a ``MissingResourceWarning``.
+page; files in no toc follow, sorted. A toc entry naming a missing file is a ``TocWarning``
+(the rest is built, as the original did); an entry outside the book raises ``ParseError``; a
+missing index raises ``ConfigError``; a missing resource is a ``MissingResourceWarning``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ SourceKind = Literal["notebook", "markdown"]
 
 
 class TocWarning(BookWarning):
-    """A toc entry names a file that the ``build`` patterns leave out, so it is not built."""
+    """A toc entry names a file that does not exist, or one the ``build`` patterns leave out;
+    that entry is not built."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,9 @@ def read_toc_entries(source_dir: Path, path: str, root: Path | None = None) -> I
         for offset, line in enumerate(token.content.splitlines()):
             entry = line.strip()
             if entry and not entry.startswith(":") and "://" not in entry:
-                yield _resolve_entry(source_dir, root, path, entry, first_line + offset)
+                target = _resolve_entry(source_dir, root, path, entry, first_line + offset)
+                if target is not None:
+                    yield target
 
 
 def may_hold_toc(text: str) -> bool:
@@ -134,8 +138,10 @@ def may_hold_toc(text: str) -> bool:
     return False
 
 
-def _resolve_entry(source_dir: Path, root: Path, path: str, entry: str, line: int) -> str:
-    """The page a toc entry of ``path`` names; ``ParseError`` if missing or outside the book."""
+def _resolve_entry(source_dir: Path, root: Path, path: str, entry: str,
+                   line: int) -> str | None:
+    """The page a toc entry of ``path`` names; None (with a ``TocWarning``) if it does not
+    exist; ``ParseError`` if it lies outside the book."""
     name = entry
     if name.endswith(">") and "<" in name:  # Sphinx style 'Title <page>'
         name = name[name.rindex("<") + 1:-1].strip()
@@ -148,8 +154,9 @@ def _resolve_entry(source_dir: Path, root: Path, path: str, entry: str, line: in
         raise ParseError(f"toc entry '{entry}' points outside the book folder",
                          source_dir / path, line)
     if not os.path.isfile(file):
-        raise ParseError(f"toc entry '{entry}' names a missing file: {target}",
-                         source_dir / path, line)
+        warnings.warn(f"{source_dir / path}:{line}: toc entry '{entry}' names a missing file: "
+                      f"{target}; the entry is left out", TocWarning, stacklevel=4)
+        return None
     return target
 
 

@@ -244,10 +244,12 @@ def test_legacy_ini_maps_keys_and_warns_about_unknown_ones():
     messages = [str(warning.message) for warning in caught]
     ini = FIXTURES / "legacy-book" / "config.ini"
     assert f"{ini}:12: unknown key 'shiny_new_option' in [build] ignored" in messages
-    assert any(message.startswith(f"{ini}:34: unknown section [telemetry]")
+    assert (f"{ini}:13: unknown key 'dependences' in [build] ignored (did you mean "
+            "'dependencies'?)") in messages
+    assert any(message.startswith(f"{ini}:35: unknown section [telemetry]")
                for message in messages)
     assert any("[library-jax] ignored" in message for message in messages)
-    assert len(messages) == 3
+    assert len(messages) == 4
     assert config.project.language == "de"
     assert config.build.tabs == ("mxnet", "pytorch")  # lower-cased, as the original does
     assert config.build.eval is False
@@ -301,3 +303,61 @@ def test_output_budget_defaults_to_a_few_megabytes_and_is_set_from_the_cli():
     assert load_config(FIXTURES / "yaml-book").build.max_output_bytes == 4 * 1024 * 1024
     config = load_config(FIXTURES / "yaml-book", {"build.max_output_bytes": "100000"})
     assert config.build.max_output_bytes == 100_000
+
+
+def test_legacy_ini_values_are_interpolated_as_the_original_read_them(tmp_path):
+    """The original read config.ini with ConfigParser's interpolation: '%%' is '%'."""
+    (tmp_path / "config.ini").write_text(
+        "[DEFAULT]\nsite = https://example.org\n"
+        "[build]\n"
+        "sphinx_configs = numfig_format = {'figure': 'Fig. %%s', 'table': 'Tab. %%s'}\n"
+        "                 html_baseurl = '%(site)s/book'\n"
+        "[html]\nheader_links = Home, %(site)s, fas fa-home\n"
+        "[project]\ntitle = 50% off\n", encoding="utf-8")
+    with pytest.warns(LegacyConfigWarning) as caught:
+        config = load_config(tmp_path)
+    assert config.build.sphinx_configs == (
+        "numfig_format = {'figure': 'Fig. %s', 'table': 'Tab. %s'}",
+        "html_baseurl = 'https://example.org/book'")
+    assert config.html.header_links == (HeaderLink("Home", "https://example.org",
+                                                   "fas fa-home"),)
+    # A lone '%' stopped the original; it is kept as written, with a warning at its line.
+    assert config.project.title == "50% off"
+    assert [str(warning.message) for warning in caught] == [
+        f"{tmp_path / 'config.ini'}:9: project.title: a '%' is not followed by '%' or '('; "
+        "the value is used as written (write '%%' for a literal '%')"]
+
+
+def test_numbering_is_the_original_one_for_ini_books_and_a_choice_for_yaml_books(tmp_path):
+    (tmp_path / "config.ini").write_text("[project]\nname = legacy\n", encoding="utf-8")
+    legacy = load_config(tmp_path).build
+    assert (legacy.figure_number_depth, legacy.number_all_equations) == (2, True)
+    write_yaml(tmp_path, "project:\n  name: new\n")
+    default = load_config(tmp_path).build
+    assert (default.figure_number_depth, default.number_all_equations) == (1, False)
+    write_yaml(tmp_path, "build:\n  figure_number_depth: 2\n  number_all_equations: true\n")
+    chosen = load_config(tmp_path).build
+    assert (chosen.figure_number_depth, chosen.number_all_equations) == (2, True)
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "item", "line"),
+    [
+        ("config.ini", "[project]\nname = a\n\n[build]\nsphinx_configs = a = 1\n"
+         "    b = '%%s'\n    c = 3\ntabs = x\n", "b = '%s'", 6),
+        ("config.ini", "[build]\nsphinx_configs =\n    a = 1\n", "a = 1", 3),
+        ("config.ini", "[build]\nsphinx_configs: a = 1\n", "a = 1", 2),
+        ("config.ini", "[build]\nsphinx_configs = a = 1\n", None, 2),
+        ("config.ini", "[build]\ntabs = x\n", None, None),
+        ("config.yaml", "build:\n  tabs: [x]\n  sphinx_configs:\n    - a = 1\n    - b = 2\n",
+         "b = 2", 5),
+        ("config.yaml", "build:\n  sphinx_configs: [a = 1]\n", None, 2),
+        ("config.yaml", "project:\n  name: x\n", None, None),
+    ],
+)
+def test_setting_line_finds_a_key_and_its_entry(tmp_path, file, text, item, line):
+    from d2lbook.config import setting_line
+
+    (tmp_path / file).write_text(text, encoding="utf-8")
+    config = load_config(tmp_path)
+    assert setting_line(config, "build.sphinx_configs", item) == line

@@ -107,13 +107,30 @@ def test_toc_book_order_kinds_and_warnings():
     assert len(toc_warnings) == 1 and "part/draft.md: in a toc" in toc_warnings[0]
 
 
-def test_toc_entry_naming_a_missing_file_is_an_error():
+def test_toc_entry_naming_a_missing_file_warns_and_the_rest_is_built():
+    """The original left such an entry to Sphinx, which warned and built the rest."""
     book = FIXTURES / "missing-entry"
-    with pytest.warns(Warning), pytest.raises(ParseError) as caught:  # no config: defaults
-        find_sources(load_config(book))
-    assert caught.value.path == str(book / "index.md")
-    assert caught.value.line == 7
-    assert "toc entry 'absent' names a missing file: absent.md" in caught.value.message
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sources = find_sources(load_config(book))  # no config: defaults
+    assert [file.path for file in sources.files] == ["index.md", "present.md"]
+    toc_warnings = [str(w.message) for w in caught if issubclass(w.category, TocWarning)]
+    assert toc_warnings == [f"{book / 'index.md'}:7: toc entry 'absent' names a missing "
+                            "file: absent.md; the entry is left out"]
+
+
+def test_missing_toc_entry_in_a_chapter_names_the_chapter_and_keeps_its_other_pages(tmp_path):
+    (tmp_path / "index.md").write_text("# Home\n\n```toc\npart/index\n```\n")
+    (tmp_path / "part").mkdir()
+    (tmp_path / "part" / "index.md").write_text(
+        "# Part\n\n```toc\n:maxdepth: 2\n\ngone\nkept\n```\n")
+    (tmp_path / "part" / "kept.md").write_text("# Kept\n")
+    with pytest.warns(TocWarning, match=re.escape(
+            f"{tmp_path / 'part' / 'index.md'}:6: toc entry 'gone' names a missing file: "
+            "part/gone.md")):
+        sources = find_quietly(Config(root=tmp_path))
+    assert [file.path for file in sources.files] == ["index.md", "part/index.md",
+                                                     "part/kept.md"]
 
 
 def test_toc_entry_outside_the_book_is_refused():

@@ -74,11 +74,34 @@ def run_sphinx(source: Path, output: Path, doctrees: Path, builder: str = "html"
     process = run_process(command)  # ends with us, on SIGTERM or SIGKILL too
     messages = parse_warnings(warnings_file, source, chapters)
     if process.returncode != 0:
+        crash = crash_summary(process.stderr)
+        if crash is not None:
+            raise SphinxCrash(f"Sphinx {builder} build crashed: {crash}", path=source)
         details = "\n".join(str(m) for m in messages) or process.stderr.strip()[-4000:]
         raise RenderError(f"Sphinx {builder} build failed:\n{details}", path=source)
     stamp_path.write_text(json.dumps({"digest": digest,
                                       "messages": [dataclasses.asdict(m) for m in messages]}))
     return SphinxResult(skipped=False, messages=tuple(messages))
+
+
+class SphinxCrash(RenderError):
+    """Sphinx stopped with an exception (its traceback is in a log file, not shown)."""
+
+
+EXCEPTION_LINE = re.compile(r"^[ \t]*([A-Za-z_][\w.]*(?:Error|Exception|Exit)\b.*)$", re.M)
+CRASH_LOG = re.compile(r"full traceback has been saved in:?\s*(\S+)")
+
+
+def crash_summary(stderr: str) -> str | None:
+    """A Sphinx crash as its exception line and the log holding the traceback; None when
+    Sphinx did not crash (it failed on warnings, or printed no traceback)."""
+    if "Traceback" not in stderr:
+        return None
+    log = CRASH_LOG.search(stderr)
+    before_log = stderr[:log.start()] if log else stderr
+    exceptions = EXCEPTION_LINE.findall(before_log)
+    summary = exceptions[-1].strip() if exceptions else before_log.strip().splitlines()[-1]
+    return f"{summary} (full traceback: {log[1]})" if log else summary
 
 
 def parse_warnings(path: Path, source: Path, chapters: Path | None = None

@@ -1,0 +1,111 @@
+"""The Sphinx extension every generated ``conf.py`` loads.
+
+With ``math_number_all`` (the original d2lbook numbered every display equation), MyST's
+``$$`` math is numbered too: Sphinx numbers only its own ``math`` directive. Numbers
+follow the page's order, labelled equations included, so ``:eqref:`` and the HTML agree.
+A class of the book's library built on a mocked framework class (``autodoc_mock_imports``)
+shows its own constructor's signature, not the mock's ``(*args, **kwargs)``. Numbered
+tocs nested in numbered tocs are numbered from the root down, the same on every build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.domains.math import MathDomain
+from sphinx.environment import BuildEnvironment
+from sphinx.ext.autodoc.mock import _MockObject
+from sphinx.transforms import SphinxTransform
+from sphinx.util.inspect import signature, stringify_signature
+
+
+class NumberEveryEquation(SphinxTransform):
+    """Give each unlabelled display equation a label and a number (``math_number_all``)."""
+
+    default_priority = 700  # after targets moved their ids onto the equations (260)
+
+    def apply(self, **kwargs: Any) -> None:
+        if not self.config.math_number_all:
+            return
+        docname = self.env.docname
+        domain = self.env.get_domain("math")
+        assert isinstance(domain, MathDomain)
+        blocks = list(self.document.findall(nodes.math_block))
+        for block in blocks:
+            if block.get("label") or block.get("no-wrap", block.get("nowrap", False)):
+                continue  # labelled, or raw LaTeX that numbers itself (amsmath)
+            label = f"{docname}:{self.env.new_serialno('d2lbook-equation') + 1}"
+            node_id = nodes.make_id(f"equation-{label}")
+            block["label"], block["docname"] = label, docname
+            block["ids"].insert(0, node_id)
+            self.document.ids[node_id] = block
+        # Number every equation in page order (MyST registered the labelled ones first).
+        for number, block in enumerate((block for block in blocks if block.get("label")),
+                                       start=1):
+            domain.equations[block["label"]] = (docname, number)
+            block["number"] = number
+
+
+def show_own_constructor(app: Sphinx, what: str, name: str, documented: Any, options: Any,
+                         arguments: str | None, annotation: str) -> tuple[str, str] | None:
+    """The signature of the first ``__init__`` a class on a mocked base defines itself."""
+    if what not in ("class", "exception") or not isinstance(documented, type) or not issubclass(
+            documented, _MockObject):
+        return None
+    for klass in documented.__mro__:
+        init = vars(klass).get("__init__")
+        if klass is _MockObject or init is _MockObject.__init__:
+            return None  # no constructor of its own: the framework's is unknown
+        if init is not None:
+            try:
+                own = signature(init, bound_method=True)
+            except (TypeError, ValueError):
+                return None
+            return stringify_signature(own, show_return_annotation=False), annotation
+    return None
+
+
+class InTocOrder(set[str]):
+    """Documents holding numbered tocs, iterated parents first, in toc order."""
+
+    def __init__(self, documents: set[str], rank: Mapping[str, int]):
+        super().__init__(documents)
+        self.rank = rank
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(super().__iter__(),
+                           key=lambda document: (self.rank.get(document, len(self.rank)),
+                                                 document)))
+
+
+def order_numbered_tocs(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """Sphinx numbers the sections of each document holding a numbered toc in the order of
+    a set, which changes from run to run; a chapter's own numbered toc handled before the
+    book's would restart its numbers (Fig. 1.2.1 instead of 4.1.1). Parents first, so the
+    book's numbering wins, as the original d2lbook's builds showed it."""
+    rank: dict[str, int] = {}
+    pending = [env.config.root_doc]
+    while pending:  # depth-first, in toc order
+        document = pending.pop()
+        if document not in rank:
+            rank[document] = len(rank)
+            pending.extend(reversed(env.toctree_includes.get(document, [])))
+    env.numbered_toctrees = InTocOrder(env.numbered_toctrees, rank)
+    return []
+
+
+def restore_numbered_tocs(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    env.numbered_toctrees = set(env.numbered_toctrees)  # the environment is pickled
+    return []
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_transform(NumberEveryEquation)
+    app.connect("autodoc-process-signature", show_own_constructor)
+    # Around Sphinx's own section numbering (an env-get-updated handler at priority 500).
+    app.connect("env-get-updated", order_numbered_tocs, priority=400)
+    app.connect("env-get-updated", restore_numbered_tocs, priority=600)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
