@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -16,6 +18,8 @@ from d2lbook.dialect.lines import is_blank, split_lines, strip_newline
 from d2lbook.dialect.marks import (
     CODE_FENCE_INFO,
     LINE_MARKS,
+    LOOSE_ROLE,
+    ROLE,
     parse_tab_names,
     read_code_tab_mark,
     read_line_mark,
@@ -174,6 +178,22 @@ def check_unknown_mark(line: str, path: str, line_number: int) -> None:
                      line_number)
 
 
+def check_loose_roles(text: str, lines: list[str], quiet: set[int], path: str) -> None:
+    """Warn once per file about roles written with stray spaces (``: numref: `x```),
+    which the translation reads as roles."""
+    found = [match for match in LOOSE_ROLE.finditer(text) if not ROLE.fullmatch(match[0])]
+    if not found:
+        return
+    starts = list(itertools.accumulate((len(line) for line in lines), initial=0))
+    located = [(bisect.bisect_right(starts, match.start()), match[0]) for match in found]
+    located = [(line, written) for line, written in located if line - 1 not in quiet]
+    if located:
+        line, written = located[0]
+        more = f" (and {len(located) - 1} more)" if len(located) > 1 else ""
+        warn_dialect(f"role {written!r} written with stray spaces{more}; read as a role", path,
+                     line)
+
+
 def make_cell(lines: list[str], piece: Piece, first: int, last: int, trailing: str) -> Cell:
     """Build the cell of ``piece`` from its non-blank lines ``first`` to ``last`` (excluded),
     followed by the blank lines ``trailing``."""
@@ -220,6 +240,7 @@ def parse_markdown(text: str, path: str) -> Document:
     lines = split_lines(text)
     fences = find_fences(text)
     quiet = find_quiet_lines(fences, lines)
+    check_loose_roles(text, lines, quiet, path)
     pieces: list[Piece] = []
     start = 0
     for first, stop in find_code_cells(fences, lines, path):

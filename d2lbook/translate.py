@@ -17,7 +17,6 @@ from d2lbook.blocks import BlockRewriter, Span
 from d2lbook.dialect.fences import find_code_blocks
 from d2lbook.dialect.lines import split_lines, strip_newline
 from d2lbook.dialect.marks import LOOSE_ROLE, ROLE, ROLES, read_code_tab_mark
-from d2lbook.errors import warn_dialect
 
 SPACE_BEFORE_NOTHING = ("", " ", "\n", ".", ",", ";", ":", "!", "?", ")")
 """What may follow a removed ``(~~text~~)`` for the space before it to go too."""
@@ -59,11 +58,11 @@ def is_slide_close(text: str, index: int, opened: list[tuple[str, int]]) -> bool
     return closer == "**)" or text[index + 3 : index + 4] not in ("(", "[")
 
 
-def rewrite_inline(text: str, loose: list[int] | None = None) -> str:
+def rewrite_inline(text: str) -> str:
     """Rewrite roles and drop slide marks in one paragraph, leaving code spans alone.
 
-    A role written with stray spaces (``: numref: `x```) is read as the role; the offset
-    of each one is added to ``loose`` (when given) for a warning.
+    A role written with stray spaces (``: numref: `x```) is read as the role (``parse``
+    warns about it once per file).
     """
     output: list[str] = []
     opened: list[tuple[str, int]] = []
@@ -75,8 +74,6 @@ def rewrite_inline(text: str, loose: list[int] | None = None) -> str:
         role = (ROLE.match(text, index) or LOOSE_ROLE.match(text, index)) \
             if character == ":" else None
         if role:
-            if loose is not None and role.re is LOOSE_ROLE:
-                loose.append(index)
             output.append(f"{{{ROLES[role['name']]}}}`{role['value']}`")
             index = role.end()
         elif character == "\\":
@@ -107,33 +104,20 @@ def rewrite_inline(text: str, loose: list[int] | None = None) -> str:
     return "".join(output)
 
 
-def rewrite_paragraphs(lines: list[str], span: Span | None = None) -> list[str]:
+def rewrite_paragraphs(lines: list[str]) -> list[str]:
     """Apply ``rewrite_inline`` to each run of non-blank lines (a code span never
-    crosses a blank line); with ``span``, warn about roles written with stray spaces."""
+    crosses a blank line)."""
     result: list[str] = []
     run: list[str] = []
-    for number, line in enumerate([*lines, ""]):
+    for line in [*lines, ""]:
         if line.strip():
             run.append(line)
             continue
         if run:
-            text = "\n".join(run)
-            loose: list[int] = []
-            result.extend(rewrite_inline(text, loose).split("\n"))
-            if span is not None:
-                warn_loose_roles(text, loose, span, span.first_line + number - len(run))
+            result.extend(rewrite_inline("\n".join(run)).split("\n"))
             run = []
         result.append(line)
     return result[:-1]
-
-
-def warn_loose_roles(text: str, offsets: list[int], span: Span, first_line: int) -> None:
-    """Warn about the roles at ``offsets`` of a paragraph starting at file line ``first_line``."""
-    for offset in offsets:
-        line = first_line + text.count("\n", 0, offset)
-        written = text[offset : text.index("`", text.index("`", offset) + 1) + 1]
-        warn_dialect(f"role {written!r} written with stray spaces; read as a role", span.path,
-                     line)
 
 
 # -- fences: toc and eval_rst -------------------------------------------------------
@@ -175,12 +159,12 @@ def translate_markdown(text: str, path: str, first_line: int = 1) -> str:
     rewriter = BlockRewriter(path, container_fence_for(lines))
     start = 0
     for block in find_code_blocks(text):
-        prose = rewrite_paragraphs(lines[start : block.first], Span(path, first_line + start))
+        prose = rewrite_paragraphs(lines[start : block.first])
         rewriter.rewrite(prose, Span(path, first_line + start))
         rewriter.output += rewrite_fence(lines[block.first : block.stop], block.info,
                                          block.markup)
         start = block.stop
-    prose = rewrite_paragraphs(lines[start:], Span(path, first_line + start))
+    prose = rewrite_paragraphs(lines[start:])
     rewriter.rewrite(prose, Span(path, first_line + start))
     rewriter.close()
     output = rewriter.output
