@@ -74,6 +74,8 @@ def rewrite_inline(text: str) -> str:
         role = (ROLE.match(text, index) or LOOSE_ROLE.match(text, index)) \
             if character == ":" else None
         if role:
+            if role.re is LOOSE_ROLE and output and output[-1].isalnum():
+                output.append(" ")  # "e: numref:`x`" was "e :numref:`x`" before the spaces moved
             output.append(f"{{{ROLES[role['name']]}}}`{role['value']}`")
             index = role.end()
         elif character == "\\":
