@@ -28,6 +28,8 @@ CAPTION = re.compile(r"^:(?![\w-]+:)\s*(?P<caption>.*?)\s*$")
 IMAGE_TARGET = re.compile(r'(?P<path>[^()\s]+)(?:\s+"[^"]*")?')
 MAX_CAPTION_LINES = 10
 """A caption longer than this many lines is taken for text."""
+MAX_TARGET_WALK = 200
+"""A target goes at most this many lines above its mark (reading stays linear)."""
 TRAILING_MARKS = ("label", "eqlabel", "width", "height")
 """Marks an author may write at the end of an image or equation line."""
 
@@ -113,6 +115,8 @@ class BlockRewriter:
     """MyST lines written so far."""
     open_tab: bool = False
     """Whether a tab container is open."""
+    target_floor: int = 0
+    """Output index just under the last target written; targets are never put above it."""
 
     def rewrite(self, lines: list[str], span: Span) -> None:
         """Append the MyST form of prose ``lines`` (file line ``span.first_line`` first)."""
@@ -174,13 +178,15 @@ class BlockRewriter:
         if start >= 1 and SETEXT_UNDERLINE.match(output[start]) and output[start - 1].strip():
             start -= 1
         elif start < 0 or not ATX_HEADING.match(output[start]):
-            while start > 0 and output[start - 1].strip():
-                start -= 1
+            stop = max(start - MAX_TARGET_WALK, self.target_floor, 0)
+            while start > stop and output[start - 1].strip():
+                start -= 1  # a later label of the same block stops under the earlier one
         start = max(start, 0)
         target = [f"({label})="]
-        if start > 0 and output[start - 1].strip():
+        if start > 0 and output[start - 1].strip() and start != self.target_floor:
             target.insert(0, "")
         output[start:start] = target
+        self.target_floor = start + len(target)
 
     def label_equation(self, label: str, line: int) -> None:
         """Number the ``$$`` equation the output ends with as ``label``: ``$$...$$ (label)``.
