@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from d2lbook.dialect.marks import (
     FIGURE_OPTIONS,
+    TABLE_CAPTION,
     LineMark,
     parse_tab_names,
     read_line_mark,
@@ -24,7 +25,6 @@ from d2lbook.errors import warn_dialect
 
 ATX_HEADING = re.compile(r"^ {0,3}#{1,6}(?:\s|$)")
 SETEXT_UNDERLINE = re.compile(r"^ {0,3}(?:=+|-+)\s*$")
-CAPTION = re.compile(r"^:(?![\w-]+:)\s*(?P<caption>.*?)\s*$")
 IMAGE_TARGET = re.compile(r'(?P<path>[^()\s]+)(?:\s+"[^"]*")?')
 MAX_CAPTION_LINES = 10
 """A caption longer than this many lines is taken for text."""
@@ -298,7 +298,7 @@ class BlockRewriter:
             above = first.value
         if cursor >= len(lines) or read_line_mark(lines[cursor]) is not None:
             return 0
-        caption = CAPTION.match(lines[cursor])
+        caption = TABLE_CAPTION.match(lines[cursor])
         if caption is None:
             return 0
         parts = [caption["caption"]]

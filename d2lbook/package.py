@@ -19,7 +19,7 @@ from d2lbook import notebooks, translate
 from d2lbook.config import Config
 from d2lbook.dialect.fences import find_code_blocks
 from d2lbook.dialect.lines import split_lines, strip_newline
-from d2lbook.dialect.marks import LOOSE_ROLE, ROLE, read_line_mark
+from d2lbook.dialect.marks import LOOSE_ROLE, ROLE, TAB_SWITCH, read_line_mark
 from d2lbook.execute import RunRecord
 from d2lbook.files import copy_if_changed, write_if_changed
 from d2lbook.source import find_sources
@@ -118,7 +118,7 @@ def reader_notebook(notebook: nbformat.NotebookNode, chapter_path: str,
             if not cell.source.strip():
                 continue
         elif cell.cell_type == "code":
-            if translate.TAB_SWITCH.search(cell.source):
+            if TAB_SWITCH.search(cell.source):
                 continue
             translate.translate_code_cell(cell)
         cell.metadata.pop("d2lbook", None)

@@ -28,6 +28,7 @@ from d2lbook.dialect.marks import (
     ALL,
     CODE_FENCE_INFO,
     INACTIVE_FENCE_INFO,
+    TAB_SWITCH,
     parse_tab_names,
     read_code_tab_mark,
     read_line_mark,
@@ -38,7 +39,6 @@ from d2lbook.parse import Cell, Document
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
-LOAD_EXTENSION = re.compile(r"^\s*%load_ext\s+d2lbook\.tab\b")
 IMPORT_TAB = re.compile(r"^\s*(?:from\s+d2lbook\s+import\s+tab|import\s+d2lbook\.tab)\s*(?:#.*)?$")
 
 
@@ -116,7 +116,7 @@ def select_cell(cell: Cell, tab: str, tabs: tuple[str, ...], path: str) -> Cell 
     if cell.kind != "code":
         marks = markdown_tabs(cell)
         return cell if not marks or tab in marks or ALL in marks else None
-    if LOAD_EXTENSION.match(cell.source):
+    if TAB_SWITCH.search(cell.source):
         return None
     try:
         code = select_code(cell.source, tab, tabs)
@@ -288,7 +288,7 @@ def activate(text: str, tab: str, tabs: tuple[str, ...]) -> str:
             continue
         first, stop, info = fence.first, fence.stop, fence.info
         content = "".join(lines[first + 1 : stop - 1])
-        if LOAD_EXTENSION.match(content):
+        if TAB_SWITCH.search(content):
             continue
         marks, _code, _offset = split_tab_mark(content)
         run = tab == ALL or belongs_to(marks, tab, tabs)

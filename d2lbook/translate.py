@@ -16,7 +16,7 @@ import nbformat
 from d2lbook.blocks import BlockRewriter, Span
 from d2lbook.dialect.fences import find_code_blocks
 from d2lbook.dialect.lines import split_lines, strip_newline
-from d2lbook.dialect.marks import LOOSE_ROLE, ROLE, ROLES, read_code_tab_mark
+from d2lbook.dialect.marks import LOOSE_ROLE, ROLE, ROLES, TAB_SWITCH, read_code_tab_mark
 
 SPACE_BEFORE_NOTHING = ("", " ", "\n", ".", ",", ";", ":", "!", "?", ")")
 """What may follow a removed ``(~~text~~)`` for the space before it to go too."""
@@ -180,7 +180,6 @@ HIDE_CODE = re.compile(r"^\s*#\s*hide[ _]code\s*$", re.IGNORECASE)
 HIDE_OUTPUTS = re.compile(r"^\s*#\s*hide[ _]outputs?\s*$", re.IGNORECASE)
 SAVE_LINE = re.compile(r"^\s*#@save\s*$")
 SAVE_TRAILING = re.compile(r"\s*#@save\s*$")
-TAB_SWITCH = re.compile(r"^\s*%load_ext\s+d2lbook\.tab\s*$", re.MULTILINE)
 
 
 def translate_code_cell(cell: nbformat.NotebookNode) -> None:

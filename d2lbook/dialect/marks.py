@@ -36,6 +36,11 @@ ROLE = re.compile(r":(?P<name>ref|numref|eqref|cite|citet):`(?P<value>[^`\n]+)`"
 LOOSE_ROLE = re.compile(
     r":[ \t]*(?P<name>ref|numref|eqref|cite|citet)[ \t]*:[ \t]*`[ \t]*(?P<value>[^`\n]+?)[ \t]*`"
 )
+TABLE_CAPTION = re.compile(r"^:(?![\w-]+:)\s*(?P<caption>.*?)\s*$")
+"""The first line of a table caption: ``: Caption``, ``:Caption``, or a lone ``:`` with the
+caption on the next lines."""
+TAB_SWITCH = re.compile(r"^[ \t]*%load_ext[ \t]+d2lbook\.tab\b", re.MULTILINE)
+"""The line of the cell that loads the interactive tab switch; the book drops that cell."""
 CODE_TAB_MARK = re.compile(
     r"^[ \t]*(?:#[ \t]*@[ \t]*tab|(?:#[ \t]*)?%%[ \t]*tab)(?![\w-])(?:[ \t]+(?P<tabs>.*?))?\s*$",
     re.IGNORECASE,
