@@ -152,6 +152,7 @@ class BlockRewriter:
             self.close()  # a new block ends the one still open
             names = tab_classes(parse_tab_names(mark.value))
             self.output.append(f"{self.container_fence}{{container}} {names}")
+            self.output += [mark.rest] if mark.rest else []
             self.open_tab = True
         elif mark.name == "end_tab":
             self.close()  # without an open block there is nothing to close
@@ -331,9 +332,10 @@ class BlockRewriter:
             cursor = probe + 1
         labels = [label for label in labels if label]
         self.output += [f"({label})=" for label in labels[1:]]
-        self.output.append(f"```{{table}} {text}")
+        fence = "~~~" if "`" in text else "```"  # a backtick fence's info holds no backtick
+        self.output.append(f"{fence}{{table}} {text}")
         self.output += [f":name: {labels[0]}"] if labels else []
-        self.output += ["", *lines[table_start:table_stop], "```"]
+        self.output += ["", *lines[table_start:table_stop], fence]
         return cursor - index
 
 

@@ -93,6 +93,8 @@ def clean_prose(lines: list[str]) -> list[str]:
         mark = read_line_mark(line) if line.startswith(":") else None
         if mark is not None and mark.name == "bibliography":
             line = "*(The references are listed in the book.)*"
+        elif mark is not None and mark.rest:
+            line = mark.rest
         elif mark is not None:
             continue
         kept.append(clean_roles(line))

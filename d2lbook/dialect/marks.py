@@ -31,11 +31,14 @@ INACTIVE_FENCE_INFO = re.compile(r"^\{\.python\s+\.inactive(?:\s+[^}]*)?\}$")
 """Info string of a cell ``activate`` switched off for Jupyter."""
 
 EXACT_MARK = re.compile(r"^:(?P<name>[A-Za-z][\w-]*):(?:`(?P<value>[^`]*)`)?\s*$")
+BEGIN_TAB_WITH_TEXT = re.compile(r"^:begin_tab:`(?P<value>[^`]*)`[ \t]+(?P<rest>\S.*?)\s*$")
 LOOSE_MARK = re.compile(r"^:\s*(?P<name>[A-Za-z][\w-]*)\s*:\s*(?:`(?P<value>[^`]*)`)?\s*$")
 ROLE = re.compile(r":(?P<name>ref|numref|eqref|cite|citet):`(?P<value>[^`\n]+)`")
 LOOSE_ROLE = re.compile(
-    r":[ \t]*(?P<name>ref|numref|eqref|cite|citet)[ \t]*:[ \t]*`[ \t]*(?P<value>[^`\n]+?)[ \t]*`"
+    r":[ \t]*(?P<name>ref|numref|eqref|cite|citet)[ \t]*:[ \t]*(?P<ticks>``?)(?!`)[ \t]*"
+    r"(?P<value>[^`\n]+?)[ \t]*(?P=ticks)(?!`)"
 )
+"""A role as authors also write it: stray spaces (``: numref: `x```), double backticks."""
 TABLE_CAPTION = re.compile(r"^:(?![\w-]+:)\s*(?P<caption>.*?)\s*$")
 """The first line of a table caption: ``: Caption``, ``:Caption``, or a lone ``:`` with the
 caption on the next lines."""
@@ -61,12 +64,16 @@ class LineMark:
     """The name as written."""
     exact: bool
     """Whether it is written as the dialect spells it (no stray spaces, a known name)."""
+    rest: str = ""
+    """Text written after the mark on its line (``:begin_tab:`mxnet` Text...``)."""
 
     @property
     def problem(self) -> str:
         """What a warning says about how it is written; empty when it is exact."""
         if self.exact:
             return ""
+        if self.rest:
+            return f"text after :{self.name}: on its line; read as the block's first line"
         if self.name != self.written:
             return f"unknown mark :{self.written}:, read as :{self.name}:"
         return f"mark written with stray spaces, read as :{self.name}:"
@@ -83,6 +90,9 @@ def read_line_mark(line: str) -> LineMark | None:
         return None
     match = EXACT_MARK.match(text)
     exact = match is not None
+    if match is None and (opening := BEGIN_TAB_WITH_TEXT.match(text)) is not None:
+        return LineMark("begin_tab", opening["value"].strip(), "begin_tab", False,
+                        opening["rest"])
     if match is None:
         match = LOOSE_MARK.match(text)
         if match is None or match["name"] not in LINE_MARKS:
