@@ -196,6 +196,24 @@ def check_loose_roles(text: str, lines: list[str], quiet: set[int], path: str) -
                      line)
 
 
+def check_citation_keys(text: str, lines: list[str], quiet: set[int], path: str) -> None:
+    """Warn once per file about citation keys written with spaces inside them."""
+    starts: list[int] | None = None
+    for match in LOOSE_ROLE.finditer(text):
+        if match["name"] not in ("cite", "citet"):
+            continue
+        keys = [key.strip() for key in match["value"].split(",") if key.strip()]
+        spaced = [key for key in keys if len(key.split()) > 1]
+        if not spaced:
+            continue
+        starts = starts or list(itertools.accumulate((len(line) for line in lines), initial=0))
+        line = bisect.bisect_right(starts, match.start())
+        if line - 1 not in quiet:
+            warn_dialect(f"citation key {spaced[0]!r} holds spaces; read as "
+                         f"{''.join(spaced[0].split())!r}", path, line)
+            return
+
+
 def make_cell(lines: list[str], piece: Piece, first: int, last: int, trailing: str) -> Cell:
     """Build the cell of ``piece`` from its non-blank lines ``first`` to ``last`` (excluded),
     followed by the blank lines ``trailing``."""
@@ -243,6 +261,7 @@ def parse_markdown(text: str, path: str) -> Document:
     fences = find_fences(text)
     quiet = find_quiet_lines(fences, lines)
     check_loose_roles(text, lines, quiet, path)
+    check_citation_keys(text, lines, quiet, path)
     pieces: list[Piece] = []
     start = 0
     for first, stop in find_code_cells(fences, lines, path):

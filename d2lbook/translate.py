@@ -16,7 +16,14 @@ import nbformat
 from d2lbook.blocks import BlockRewriter, Span
 from d2lbook.dialect.fences import find_code_blocks
 from d2lbook.dialect.lines import split_lines, strip_newline
-from d2lbook.dialect.marks import LOOSE_ROLE, ROLE, ROLES, TAB_SWITCH, read_code_tab_mark
+from d2lbook.dialect.marks import (
+    LOOSE_ROLE,
+    ROLE,
+    ROLES,
+    TAB_SWITCH,
+    citation_keys,
+    read_code_tab_mark,
+)
 
 SPACE_BEFORE_NOTHING = ("", " ", "\n", ".", ",", ";", ":", "!", "?", ")")
 """What may follow a removed ``(~~text~~)`` for the space before it to go too."""
@@ -76,7 +83,10 @@ def rewrite_inline(text: str) -> str:
         if role:
             if role.re is LOOSE_ROLE and output and output[-1].isalnum():
                 output.append(" ")  # "e: numref:`x`" was "e :numref:`x`" before the spaces moved
-            output.append(f"{{{ROLES[role['name']]}}}`{role['value']}`")
+            value = role["value"]
+            if role["name"] in ("cite", "citet"):
+                value = ",".join(citation_keys(value))
+            output.append(f"{{{ROLES[role['name']]}}}`{value}`")
             index = role.end()
         elif character == "\\":
             output.append(text[index : index + 2])

@@ -139,3 +139,9 @@ def read_code_tab_mark(line: str) -> tuple[str, ...] | None:
     the line is no tab mark."""
     match = CODE_TAB_MARK.match(line.rstrip("\r\n"))
     return None if match is None else parse_tab_names(match["tabs"])
+
+
+def citation_keys(value: str) -> tuple[str, ...]:
+    """The keys of a ``:cite:`` value, whitespace inside a key removed (``Van- Gool`` is
+    ``Van-Gool``: a key never holds a space, and Sphinx stops on one)."""
+    return tuple("".join(key.split()) for key in value.split(",") if key.strip())
