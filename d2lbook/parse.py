@@ -76,6 +76,10 @@ class Document:
     """Blank lines before the first cell, verbatim; kept for the round trip."""
 
 
+ATX_HEADING = re.compile(r"^#{1,6}(?:[ \t]|$)")
+"""A heading line; a ``:begin_tab:`` block left open ends before one."""
+
+
 @dataclass(frozen=True)
 class Piece:
     """A run of lines that becomes at most one cell, before blank lines are trimmed."""
@@ -133,40 +137,56 @@ def split_markdown(
 
     As the original tool reads them: a ``:begin_tab:`` ends the block still open, an
     ``:end_tab:`` with no open block is ignored, and a block left open ends at the next
-    code cell; each of these is a ``DialectWarning``, as is a mark with stray spaces or
-    a misspelled name (read as the mark it resembles) and an unknown mark (kept as text).
+    code cell, or before a heading inside it (a section is never one tab's text); each
+    of these is a ``DialectWarning``, as is a mark with stray spaces or a misspelled
+    name (read as the mark it resembles) and an unknown mark (kept as text).
     """
     pieces: list[Piece] = []
-    start, tab_start = first, -1
+    start, tab_start, heading = first, -1, -1
     tabs: tuple[str, ...] = ()
     for index in range(first, stop):
-        if not lines[index].startswith(":") or index in quiet:
+        line = lines[index]
+        if line.startswith("#") and tab_start >= 0 > heading and index not in quiet \
+                and ATX_HEADING.match(line):
+            heading = index
+        if not line.startswith(":") or index in quiet:
             continue  # every mark starts its line with a colon
-        mark = read_line_mark(lines[index])
+        mark = read_line_mark(line)
         if mark is None:
-            check_unknown_mark(lines[index], path, index + 1)
+            check_unknown_mark(line, path, index + 1)
             continue
         if mark.problem:
             warn_dialect(mark.problem, path, index + 1)
         if mark.name == "begin_tab":
             if tab_start >= 0:
-                warn_dialect(f":begin_tab: inside the :begin_tab: block of line {tab_start + 1};"
-                             " that block ends here", path, index + 1)
-            pieces.append(Piece("markdown", start, index, tabs))
-            start, tab_start, tabs = index, index, parse_tab_names(mark.value)
+                ending = f"at the :begin_tab: of line {index + 1}"
+                pieces += end_open_block(start, index, heading, tabs, path, ending)
+            else:
+                pieces.append(Piece("markdown", start, index))
+            start, tab_start, heading, tabs = index, index, -1, parse_tab_names(mark.value)
         elif mark.name == "end_tab":
             if tab_start < 0:
                 warn_dialect(":end_tab: without an open :begin_tab: block; ignored", path,
                              index + 1)
                 continue
             pieces.append(Piece("markdown", start, index + 1, tabs))
-            start, tab_start, tabs = index + 1, -1, ()
-    if tab_start >= 0:
-        where = "the next code cell" if stop < len(lines) else "the end of the file"
-        warn_dialect(f":begin_tab: without :end_tab:; the block ends at {where}", path,
-                     tab_start + 1)
-    pieces.append(Piece("markdown", start, stop, tabs))
-    return pieces
+            start, tab_start, heading, tabs = index + 1, -1, -1, ()
+    if tab_start < 0:
+        return [*pieces, Piece("markdown", start, stop)]
+    ending = "at the next code cell" if stop < len(lines) else "at the end of the file"
+    return pieces + end_open_block(start, stop, heading, tabs, path, ending)
+
+
+def end_open_block(start: int, stop: int, heading: int, tabs: tuple[str, ...], path: str,
+                   ending: str) -> list[Piece]:
+    """The pieces of a ``:begin_tab:`` block from ``start`` that no ``:end_tab:`` closes:
+    it ends before its first heading, else at ``stop`` (``ending`` says what is there);
+    warns where it ends."""
+    where = f"before the heading of line {heading + 1}" if heading >= 0 else ending
+    warn_dialect(f":begin_tab: block without :end_tab:; it ends {where}", path, start + 1)
+    if heading < 0:
+        return [Piece("markdown", start, stop, tabs)]
+    return [Piece("markdown", start, heading, tabs), Piece("markdown", heading, stop)]
 
 
 def check_unknown_mark(line: str, path: str, line_number: int) -> None:

@@ -34,8 +34,12 @@ def parse_case(text: str) -> str:
 
 
 def translate_case(text: str) -> str:
-    parse_markdown(text, "case.md")  # the reader's warnings come first, as in a build
-    return translate_markdown(text, "case.md")
+    """Parse, then translate each text cell as a build does (``parse`` decides where a
+    tab block ends); cells are joined back with the blank lines between them."""
+    document = parse_markdown(text, "case.md")
+    return document.leading + "".join(
+        translate_markdown(cell.source, "case.md", cell.line) + cell.trailing
+        for cell in document.cells)
 
 
 def check_cases(path: Path, run) -> None:
