@@ -131,7 +131,8 @@ def find_quiet_lines(fences: list[Block], lines: list[str]) -> set[int]:
 
 
 def split_markdown(
-    lines: list[str], first: int, stop: int, quiet: set[int], path: str
+    lines: list[str], first: int, stop: int, quiet: set[int], path: str,
+    loose: dict[str, list[int]] | None = None,
 ) -> list[Piece]:
     """Split the markdown between two code cells at ``:begin_tab:``/``:end_tab:`` lines.
 
@@ -155,7 +156,9 @@ def split_markdown(
         if mark is None:
             check_unknown_mark(line, path, index + 1)
             continue
-        if mark.problem:
+        if mark.problem and loose is not None:
+            loose.setdefault(mark.problem, []).append(index + 1)
+        elif mark.problem:
             warn_dialect(mark.problem, path, index + 1)
         if mark.name == "begin_tab":
             if tab_start >= 0:
@@ -283,12 +286,17 @@ def parse_markdown(text: str, path: str) -> Document:
     check_loose_roles(text, lines, quiet, path)
     check_citation_keys(text, lines, quiet, path)
     pieces: list[Piece] = []
+    loose: dict[str, list[int]] = {}  # how a mark strays -> lines where it does
     start = 0
     for first, stop in find_code_cells(fences, lines, path):
-        pieces.extend(split_markdown(lines, start, first, quiet, path))
+        pieces.extend(split_markdown(lines, start, first, quiet, path, loose))
         pieces.append(Piece("code", first, stop))
         start = stop
-    pieces.extend(split_markdown(lines, start, len(lines), quiet, path))
+    pieces.extend(split_markdown(lines, start, len(lines), quiet, path, loose))
+    for problem, numbers in loose.items():  # one warning per kind and file
+        others = ", ".join(map(str, numbers[1:6])) + (", ..." if len(numbers) > 6 else "")
+        more = f" (also lines {others})" if others else ""
+        warn_dialect(problem + more, path, numbers[0])
     return assemble(lines, pieces, path)
 
 
