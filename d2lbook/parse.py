@@ -295,7 +295,7 @@ def parse_markdown(text: str, path: str) -> Document:
     pieces.extend(split_markdown(lines, start, len(lines), quiet, path, loose))
     for problem, numbers in loose.items():  # one warning per kind and file
         others = ", ".join(map(str, numbers[1:6])) + (", ..." if len(numbers) > 6 else "")
-        more = f" (also lines {others})" if others else ""
+        more = f" (also line{'s' if len(numbers) > 2 else ''} {others})" if others else ""
         warn_dialect(problem + more, path, numbers[0])
     return assemble(lines, pieces, path)
 
