@@ -180,7 +180,7 @@ SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect widt
 def write_book(root: Path) -> None:
     """A tiny Sphinx project of translated fixtures, with figures and a bibliography."""
     (root / "img").mkdir(parents=True)
-    for name in ("fig.svg", "other.svg", "third.png", "plain.svg"):
+    for name in ("fig.svg", "other.svg", "third.png", "plain.svg", "icon.svg"):
         (root / "img" / name).write_text(SVG, encoding="utf-8")
     (root / "conf.py").write_text(CONF, encoding="utf-8")
     (root / "refs.bib").write_text(BIBTEX, encoding="utf-8")
@@ -218,7 +218,10 @@ def test_translated_fixtures_build_with_sphinx(tmp_path: Path) -> None:
         '<a class="reference internal" href="#fig-sized"><span class="std std-numref">Fig. 4.1'
         in figure
     )
-    assert 'alt="A plain image stays as it is."' in figure
+    # a captioned image alone in its paragraph is a numbered figure, as pandoc makes it
+    assert '<span class="caption-number">Fig. 4.4 </span>' in figure
+    assert "A captioned image alone in its paragraph is a figure too." in figure
+    assert '<img alt="icon" src="../_images/icon.svg" />' in figure
     equations = (output / "chapter" / "equation-label.html").read_text(encoding="utf-8")
     assert 'id="equation-eq-aligned"' in equations
     assert 'href="#equation-eq-mse">(3.1)</a>' in equations
