@@ -21,8 +21,8 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
 
 from d2lbook.config import Config
+from d2lbook.dialect.fences import find_fences
 from d2lbook.errors import BookError
-from d2lbook.parse import find_fences
 
 OUTPUT_CLASS = re.compile(r"(?:^|[\s{])\.output\b")
 SKIPPED_FOLDERS = {".git", ".venv", "venv", "node_modules", ".ipynb_checkpoints", "__pycache__"}
@@ -51,9 +51,9 @@ def source_files(config: Config, suffix: str) -> Iterator[Path]:
 def markdown_output_problems(path: Path) -> list[CheckError]:
     """Fences whose info names an ``.output`` class, e.g. ```` ```{.json .output n=1} ````."""
     text = path.read_text(encoding="utf-8")
-    return [CheckError(f"the source carries an output cell ({info}); remove it",
-                       path, first + 1)
-            for first, _, info, _ in find_fences(text) if OUTPUT_CLASS.search(info)]
+    return [CheckError(f"the source carries an output cell ({fence.info}); remove it",
+                       path, fence.first + 1)
+            for fence in find_fences(text) if OUTPUT_CLASS.search(fence.info)]
 
 
 def notebook_output_problems(path: Path) -> list[CheckError]:

@@ -6,6 +6,7 @@ and survive pickling, so a worker process can hand them back to the driver.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 
@@ -58,3 +59,31 @@ class MissingResourceWarning(BookWarning):
 
 class LibraryWarning(BookWarning):
     """A ``#@save`` block could not be placed as written."""
+
+
+class DialectWarning(BookWarning):
+    """A source strays from the d2l dialect; the build reads what the author meant.
+
+    Like ``BookError`` it carries the file and line it is about and prints as
+    ``path:line: message``.
+    """
+
+    def __init__(self, message: str, path: str | Path | None = None, line: int | None = None):
+        super().__init__(message, path, line)
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.line = line
+
+    def __reduce__(self):  # keep the location when crossing process boundaries
+        return (type(self), (self.message, self.path, self.line))
+
+    def __str__(self) -> str:
+        if self.path is None:
+            return self.message
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.message}"
+
+
+def warn_dialect(message: str, path: str, line: int) -> None:
+    """Emit a ``DialectWarning`` about ``path:line``."""
+    warnings.warn(DialectWarning(message, path, line), stacklevel=3)

@@ -17,15 +17,13 @@ import nbformat
 from d2lbook import build as pipeline
 from d2lbook import notebooks, translate
 from d2lbook.config import Config
+from d2lbook.dialect.fences import find_code_blocks
+from d2lbook.dialect.lines import split_lines, strip_newline
+from d2lbook.dialect.marks import LOOSE_ROLE, ROLE, TAB_SWITCH, read_line_mark
 from d2lbook.execute import RunRecord
 from d2lbook.files import copy_if_changed, write_if_changed
-from d2lbook.parse import split_lines, strip_newline
 from d2lbook.source import find_sources
 
-DROPPED_MARK = re.compile(r"^:(label|eqlabel|width|height|end_tab):`?[^`]*`?\s*$")
-BEGIN_TAB = re.compile(r"^:begin_tab:`[^`]*`\s*$")
-BIBLIOGRAPHY = re.compile(r"^:bibliography:`[^`]*`\s*$")
-ROLE = re.compile(r":(ref|numref|eqref|cite|citet):`([^`\n]+)`")
 HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # fixed, so an unchanged package is byte-identical
 
@@ -71,7 +69,7 @@ def toc_links(lines: list[str], chapter_path: str, titles: dict[str, str]) -> li
 
 
 def clean_role(match: re.Match[str]) -> str:
-    name, value = match.group(1), match.group(2)
+    name, value = match["name"], match["value"]
     return f"[{value}]" if name in ("cite", "citet") else f"`{value}`"
 
 
@@ -80,7 +78,7 @@ def clean_markdown(text: str, chapter_path: str, titles: dict[str, str]) -> str:
     lines = [strip_newline(line) for line in split_lines(text)]
     output: list[str] = []
     start = 0
-    for block in translate.find_code_blocks(text):
+    for block in find_code_blocks(text):
         output += clean_prose(lines[start:block.first])
         fence = lines[block.first:block.stop]
         output += toc_links(fence, chapter_path, titles) if block.info == "toc" else fence
@@ -92,13 +90,21 @@ def clean_markdown(text: str, chapter_path: str, titles: dict[str, str]) -> str:
 def clean_prose(lines: list[str]) -> list[str]:
     kept = []
     for line in lines:
-        if DROPPED_MARK.match(line) or BEGIN_TAB.match(line):
-            continue
-        if BIBLIOGRAPHY.match(line):
+        mark = read_line_mark(line) if line.startswith(":") else None
+        if mark is not None and mark.name == "bibliography":
             line = "*(The references are listed in the book.)*"
-        kept.append(ROLE.sub(clean_role, line))
+        elif mark is not None and mark.rest:
+            line = mark.rest
+        elif mark is not None:
+            continue
+        kept.append(clean_roles(line))
     paragraphs = translate.rewrite_paragraphs(kept)  # drops the slide marks
-    return [ROLE.sub(clean_role, line) for line in paragraphs]
+    return [clean_roles(line) for line in paragraphs]
+
+
+def clean_roles(line: str) -> str:
+    """Roles as plain text, also those written with stray spaces."""
+    return LOOSE_ROLE.sub(clean_role, ROLE.sub(clean_role, line))
 
 
 def reader_notebook(notebook: nbformat.NotebookNode, chapter_path: str,
@@ -114,7 +120,7 @@ def reader_notebook(notebook: nbformat.NotebookNode, chapter_path: str,
             if not cell.source.strip():
                 continue
         elif cell.cell_type == "code":
-            if translate.TAB_SWITCH.search(cell.source):
+            if TAB_SWITCH.search(cell.source):
                 continue
             translate.translate_code_cell(cell)
         cell.metadata.pop("d2lbook", None)

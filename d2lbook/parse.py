@@ -7,16 +7,31 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from markdown_it import MarkdownIt
-
-from d2lbook.errors import ParseError
+from d2lbook.dialect.fences import Block, find_fences, is_closing_fence
+from d2lbook.dialect.lines import is_blank, split_lines, strip_newline
+from d2lbook.dialect.marks import (
+    CODE_FENCE_INFO,
+    LINE_MARKS,
+    LOOSE_ROLE,
+    ROLE,
+    parse_tab_names,
+    read_code_tab_mark,
+    read_line_mark,
+    unknown_mark,
+)
+from d2lbook.errors import ParseError, warn_dialect
 
 if TYPE_CHECKING:  # nbformat takes a fifth of a second to import: only notebooks need it
     import nbformat
+
+__all__ = ["Cell", "Document", "find_fences", "is_blank", "parse_markdown", "split_lines",
+           "strip_newline", "to_notebook", "write_markdown"]
 
 CellKind = Literal["markdown", "code"]
 
@@ -61,38 +76,8 @@ class Document:
     """Blank lines before the first cell, verbatim; kept for the round trip."""
 
 
-KNOWN_MARKS = frozenset(
-    {"label", "eqlabel", "width", "height", "begin_tab", "end_tab", "bibliography"}
-    | {"ref", "numref", "eqref", "cite", "citet"}
-)
-"""Names ``:name:`value``` may take at the start of a line; anything else is a typo."""
-
-CODE_FENCE_INFO = re.compile(r"^\{\.python\s+\.input(?:\s+[^}]*)?\}$")
-TAB_MARK = re.compile(r"^\s*(?:#@tab|%%tab)\s+(?P<tabs>\S.*?)\s*$")
-BEGIN_TAB = re.compile(r"^:begin_tab:`(?P<tabs>[^`]*)`\s*$")
-END_TAB = re.compile(r"^:end_tab:\s*$")
-LINE_MARK = re.compile(r"^:(?P<name>[A-Za-z][\w-]*):`")
-LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
-
-
-def split_lines(text: str) -> list[str]:
-    """Split ``text`` into lines that keep their terminators (``\\n``, ``\\r\\n`` or ``\\r``)."""
-    return LINE.findall(text)
-
-
-def strip_newline(line: str) -> str:
-    """Return ``line`` without its terminator."""
-    return line.rstrip("\r\n")
-
-
-def is_blank(line: str) -> bool:
-    """Whether a line holds nothing but whitespace."""
-    return not line.strip()
-
-
-def parse_tab_names(value: str) -> tuple[str, ...]:
-    """Turn ``"pytorch, jax"`` into ``("pytorch", "jax")``."""
-    return tuple(name.strip() for name in value.split(",") if name.strip())
+ATX_HEADING = re.compile(r"^#{1,6}(?:[ \t]|$)")
+"""A heading line; a ``:begin_tab:`` block left open ends before one."""
 
 
 @dataclass(frozen=True)
@@ -109,46 +94,14 @@ class Piece:
     """Tabs of a ``:begin_tab:`` block; code cells read theirs from the source."""
 
 
-FENCES = MarkdownIt("zero").enable("fence").disable(["inline", "text_join"])
-"""The tokenizer for fences: block rules fence and paragraph only, no inline parsing."""
-
-
-def find_fences(text: str) -> list[tuple[int, int, str, str]]:
-    """Return ``(first, stop, info, markup)`` for every top-level fence markdown-it finds.
-
-    Lists, block quotes and HTML blocks are switched off, as in the original tool,
-    so a fence at the start of a line is seen even right after a list item.
-    """
-    if "\r" in text or "\0" in text:
-        tokens = FENCES.parse(text)  # line ends and NUL characters normalized first
-    else:
-        tokens = []  # nothing to normalize: the block parser alone, a quarter faster
-        FENCES.block.parse(text, FENCES, {}, tokens)
-    return [
-        (token.map[0], token.map[1], token.info.strip(), token.markup)
-        for token in tokens
-        if token.type == "fence" and token.map is not None
-    ]
-
-
-def is_closing_fence(line: str, markup: str) -> bool:
-    """Whether ``line`` closes a fence opened with ``markup``."""
-    stripped = strip_newline(line)
-    body = stripped.lstrip(" ")
-    return (
-        len(stripped) - len(body) <= 3
-        and body.rstrip().strip(markup[0]) == ""
-        and len(body.rstrip()) >= len(markup)
-    )
-
-
 def find_code_cells(
-    fences: list[tuple[int, int, str, str]], lines: list[str], path: str
+    fences: list[Block], lines: list[str], path: str
 ) -> list[tuple[int, int]]:
     """Return ``(first, stop)`` line ranges of the executed ```` ```{.python .input} ```` cells
     among the ``fences`` of ``find_fences``."""
     ranges = []
-    for first, stop, info, markup in fences:
+    for fence in fences:
+        first, stop, info, markup = fence.first, fence.stop, fence.info, fence.markup
         if not (markup.startswith("`") and lines[first].startswith("`")):
             continue
         if not CODE_FENCE_INFO.match(info):
@@ -159,11 +112,11 @@ def find_code_cells(
     return ranges
 
 
-def find_quiet_lines(fences: list[tuple[int, int, str, str]], lines: list[str]) -> set[int]:
+def find_quiet_lines(fences: list[Block], lines: list[str]) -> set[int]:
     """Indices of lines where marks mean nothing: inside any fence or ``$$`` math block."""
     quiet: set[int] = set()
-    for first, stop, _info, _markup in fences:
-        quiet.update(range(first, stop))
+    for fence in fences:
+        quiet.update(range(fence.first, fence.stop))
     in_math = False
     for index, line in enumerate(lines):
         if index in quiet:
@@ -178,47 +131,110 @@ def find_quiet_lines(fences: list[tuple[int, int, str, str]], lines: list[str]) 
 
 
 def split_markdown(
-    lines: list[str], first: int, stop: int, quiet: set[int], path: str
+    lines: list[str], first: int, stop: int, quiet: set[int], path: str,
+    loose: dict[str, list[int]] | None = None,
 ) -> list[Piece]:
-    """Split the markdown between two code cells at ``:begin_tab:``/``:end_tab:`` lines."""
+    """Split the markdown between two code cells at ``:begin_tab:``/``:end_tab:`` lines.
+
+    As the original tool reads them: a ``:begin_tab:`` ends the block still open, an
+    ``:end_tab:`` with no open block is ignored, and a block left open ends at the next
+    code cell, or before a heading inside it (a section is never one tab's text); each
+    of these is a ``DialectWarning``, as is a mark with stray spaces or a misspelled
+    name (read as the mark it resembles) and an unknown mark (kept as text).
+    """
     pieces: list[Piece] = []
-    start, tab_start = first, -1
+    start, tab_start, heading = first, -1, -1
     tabs: tuple[str, ...] = ()
     for index in range(first, stop):
-        if not lines[index].startswith(":") or index in quiet:
+        line = lines[index]
+        if line.startswith("#") and tab_start >= 0 > heading and index not in quiet \
+                and ATX_HEADING.match(line):
+            heading = index
+        if not line.startswith(":") or index in quiet:
             continue  # every mark starts its line with a colon
-        line = strip_newline(lines[index])
-        begin = BEGIN_TAB.match(line)
-        if begin:
+        mark = read_line_mark(line)
+        if mark is None:
+            check_unknown_mark(line, path, index + 1)
+            continue
+        if mark.problem and loose is not None:
+            loose.setdefault(mark.problem, []).append(index + 1)
+        elif mark.problem:
+            warn_dialect(mark.problem, path, index + 1)
+        if mark.name == "begin_tab":
             if tab_start >= 0:
-                raise ParseError(
-                    f":begin_tab: inside the :begin_tab: block of line {tab_start + 1}",
-                    path,
-                    index + 1,
-                )
-            pieces.append(Piece("markdown", start, index))
-            start, tab_start, tabs = index, index, parse_tab_names(begin["tabs"])
-        elif END_TAB.match(line):
+                ending = f"at the :begin_tab: of line {index + 1}"
+                pieces += end_open_block(start, index, heading, tabs, path, ending)
+            else:
+                pieces.append(Piece("markdown", start, index))
+            start, tab_start, heading, tabs = index, index, -1, parse_tab_names(mark.value)
+        elif mark.name == "end_tab":
             if tab_start < 0:
-                raise ParseError(":end_tab: without :begin_tab:", path, index + 1)
+                warn_dialect(":end_tab: without an open :begin_tab: block; ignored", path,
+                             index + 1)
+                continue
             pieces.append(Piece("markdown", start, index + 1, tabs))
-            start, tab_start, tabs = index + 1, -1, ()
-        else:
-            check_mark(line, path, index + 1)
-    if tab_start >= 0:
-        raise ParseError(
-            ":begin_tab: without :end_tab: before the next code cell", path, tab_start + 1
-        )
-    pieces.append(Piece("markdown", start, stop))
-    return pieces
+            start, tab_start, heading, tabs = index + 1, -1, -1, ()
+    if tab_start < 0:
+        return [*pieces, Piece("markdown", start, stop)]
+    ending = "at the next code cell" if stop < len(lines) else "at the end of the file"
+    return pieces + end_open_block(start, stop, heading, tabs, path, ending)
 
 
-def check_mark(line: str, path: str, line_number: int) -> None:
-    """Raise on a ``:name:`value``` line mark whose name the dialect does not know."""
-    mark = LINE_MARK.match(line)
-    if mark and mark["name"] not in KNOWN_MARKS:
-        known = ", ".join(sorted(KNOWN_MARKS))
-        raise ParseError(f"unknown mark :{mark['name']}: (known: {known})", path, line_number)
+def end_open_block(start: int, stop: int, heading: int, tabs: tuple[str, ...], path: str,
+                   ending: str) -> list[Piece]:
+    """The pieces of a ``:begin_tab:`` block from ``start`` that no ``:end_tab:`` closes:
+    it ends before its first heading, else at ``stop`` (``ending`` says what is there);
+    warns where it ends."""
+    where = f"before the heading of line {heading + 1}" if heading >= 0 else ending
+    warn_dialect(f":begin_tab: block without :end_tab:; it ends {where}", path, start + 1)
+    if heading < 0:
+        return [Piece("markdown", start, stop, tabs)]
+    return [Piece("markdown", start, heading, tabs), Piece("markdown", heading, stop)]
+
+
+def check_unknown_mark(line: str, path: str, line_number: int) -> None:
+    """Warn about a ``:name:`value``` line whose name the dialect does not know."""
+    name = unknown_mark(line)
+    if name is not None:
+        known = ", ".join(LINE_MARKS)
+        warn_dialect(f"unknown mark :{name}: (line marks: {known}); kept as text", path,
+                     line_number)
+
+
+def check_loose_roles(text: str, lines: list[str], quiet: set[int], path: str) -> None:
+    """Warn once per file about roles written with stray spaces (``: numref: `x```),
+    which the translation reads as roles (double backticks pass silently, as in the
+    original)."""
+    found = [match for match in LOOSE_ROLE.finditer(text)  # double backticks: as the original
+             if not ROLE.fullmatch(match[0].replace("``", "`"))]
+    if not found:
+        return
+    starts = list(itertools.accumulate((len(line) for line in lines), initial=0))
+    located = [(bisect.bisect_right(starts, match.start()), match[0]) for match in found]
+    located = [(line, written) for line, written in located if line - 1 not in quiet]
+    if located:
+        line, written = located[0]
+        more = f" (and {len(located) - 1} more)" if len(located) > 1 else ""
+        warn_dialect(f"role {written!r} written with stray spaces{more}; read as a role", path,
+                     line)
+
+
+def check_citation_keys(text: str, lines: list[str], quiet: set[int], path: str) -> None:
+    """Warn once per file about citation keys written with spaces inside them."""
+    starts: list[int] | None = None
+    for match in LOOSE_ROLE.finditer(text):
+        if match["name"] not in ("cite", "citet"):
+            continue
+        keys = [key.strip() for key in match["value"].split(",") if key.strip()]
+        spaced = [key for key in keys if len(key.split()) > 1]
+        if not spaced:
+            continue
+        starts = starts or list(itertools.accumulate((len(line) for line in lines), initial=0))
+        line = bisect.bisect_right(starts, match.start())
+        if line - 1 not in quiet:
+            warn_dialect(f"citation key {spaced[0]!r} holds spaces; read as "
+                         f"{''.join(spaced[0].split())!r}", path, line)
+            return
 
 
 def make_cell(lines: list[str], piece: Piece, first: int, last: int, trailing: str) -> Cell:
@@ -231,9 +247,10 @@ def make_cell(lines: list[str], piece: Piece, first: int, last: int, trailing: s
     fence = strip_newline(opening)
     source = "".join(lines[first + 1 : last - 1])
     tabs: tuple[str, ...] = ()
-    mark = TAB_MARK.match(strip_newline(lines[first + 1])) if last - first > 2 else None
-    if mark:
-        tabs = parse_tab_names(mark["tabs"])
+    for line in lines[first + 1 : last - 1]:
+        if not is_blank(line):
+            tabs = read_code_tab_mark(line) or ()
+            break
     return Cell("code", source, first + 1, tabs, fence, opening[len(fence) :], lines[last - 1],
                 trailing)
 
@@ -260,19 +277,26 @@ def assemble(lines: list[str], pieces: list[Piece], path: str) -> Document:
 def parse_markdown(text: str, path: str) -> Document:
     """Split a chapter into markdown and executed code cells.
 
-    Raises ``ParseError`` for an unclosed code cell, an unbalanced ``:begin_tab:``
-    block, or a line mark the dialect does not know.
+    Raises ``ParseError`` for a code cell that is never closed; warns
+    (``DialectWarning``) about marks read more tolerantly than the dialect spells them.
     """
     lines = split_lines(text)
     fences = find_fences(text)
     quiet = find_quiet_lines(fences, lines)
+    check_loose_roles(text, lines, quiet, path)
+    check_citation_keys(text, lines, quiet, path)
     pieces: list[Piece] = []
+    loose: dict[str, list[int]] = {}  # how a mark strays -> lines where it does
     start = 0
     for first, stop in find_code_cells(fences, lines, path):
-        pieces.extend(split_markdown(lines, start, first, quiet, path))
+        pieces.extend(split_markdown(lines, start, first, quiet, path, loose))
         pieces.append(Piece("code", first, stop))
         start = stop
-    pieces.extend(split_markdown(lines, start, len(lines), quiet, path))
+    pieces.extend(split_markdown(lines, start, len(lines), quiet, path, loose))
+    for problem, numbers in loose.items():  # one warning per kind and file
+        others = ", ".join(map(str, numbers[1:6])) + (", ..." if len(numbers) > 6 else "")
+        more = f" (also line{'s' if len(numbers) > 2 else ''} {others})" if others else ""
+        warn_dialect(problem + more, path, numbers[0])
     return assemble(lines, pieces, path)
 
 

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from markdown_it import MarkdownIt
-
 from d2lbook import paths
 from d2lbook.config import Config
+from d2lbook.dialect.fences import TOP_LEVEL
 from d2lbook.errors import BookWarning, ConfigError, MissingResourceWarning, ParseError
 from d2lbook.files import read_source
 
@@ -103,7 +102,7 @@ def order_by_toc(source_dir: Path, index: str) -> list[str]:
 
 TOC_OPENING = re.compile(r"[ \t]*(?:`{3,}|~{3,})[ \t]*")
 """What precedes ``toc`` on a line that may open a toc block."""
-FENCES = MarkdownIt("zero").enable("fence").disable(["inline", "text_join"])
+FENCES = TOP_LEVEL
 """Top-level fences only, as ``d2lbook.parse`` sees them; no inline parsing."""
 
 

@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-
 from d2lbook.branches import (
     analyse,
     is_selected_call,
@@ -24,24 +22,24 @@ from d2lbook.branches import (
     resolve_for_tabs,
     selected_names,
 )
+from d2lbook.dialect.fences import find_fences
+from d2lbook.dialect.lines import split_lines
+from d2lbook.dialect.marks import (
+    ALL,
+    CODE_FENCE_INFO,
+    INACTIVE_FENCE_INFO,
+    TAB_SWITCH,
+    parse_tab_names,
+    read_code_tab_mark,
+    read_line_mark,
+)
 from d2lbook.errors import BookError, ParseError
-from d2lbook.parse import CODE_FENCE_INFO, Cell, Document, split_lines
+from d2lbook.parse import Cell, Document
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
-ALL = "all"
-"""The mark that puts a cell in every tab."""
-TAB_MARK = re.compile(r"^\s*(?:#@tab|%%tab)(?:[ \t]+(?P<tabs>.*?))?\s*$")
-BEGIN_TAB = re.compile(r"^\s*:begin_tab:`(?P<tabs>[^`]*)`")
-LOAD_EXTENSION = re.compile(r"^\s*%load_ext\s+d2lbook\.tab\b")
 IMPORT_TAB = re.compile(r"^\s*(?:from\s+d2lbook\s+import\s+tab|import\s+d2lbook\.tab)\s*(?:#.*)?$")
-INACTIVE_FENCE = re.compile(r"^\{\.python\s+\.inactive(?:\s+[^}]*)?\}$")
-
-
-def parse_names(value: str | None) -> tuple[str, ...]:
-    """Turn ``"pytorch, jax"`` into ``("pytorch", "jax")``."""
-    return tuple(name for name in re.split(r"[,\s]+", value or "") if name)
 
 
 def split_tab_mark(source: str) -> tuple[tuple[str, ...] | None, str, int]:
@@ -50,10 +48,10 @@ def split_tab_mark(source: str) -> tuple[tuple[str, ...] | None, str, int]:
     lines = split_lines(source)
     for index, line in enumerate(lines):
         if line.strip():
-            match = TAB_MARK.match(line)
-            if match is None:
+            names = read_code_tab_mark(line)
+            if names is None:
                 return None, source, 0
-            return parse_names(match["tabs"]), "".join(lines[index + 1 :]), index + 1
+            return names, "".join(lines[index + 1 :]), index + 1
     return None, source, 0
 
 
@@ -61,9 +59,14 @@ def markdown_tabs(cell: Cell) -> tuple[str, ...]:
     """Tabs of a ``:begin_tab:`` text block; ``()`` for text shared by every tab."""
     if cell.tabs:
         return cell.tabs
-    first = next((line for line in split_lines(cell.source) if line.strip()), "")
-    match = BEGIN_TAB.match(first)
-    return parse_names(match["tabs"]) if match else ()
+    return begin_tab_names(cell.source) or ()
+
+
+def begin_tab_names(text: str) -> tuple[str, ...] | None:
+    """The tabs of a text block opened by a ``:begin_tab:`` line; None when it is none."""
+    first = next((line for line in split_lines(text) if line.strip()), "")
+    mark = read_line_mark(first.lstrip(" "))
+    return parse_tab_names(mark.value) if mark is not None and mark.name == "begin_tab" else None
 
 
 def belongs_to(marks: tuple[str, ...] | None, tab: str, tabs: tuple[str, ...]) -> bool:
@@ -113,7 +116,7 @@ def select_cell(cell: Cell, tab: str, tabs: tuple[str, ...], path: str) -> Cell 
     if cell.kind != "code":
         marks = markdown_tabs(cell)
         return cell if not marks or tab in marks or ALL in marks else None
-    if LOAD_EXTENSION.match(cell.source):
+    if TAB_SWITCH.search(cell.source):
         return None
     try:
         code = select_code(cell.source, tab, tabs)
@@ -142,7 +145,7 @@ def check_tabs(document: Document, tabs: tuple[str, ...]) -> list[BookError]:
     errors: list[BookError] = []
     for cell in document.cells:
         if cell.kind != "code":
-            if BEGIN_TAB.match(cell.source) or cell.tabs:
+            if cell.tabs or begin_tab_names(cell.source) is not None:
                 named = [(markdown_tabs(cell), cell.line, ":begin_tab:")]
                 errors.extend(unknown_tabs(named, tabs, document.path))
             continue
@@ -203,10 +206,9 @@ def cell_tabs(cell: NotebookNode, tab: str, multiple: bool) -> tuple[str, ...]:
         return ()
     if cell.cell_type == "code":
         return (tab,)
-    first = next((line for line in split_lines(cell.source) if line.strip()), "")
-    match = BEGIN_TAB.match(first)
     marks = cell.get("metadata", {}).get("d2lbook", {}).get("tabs", [])
-    names = parse_names(match["tabs"]) if match else tuple(marks)
+    names = begin_tab_names(cell.source)
+    names = tuple(marks) if names is None else names
     return () if ALL in names else names
 
 
@@ -281,25 +283,23 @@ def activate(text: str, tab: str, tabs: tuple[str, ...]) -> str:
     first line is a tab mark, as the original tool left them, are restored too.
     """
     lines = split_lines(text)
-    tokenizer = MarkdownIt("zero").enable("fence")
-    for token in tokenizer.parse(text):
-        if token.type != "fence" or token.map is None or not token.markup.startswith("`"):
+    for fence in find_fences(text):
+        if not fence.markup.startswith("`"):
             continue
-        first, stop = token.map
-        info = token.info.strip()
+        first, stop, info = fence.first, fence.stop, fence.info
         content = "".join(lines[first + 1 : stop - 1])
-        if LOAD_EXTENSION.match(content):
+        if TAB_SWITCH.search(content):
             continue
         marks, _code, _offset = split_tab_mark(content)
         run = tab == ALL or belongs_to(marks, tab, tabs)
         opening = lines[first]
         if CODE_FENCE_INFO.match(info) and not run:
             lines[first] = opening.replace(".input", ".inactive", 1)
-        elif INACTIVE_FENCE.match(info) and run:
+        elif INACTIVE_FENCE_INFO.match(info) and run:
             lines[first] = opening.replace(".inactive", ".input", 1)
         elif info == "python" and marks is not None and run:
             newline = opening[len(opening.rstrip("\r\n")) :]
             lines[first] = (
-                opening[: opening.index(token.markup)] + token.markup + "{.python .input}" + newline
+                opening[: opening.index(fence.markup)] + fence.markup + "{.python .input}" + newline
             )
     return "".join(lines)

@@ -10,36 +10,23 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
 
 import nbformat
-from markdown_it import MarkdownIt
 
-from d2lbook.errors import ParseError
-from d2lbook.parse import END_TAB, split_lines, strip_newline
+from d2lbook.blocks import BlockRewriter, Span
+from d2lbook.dialect.fences import find_code_blocks
+from d2lbook.dialect.lines import split_lines, strip_newline
+from d2lbook.dialect.marks import (
+    LOOSE_ROLE,
+    ROLE,
+    ROLES,
+    TAB_SWITCH,
+    citation_keys,
+    read_code_tab_mark,
+)
 
-ROLES = {"ref": "ref", "numref": "numref", "eqref": "eq", "cite": "cite:p", "citet": "cite:t"}
-"""d2l inline roles and the MyST roles they become."""
-
-ROLE = re.compile(r":(?P<name>ref|numref|eqref|cite|citet):`(?P<value>[^`\n]+)`")
-MARK = re.compile(r"^:(?P<name>[A-Za-z][\w-]*):`(?P<value>[^`]*)`\s*$")
-IMAGE = re.compile(r'^!\[(?P<caption>.*)\]\((?P<path>[^()\s]+)(?:\s+"[^"]*")?\)\s*$')
-CAPTION = re.compile(r"^:(?![\w-]+:)\s*(?P<caption>\S.*?)\s*$")
-ATX_HEADING = re.compile(r"^ {0,3}#{1,6}(?:\s|$)")
-SETEXT_UNDERLINE = re.compile(r"^ {0,3}(?:=+|-+)\s*$")
-FIGURE_OPTIONS = ("label", "width", "height")
 SPACE_BEFORE_NOTHING = ("", " ", "\n", ".", ",", ";", ":", "!", "?", ")")
 """What may follow a removed ``(~~text~~)`` for the space before it to go too."""
-
-
-@dataclass(frozen=True)
-class Span:
-    """Where a run of translated lines came from, for error messages."""
-
-    path: str
-    """The file the markdown came from."""
-    first_line: int
-    """1-based file line of the run's first line."""
 
 
 # -- inline: roles and slide marks -------------------------------------------------
@@ -79,36 +66,52 @@ def is_slide_close(text: str, index: int, opened: list[tuple[str, int]]) -> bool
 
 
 def rewrite_inline(text: str) -> str:
-    """Rewrite roles and drop slide marks in one paragraph, leaving code spans alone."""
+    """Rewrite roles and drop slide marks in one paragraph, leaving code spans alone.
+
+    A role written with stray spaces (``: numref: `x```) is read as the role (``parse``
+    warns about it once per file).
+    """
     output: list[str] = []
     opened: list[tuple[str, int]] = []
+    unclosed: set[int] = set()  # backtick run lengths that close nowhere further on
+    last_strike = text.rfind("~~)")
     index = 0
     while index < len(text):
-        role = ROLE.match(text, index)
+        character = text[index]
+        role = (ROLE.match(text, index) or LOOSE_ROLE.match(text, index)) \
+            if character == ":" else None
         if role:
-            output.append(f"{{{ROLES[role['name']]}}}`{role['value']}`")
+            if role.re is LOOSE_ROLE and output and output[-1].isalnum():
+                output.append(" ")  # "e: numref:`x`" was "e :numref:`x`" before the spaces moved
+            value = role["value"]
+            if role["name"] in ("cite", "citet"):
+                value = ",".join(citation_keys(value))
+            output.append(f"{{{ROLES[role['name']]}}}`{value}`")
             index = role.end()
-        elif text[index] == "\\":
+        elif character == "\\":
             output.append(text[index : index + 2])
             index += 2
-        elif text[index] == "`":
-            end = code_span_end(text, index)
-            end = end if end >= 0 else index + backtick_run(text, index)
+        elif character == "`":
+            length = backtick_run(text, index)
+            end = -1 if length in unclosed else code_span_end(text, index)
+            if end < 0:
+                unclosed.add(length)
+                end = index + length
             output.append(text[index:end])
             index = end
-        elif text.startswith("(~~", index) and text.find("~~)", index + 3) >= 0:
+        elif text.startswith("(~~", index) and index + 3 <= last_strike:
             index = text.find("~~)", index + 3) + 3
             if output and output[-1] == " " and text[index : index + 1] in SPACE_BEFORE_NOTHING:
                 output.pop()
         elif text.startswith(("(**", "[**"), index):
-            opened.append((text[index], len(output)))
+            opened.append((character, len(output)))
             output.append(text[index : index + 3])
             index += 3
         elif is_slide_close(text, index, opened):
             output[opened.pop()[1]] = ""
             index += 3
         else:
-            output.append(text[index])
+            output.append(character)
             index += 1
     return "".join(output)
 
@@ -127,146 +130,6 @@ def rewrite_paragraphs(lines: list[str]) -> list[str]:
             run = []
         result.append(line)
     return result[:-1]
-
-
-# -- block marks: labels, figures, tables, equations, tabs --------------------------
-
-
-def mark_of(line: str, *names: str) -> str | None:
-    """The value of ``:name:`value``` when ``line`` is exactly such a mark."""
-    match = MARK.match(line)
-    return match["value"] if match and match["name"] in names else None
-
-
-def add_target(output: list[str], label: str) -> None:
-    """Put a ``(label)=`` target before the heading or block that ``output`` ends with."""
-    start = len(output) - 1
-    if start >= 1 and SETEXT_UNDERLINE.match(output[start]) and output[start - 1].strip():
-        start -= 1
-    elif start < 0 or not ATX_HEADING.match(output[start]):
-        while start > 0 and output[start - 1].strip():
-            start -= 1
-    start = max(start, 0)
-    target = [f"({label})="]
-    if start > 0 and output[start - 1].strip():
-        target.insert(0, "")
-    output[start:start] = target
-
-
-def take_figure(lines: list[str], index: int, span: Span) -> tuple[list[str], int]:
-    """A ``{figure}`` from an image line and the option marks under it; returns
-    the new lines and how many lines were used (0 when it is a plain image)."""
-    image = IMAGE.match(lines[index])
-    options: dict[str, str] = {}
-    used = 1
-    while image and index + used < len(lines):
-        match = MARK.match(lines[index + used])
-        if not match or match["name"] not in FIGURE_OPTIONS:
-            break
-        if match["name"] in options:
-            raise ParseError(
-                f"figure has two :{match['name']}: marks", span.path, span.first_line + index + used
-            )
-        options[match["name"]] = match["value"].strip()
-        used += 1
-    if not image or not options:
-        return [], 0
-    figure = [f"```{{figure}} {image['path']}"]
-    if "label" in options:
-        figure.append(f":name: {options['label']}")
-    figure += [f":{name}: {options[name]}" for name in ("width", "height") if name in options]
-    caption = image["caption"].strip()
-    figure += ["", caption, "```"] if caption else ["```"]
-    return figure, used
-
-
-def take_table(lines: list[str], index: int) -> tuple[list[str], int]:
-    """A ``{table}`` from a ``: caption`` line, a markdown table and a ``:label:`` mark
-    (before or after the table); 0 lines used when no table follows the caption."""
-    caption = CAPTION.match(lines[index])
-    cursor, label = index + 1, None
-    if caption and cursor < len(lines) and mark_of(lines[cursor], "label") is not None:
-        label, cursor = mark_of(lines[cursor], "label"), cursor + 1
-    while caption and cursor < len(lines) and not lines[cursor].strip():
-        cursor += 1
-    table_start = cursor
-    while caption and cursor < len(lines) and lines[cursor].lstrip().startswith("|"):
-        cursor += 1
-    if not caption or cursor - table_start < 2:
-        return [], 0
-    table_stop = cursor
-    if label is None and cursor < len(lines) and mark_of(lines[cursor], "label") is not None:
-        label, cursor = mark_of(lines[cursor], "label"), cursor + 1
-    table = [f"```{{table}} {caption['caption']}"]
-    table += [f":name: {label}"] if label else []
-    table += ["", *lines[table_start:table_stop], "```"]
-    return table, cursor - index
-
-
-def add_equation_label(output: list[str], label: str, span: Span, index: int) -> None:
-    """Append ``(label)`` to the ``$$`` that closes the equation above the mark."""
-    if not output or not output[-1].rstrip().endswith("$$"):
-        raise ParseError(
-            f":eqlabel:`{label}` must directly follow a $$...$$ equation",
-            span.path,
-            span.first_line + index,
-        )
-    output[-1] = f"{output[-1].rstrip()} ({label})"
-
-
-def tab_classes(value: str) -> str:
-    """CSS classes of a tab container: ``d2l-tab d2l-tab-pytorch ...``."""
-    names = [name.strip() for name in value.split(",") if name.strip()]
-    return " ".join(["d2l-tab", *(f"d2l-tab-{name}" for name in names)])
-
-
-def rewrite_mark_line(
-    output: list[str], line: str, span: Span, index: int, container_fence: str
-) -> bool:
-    """Rewrite a line that is a single mark into ``output``; False when it is not one."""
-    match = MARK.match(line)
-    if END_TAB.match(line):
-        output.append(container_fence)
-        return True
-    if not match:
-        return False
-    name, value = match["name"], match["value"].strip()
-    if name == "label":
-        add_target(output, value)
-    elif name == "eqlabel":
-        add_equation_label(output, value, span, index)
-    elif name == "bibliography":
-        output += ["```{bibliography}", "```"]
-    elif name == "begin_tab":
-        output.append(f"{container_fence}{{container}} {tab_classes(value)}")
-    elif name in ("width", "height"):
-        raise ParseError(
-            f":{name}: must follow an image line ![caption](path)",
-            span.path,
-            span.first_line + index,
-        )
-    else:
-        return False
-    return True
-
-
-def rewrite_blocks(lines: list[str], span: Span, container_fence: str) -> list[str]:
-    """Rewrite the block-level marks of prose lines (no fences among them)."""
-    output: list[str] = []
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        block, used = take_figure(lines, index, span)
-        if not used:
-            block, used = take_table(lines, index)
-        if used:
-            output += block
-            index += used
-            continue
-        if not rewrite_mark_line(output, line, span, index, container_fence):
-            output.append(line)
-        index += 1
-    return output
 
 
 # -- fences: toc and eval_rst -------------------------------------------------------
@@ -291,31 +154,6 @@ def rewrite_fence(lines: list[str], info: str, markup: str) -> list[str]:
     return lines
 
 
-@dataclass(frozen=True)
-class Block:
-    """A fence or indented code block: lines the translation must not rewrite inside."""
-
-    first: int
-    """0-based index of its first line."""
-    stop: int
-    """0-based index one past its last line."""
-    info: str
-    """The fence's info string (empty for indented code)."""
-    markup: str
-    """The fence's opening backticks or tildes (empty for indented code)."""
-
-
-def find_code_blocks(text: str) -> list[Block]:
-    """Fences and indented code blocks at any depth, in order, outermost only."""
-    blocks: list[Block] = []
-    for token in MarkdownIt("commonmark").parse(text):
-        if token.type in ("fence", "code_block") and token.map is not None:
-            first, stop = token.map
-            if not blocks or first >= blocks[-1].stop:
-                blocks.append(Block(first, stop, token.info.strip(), token.markup))
-    return blocks
-
-
 def container_fence_for(lines: list[str]) -> str:
     """Backticks for a tab container: longer than any fence inside it."""
     longest = max((backtick_run(line.lstrip(), 0) for line in lines), default=0)
@@ -325,21 +163,23 @@ def container_fence_for(lines: list[str]) -> str:
 def translate_markdown(text: str, path: str, first_line: int = 1) -> str:
     """Translate one markdown cell, or a whole non-notebook page, into MyST.
 
-    ``first_line`` is the file line of ``text``'s first line, for error messages.
-    Raises ``ParseError`` for marks that do not attach to anything.
+    ``first_line`` is the file line of ``text``'s first line, for warnings: marks that
+    attach to nothing, or attach only as read tolerantly, are ``DialectWarning``s.
     """
     newline = "\r\n" if "\r\n" in text else "\n"
     lines = [strip_newline(line) for line in split_lines(text)]
-    fence = container_fence_for(lines)
-    output: list[str] = []
+    rewriter = BlockRewriter(path, container_fence_for(lines))
     start = 0
     for block in find_code_blocks(text):
         prose = rewrite_paragraphs(lines[start : block.first])
-        output += rewrite_blocks(prose, Span(path, first_line + start), fence)
-        output += rewrite_fence(lines[block.first : block.stop], block.info, block.markup)
+        rewriter.rewrite(prose, Span(path, first_line + start))
+        rewriter.output += rewrite_fence(lines[block.first : block.stop], block.info,
+                                         block.markup)
         start = block.stop
     prose = rewrite_paragraphs(lines[start:])
-    output += rewrite_blocks(prose, Span(path, first_line + start), fence)
+    rewriter.rewrite(prose, Span(path, first_line + start))
+    rewriter.close()
+    output = rewriter.output
     ending = newline if text.endswith(("\n", "\r")) else ""
     return newline.join(output) + ending
 
@@ -350,14 +190,18 @@ HIDE_CODE = re.compile(r"^\s*#\s*hide[ _]code\s*$", re.IGNORECASE)
 HIDE_OUTPUTS = re.compile(r"^\s*#\s*hide[ _]outputs?\s*$", re.IGNORECASE)
 SAVE_LINE = re.compile(r"^\s*#@save\s*$")
 SAVE_TRAILING = re.compile(r"\s*#@save\s*$")
-TAB_SWITCH = re.compile(r"^\s*%load_ext\s+d2lbook\.tab\s*$", re.MULTILINE)
 
 
 def translate_code_cell(cell: nbformat.NotebookNode) -> None:
-    """Turn ``# Hide ...`` lines into tags and drop ``#@save`` comments, in place."""
+    """Turn ``# Hide ...`` lines into tags and drop ``#@save`` comments and a tab mark
+    left on the first line (a book without tabs keeps its marks until here), in place."""
     kept: list[str] = []
     tags: list[str] = list(cell.metadata.get("tags", []))
-    for line in cell.source.split("\n"):
+    lines = cell.source.split("\n")
+    first = next((index for index, line in enumerate(lines) if line.strip()), None)
+    if first is not None and read_code_tab_mark(lines[first]) is not None:
+        del lines[: first + 1]
+    for line in lines:
         if HIDE_CODE.match(line):
             tags.append("remove-input")
         elif HIDE_OUTPUTS.match(line):

@@ -23,10 +23,6 @@ REGENERATE = os.environ.get("D2LBOOK_REGEN") == "1"
 CASES = sorted(FIXTURES.glob("*.md"))
 ERROR_CASES = {
     "unclosed-code.md": (3, "never closed"),
-    "begin-tab-without-end.md": (3, ":begin_tab: without :end_tab:"),
-    "nested-begin-tab.md": (3, ":begin_tab: inside"),
-    "end-tab-without-begin.md": (2, ":end_tab: without :begin_tab:"),
-    "unknown-mark.md": (2, "unknown mark :lable:"),
 }
 
 

@@ -750,3 +750,51 @@ def test_switcher_groups_switches_remembers_and_survives_no_storage(
     blocked.locator("[role=tablist]").nth(2).get_by_role("tab", name="PyTorch").click()
     blocked.locator("[role=tablist]").nth(0).get_by_role("tab", name="JAX").click()
     assert shown(blocked) == ["jax output A", "mxnet and jax text B", "pytorch output C"]
+
+
+# ---------------------------------------------------------------- marks as authors write them
+
+SLOPPY_MARKS = """\
+# Marks
+
+```{.python .input}
+x = 0
+```
+
+```{.python .input}
+# %%tab mxnet
+x = 1
+```
+
+```{.python .input}
+# @tab pytorch,jax
+x = 2
+```
+
+```{.python .input}
+#@TAB  jax
+x = 3
+```
+"""
+
+
+@pytest.mark.parametrize(
+    ("tab", "expected"),
+    [("pytorch", ["x = 0", "x = 2"]), ("mxnet", ["x = 1"]), ("jax", ["x = 2", "x = 3"])],
+)
+def test_sloppy_tab_marks_select_their_tab_and_leave_the_code(tab: str,
+                                                               expected: list[str]) -> None:
+    document = split_document(parse_markdown(SLOPPY_MARKS, "marks.md"), tab, TABS)
+    sources = [cell.source.strip() for cell in document.cells if cell.kind == "code"]
+    assert sources == expected
+
+
+def test_merged_sloppy_marks_show_each_cell_in_its_own_tab_only() -> None:
+    document = parse_markdown(SLOPPY_MARKS, "marks.md")
+    notebooks = {tab: to_notebook(split_document(document, tab, TABS)) for tab in TABS}
+    merged = merge_notebooks(notebooks, TABS)
+    shown = [(cell.metadata["d2lbook"]["tab"], cell.source.strip())
+             for cell in merged.cells if cell.cell_type == "code"]
+    assert sorted(shown) == [("jax", "x = 2"), ("jax", "x = 3"), ("mxnet", "x = 1"),
+                             ("pytorch", "x = 0"), ("pytorch", "x = 2")]
+    assert not any("tab" in source.split("\n")[0] for _, source in shown)
