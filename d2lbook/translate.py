@@ -197,9 +197,11 @@ def take_table(lines: list[str], index: int) -> tuple[list[str], int]:
     table_stop = cursor
     if label is None and cursor < len(lines) and mark_of(lines[cursor], "label") is not None:
         label, cursor = mark_of(lines[cursor], "label"), cursor + 1
-    table = [f"```{{table}} {caption['caption']}"]
+    # A backtick fence's info string cannot hold a backtick (a role in the caption).
+    fence = ":::" if "`" in caption["caption"] else "```"
+    table = [f"{fence}{{table}} {caption['caption']}"]
     table += [f":name: {label}"] if label else []
-    table += ["", *lines[table_start:table_stop], "```"]
+    table += ["", *lines[table_start:table_stop], fence]
     return table, cursor - index
 
 

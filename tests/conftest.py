@@ -12,7 +12,19 @@ import pytest
 
 BOOKS = Path(__file__).parent / "books"
 REPOSITORY = Path(__file__).resolve().parents[1]
-CORPUS = REPOSITORY.parent / "shared" / "corpus" / "d2l-en-subset"
+# Shared, read-only material beside the repository (not part of a clone).
+SHARED = REPOSITORY.parent / "shared"
+CORPUS_ROOT = SHARED / "corpus"
+CORPUS = CORPUS_ROOT / "d2l-en-subset"
+
+
+def require(condition: bool, what: str) -> None:
+    """Go on when condition holds; otherwise skip with `what` as the reason, or fail in CI."""
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"missing in CI: {what}", pytrace=False)
+    pytest.skip(what)
 
 
 @pytest.fixture

@@ -85,8 +85,10 @@ def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: st
     if not tex.is_file():
         raise RenderError(f"Sphinx wrote no {tex.name}; is latex_settings() in conf.py?",
                           path=project_folder / "conf.py")
-    rewrite_tex(tex, project_folder, tab if len(config.build.tabs) > 1 else None)
+    if tab is not None and len(config.build.tabs) > 1:
+        tex.write_text(latex.select_tab(tex.read_text(encoding="utf-8"), tab), encoding="utf-8")
     run_post_latex(config, tex, environment)
+    rewrite_tex(tex, project_folder, config.project.language)
     run_latexmk(tex, (config.source_dir, project_folder), environment)
     log = latex_folder / f"{name}.log"
     warn_missing_characters(log.read_text(encoding="utf-8", errors="replace"), log)
@@ -96,14 +98,17 @@ def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: st
                      messages=result.messages, duration=time.monotonic() - started)
 
 
-def rewrite_tex(tex: Path, project_folder: Path, tab: str | None) -> None:
-    """Keep one tab's cells, unnumber chapters outside numbered toctrees, title the
-    bibliography after the page that holds it."""
+def rewrite_tex(tex: Path, project_folder: Path, language: str) -> None:
+    """Unnumber chapters outside numbered toctrees, title the bibliography after the
+    page that holds it, set CJK text in a CJK font.
+
+    Runs after the book's ``post_latex`` script, which sees the .tex as Sphinx wrote
+    it (less the other tabs' cells), as it did with the original d2lbook.
+    """
     text = tex.read_text(encoding="utf-8")
-    if tab is not None:
-        text = latex.select_tab(text, tab)
     text = latex.title_bibliography(text)
     text = latex.unnumber_chapters(text, latex.unnumbered_documents(project_folder))
+    text = latex.typeset_cjk(text, language)
     tex.write_text(text, encoding="utf-8")
 
 
@@ -127,20 +132,31 @@ def warn_missing_characters(log_text: str, log: Path) -> None:
 
 
 def run_post_latex(config: Config, tex: Path, env: Mapping[str, str]) -> None:
-    """Run the book's ``pdf.post_latex`` script on ``tex`` (a .py runs with this Python)."""
+    """Run the book's ``pdf.post_latex`` script on ``tex`` as the original d2lbook did.
+
+    The script runs in the book's root folder with the path of the .tex relative to
+    it as its only argument (``python static/post_latex/main.py _build/pdf/x.tex``);
+    a .py script runs with this Python, anything else as an executable. A missing
+    script warns; a failing one stops the build with its exit status and stderr.
+    """
     if not config.pdf.post_latex:
         return
-    script = (config.root / config.pdf.post_latex).resolve()
+    script = config.root / config.pdf.post_latex
     if not script.is_file():
         warnings.warn(f"pdf.post_latex script {config.pdf.post_latex} does not exist; the .tex "
-                      "is compiled as Sphinx wrote it", MissingResourceWarning, stacklevel=2)
+                      "is compiled without it", MissingResourceWarning, stacklevel=2)
         return
-    command = [sys.executable, str(script)] if script.suffix == ".py" else [str(script)]
-    process = subprocess.run([*command, str(tex)], cwd=tex.parent, env=dict(env),
-                             capture_output=True, text=True, check=False)
+    root = config.root.resolve()
+    argument = os.path.relpath(tex.resolve(), root)
+    command = ([sys.executable, config.pdf.post_latex] if script.suffix == ".py"
+               else [str(script.resolve())])
+    process = subprocess.run([*command, argument], cwd=root, env=dict(env),
+                             capture_output=True, text=True, check=False,
+                             stdin=subprocess.DEVNULL)
     if process.returncode != 0:
-        raise RenderError(f"pdf.post_latex script failed on {tex.name} (exit "
-                          f"{process.returncode}):\n{process.stderr.strip()[-3000:]}",
+        output = (process.stderr.strip() or process.stdout.strip())[-3000:]
+        raise RenderError(f"pdf.post_latex script {config.pdf.post_latex} failed on "
+                          f"{argument} (exit {process.returncode}):\n{output}",
                           path=config.pdf.post_latex)
 
 

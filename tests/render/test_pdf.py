@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -15,10 +16,19 @@ from d2lbook.config import BuildConfig, Config, PdfConfig, ProjectConfig
 from d2lbook.errors import RenderError
 from d2lbook.render import latex, pdf
 from d2lbook.render.sphinx_project import render_conf
+from tests.conftest import require
 
 TOOLS = ("xelatex", "latexmk", "rsvg-convert", "pdftotext", "pdfinfo", "pdffonts")
-needs_tex = pytest.mark.skipif(any(shutil.which(tool) is None for tool in TOOLS),
-                               reason="TeX Live, rsvg-convert or poppler-utils missing")
+
+
+@pytest.fixture(scope="session")
+def tex() -> None:
+    """Skip (fail in CI) without TeX Live, rsvg-convert and poppler-utils."""
+    require(all(shutil.which(tool) for tool in TOOLS),
+            "TeX Live, rsvg-convert or poppler-utils missing (make system-deps)")
+
+
+needs_tex = pytest.mark.usefixtures("tex")
 
 SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60" viewBox="0 0 120 60">
 <rect x="5" y="5" width="110" height="50" fill="#8ecae6" stroke="#023047"/>
@@ -122,11 +132,12 @@ def write_notebook(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-def make_project(root: Path, extra_markdown: str = "", **pdf_options: str) -> tuple[Config,
-                                                                                    Path]:
+def make_project(root: Path, extra_markdown: str = "", language: str = "en",
+                 **pdf_options: str) -> tuple[Config, Path]:
     """A book config and a Sphinx project written as the build writes one."""
     config = Config(root=root, project=ProjectConfig(
-        name="tiny", title="A Tiny Test Book", author="Ada Example", release="3.1.4"),
+        name="tiny", title="A Tiny Test Book", author="Ada Example", release="3.1.4",
+        language=language),
         build=BuildConfig(tabs=("pytorch", "numpy")),
         pdf=PdfConfig(bibfile="references.bib", **pdf_options))
     project = root / "_build" / "merged"
@@ -152,7 +163,7 @@ def run_text(*command: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[pdf.PdfResult, str]:
+def built(tex: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[pdf.PdfResult, str]:
     root = tmp_path_factory.mktemp("book")
     config, project = make_project(root)
     result = pdf.build_pdf(config, project, root / "_build", "pytorch")
@@ -258,8 +269,8 @@ def test_every_character_has_a_glyph(built) -> None:
 @pytest.mark.slow
 @needs_tex
 def test_characters_missing_from_the_fonts_are_reported(tmp_path: Path) -> None:
-    config, project = make_project(tmp_path, extra_markdown="\nGreek α and Chinese 中文.\n")
-    with pytest.warns(latex.FontWarning, match="lack characters.*中") as caught:
+    config, project = make_project(tmp_path, extra_markdown="\nGreek α and hieroglyph 𓂀.\n")
+    with pytest.warns(latex.FontWarning, match="lack characters.*𓂀") as caught:
         result = pdf.build_pdf(config, project, tmp_path / "_build", None)
     assert "α" not in str(caught[0].message)  # FreeSerif has Greek
     assert result.pdf.is_file()
@@ -310,3 +321,23 @@ def test_pdf_name_per_tab() -> None:
     config = Config(root=Path("."), project=ProjectConfig(name="book"))
     assert latex.pdf_name(config, None) == "book"
     assert latex.pdf_name(config, "jax") == "book-jax"
+
+
+JAPANESE = "\n## 線形回帰\n\n線形回帰は最も基本的なモデルです。`コード`\n"
+
+
+@pytest.mark.slow
+@needs_tex
+def test_japanese_text_is_set_in_a_cjk_font(tmp_path: Path) -> None:
+    require("noto serif cjk jp" in latex.installed_font_families() and
+            latex.xecjk_is_installed(),
+            f"{latex.CJK_FONT_PACKAGE} or {latex.CJK_TEX_PACKAGE} missing (make system-deps)")
+    config, project = make_project(tmp_path, extra_markdown=JAPANESE, language="ja")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", latex.FontWarning)
+        result = pdf.build_pdf(config, project, tmp_path / "_build", None)
+    text = run_text("pdftotext", str(result.pdf), "-")
+    assert "線形回帰は最も基本的なモデルです。" in text and "Fitting Lines" in text
+    fonts = run_text("pdffonts", str(result.pdf))
+    assert "NotoSerifCJKjp" in fonts.replace("-", "").replace(" ", "")
+    assert pdf.missing_characters(result.log.read_text(errors="replace")) == {}
