@@ -2,8 +2,10 @@
 removed, the book's post-processing script, then ``latexmk -xelatex``; writes
 ``<output>/pdf/<name>[-<tab>].pdf``.
 
-Missing TeX tools stop the build before it starts; a LaTeX error is reported
-with the failing .tex line, its neighbourhood and the chapter it came from.
+Missing TeX tools stop the build before it starts. A LaTeX error is reported
+with the failing .tex line, its neighbourhood and the chapter it came from: as
+a warning when TeX recovered from it and wrote the PDF (a formula it cannot
+typeset), as an error when it wrote none or ``build.warning_is_error`` is set.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from d2lbook.config import Config
-from d2lbook.errors import MissingResourceWarning, RenderError
+from d2lbook.errors import BookWarning, MissingResourceWarning, RenderError
 from d2lbook.render import latex
 from d2lbook.render.html import SphinxMessage, run_sphinx
 from d2lbook.render.latex import FontWarning, pdf_name
@@ -29,11 +31,15 @@ REQUIRED_TOOLS = ("xelatex", "latexmk", "rsvg-convert")
 DEBIAN_PACKAGES = ("texlive-xetex", "latexmk", "texlive-latex-extra",
                    "texlive-latex-recommended", "texlive-fonts-recommended",
                    "fonts-freefont-otf", "xindy", "librsvg2-bin")
-LATEXMK_OPTIONS = ("-xelatex", "-interaction=nonstopmode", "-halt-on-error",
-                   "-file-line-error")
+# TeX recovers from an error in one formula or raw block and goes on; latexmk -f
+# finishes its passes anyway. Errors are then reported per source line (see run_latexmk).
+LATEXMK_OPTIONS = ("-xelatex", "-f", "-interaction=nonstopmode", "-file-line-error")
+MAX_REPORTED_ERRORS = 20
 
 FILE_LINE_ERROR = re.compile(r"^(?P<file>[^\s:][^:]*\.tex):(?P<line>\d+): (?P<message>.*)$")
 BANG_ERROR = re.compile(r"^! (?P<message>.*)$")
+PLAIN_TEXT = re.compile(r"[^\\{}$%&_^~()\[\]]{24,}")
+FATAL = re.compile(r"^(Emergency stop|==> Fatal error occurred)")
 LOG_LINE_NUMBER = re.compile(r"^l\.(?P<line>\d+)")
 MISSING_CHARACTER = re.compile(
     r"^Missing character: There is no (?P<character>\S+) \(U\+[0-9A-F]+\) in font "
@@ -89,7 +95,9 @@ def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: st
         tex.write_text(latex.select_tab(tex.read_text(encoding="utf-8"), tab), encoding="utf-8")
     run_post_latex(config, tex, environment)
     rewrite_tex(tex, project_folder, config.project.language)
-    run_latexmk(tex, (config.source_dir, project_folder), environment)
+    failures = run_latexmk(tex, (config.source_dir, project_folder), environment)
+    report_latex_errors(failures, tex, (config.source_dir, project_folder),
+                        config.build.warning_is_error)
     log = latex_folder / f"{name}.log"
     warn_missing_characters(log.read_text(encoding="utf-8", errors="replace"), log)
     target = output_folder / "pdf" / f"{name}.pdf"
@@ -160,18 +168,49 @@ def run_post_latex(config: Config, tex: Path, env: Mapping[str, str]) -> None:
                           path=config.pdf.post_latex)
 
 
-def run_latexmk(tex: Path, source_folders: Sequence[Path], env: Mapping[str, str]) -> None:
-    """Compile ``tex`` with latexmk and xelatex; a failure raises an explained error."""
+def run_latexmk(tex: Path, source_folders: Sequence[Path],
+                env: Mapping[str, str]) -> list[LatexFailure]:
+    """Compile ``tex`` with latexmk and xelatex; returns the errors TeX recovered from.
+
+    TeX stopping before the end (no PDF, or one cut short) raises the error that
+    stopped it, explained.
+    """
     command = ["latexmk", *LATEXMK_OPTIONS, tex.name]
+    for stale in (".pdf", ".xdv"):  # output of an earlier, maybe stopped, run
+        tex.with_suffix(stale).unlink(missing_ok=True)
     process = subprocess.run(command, cwd=tex.parent, env=dict(env), capture_output=True,
                              text=True, check=False, stdin=subprocess.DEVNULL)
     (tex.parent / "latexmk.out").write_text(process.stdout + process.stderr, encoding="utf-8")
-    if process.returncode == 0 and tex.with_suffix(".pdf").is_file():
-        return
     log = tex.with_suffix(".log")
     log_text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
-    raise explain_latex_error(log_text, tex, source_folders,
+    failures = find_latex_failures(log_text)
+    stopped = any(FATAL.match(failure.message) for failure in failures)
+    if tex.with_suffix(".pdf").is_file() and not stopped:
+        return failures
+    # TeX stopped (the PDF, if any, is cut short): the error before its "Emergency stop"
+    causes = [failure for failure in failures if not FATAL.match(failure.message)]
+    raise explain_latex_error(causes[-1] if causes else None, tex, source_folders,
                               fallback=(process.stdout + process.stderr)[-3000:])
+
+
+class LatexErrorWarning(BookWarning):
+    """TeX could not typeset part of the book (a formula, a raw block) and went on."""
+
+
+def report_latex_errors(failures: Sequence[LatexFailure], tex: Path,
+                        source_folders: Sequence[Path], strict: bool) -> None:
+    """One warning per error TeX recovered from, at its source line; the first raises
+    when ``strict`` (``build.warning_is_error``)."""
+    for index, failure in enumerate(failures):
+        error = explain_latex_error(failure, tex, source_folders)
+        if strict:
+            raise error
+        if index == MAX_REPORTED_ERRORS:
+            warnings.warn(f"{len(failures) - index} more LaTeX errors; see "
+                          f"{tex.with_suffix('.log')}", LatexErrorWarning, stacklevel=2)
+            return
+        warnings.warn(f"{error}\nTeX went on; the PDF shows this part as TeX recovered it",
+                      LatexErrorWarning, stacklevel=2)
 
 
 @dataclass(frozen=True)
@@ -188,9 +227,10 @@ class LatexFailure:
     """The log's lines after the message (what TeX read when it stopped)."""
 
 
-def find_latex_failure(log_text: str) -> LatexFailure | None:
-    """The first error in an xelatex log (``-file-line-error`` or ``!`` style)."""
+def find_latex_failures(log_text: str) -> list[LatexFailure]:
+    """Every error in an xelatex log (``-file-line-error`` or ``!`` style), in order."""
     lines = log_text.splitlines()
+    failures = []
     for index, raw in enumerate(lines):
         match = FILE_LINE_ERROR.match(raw) or BANG_ERROR.match(raw)
         if match is None:
@@ -208,14 +248,14 @@ def find_latex_failure(log_text: str) -> LatexFailure | None:
                 following += lines[offset + 1:offset + 2]
                 break
         context = "\n".join(following)
-        return LatexFailure(groups["message"].strip(), groups.get("file"), line, context)
-    return None
+        failures.append(LatexFailure(groups["message"].strip(), groups.get("file"), line,
+                                     context))
+    return failures
 
 
-def explain_latex_error(log_text: str, tex: Path, source_folders: Sequence[Path],
-                        fallback: str = "") -> RenderError:
+def explain_latex_error(failure: LatexFailure | None, tex: Path,
+                        source_folders: Sequence[Path], fallback: str = "") -> RenderError:
     """A ``RenderError`` at the source chapter: TeX's message, the .tex line, its text."""
-    failure = find_latex_failure(log_text)
     log_note = f"full log: {tex.with_suffix('.log')}"
     if failure is None:
         return RenderError(f"xelatex failed on {tex.name}; {log_note}\n{fallback}", path=tex)
@@ -263,9 +303,12 @@ def locate_source(tex_lines: list[str], line: int,
     source = next((path for path in candidates if path.is_file()), None)
     if source is None:
         return Path(document), None
-    needle = tex_lines[line - 1].strip()
-    if needle:
-        for number, text in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
-            if needle in text:
-                return source, number
+    source_lines = source.read_text(encoding="utf-8").splitlines()
+    # the whole line, else its longest runs of plain words (TeX markup differs from markdown)
+    plain = sorted(PLAIN_TEXT.findall(tex_lines[line - 1]), key=len, reverse=True)
+    for needle in [tex_lines[line - 1].strip(), *(run.strip() for run in plain)]:
+        if needle:
+            for number, text in enumerate(source_lines, 1):
+                if needle in text:
+                    return source, number
     return source, None

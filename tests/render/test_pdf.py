@@ -105,6 +105,17 @@ BROKEN_LATEX = """
 \\undefinedcommandfromthebook{oops}
 ```
 """
+# A machine translation spaced out a formula's commands: TeX cannot typeset it.
+BROKEN_MATH = """
+The gradient is $\\nabla f = [2x_1, 4x_2] ^ \\ top$ here.
+
+Text after the broken formula.
+"""
+MISSING_INPUT = """
+```{raw} latex
+\\input{no-such-file-anywhere}
+```
+"""
 LONG_LINE = "value_" + "x" * 40 + " = " + " + ".join(f"weight_{i}" for i in range(30))
 
 
@@ -303,18 +314,38 @@ def test_missing_tools_stop_before_anything_is_written(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @needs_tex
-def test_latex_error_names_the_tex_line_and_source_chapter(tmp_path: Path) -> None:
-    config, project = make_project(tmp_path, extra_markdown=BROKEN_LATEX)
-    with pytest.raises(RenderError) as caught:
-        pdf.build_pdf(config, project, tmp_path / "_build", None)
-    error = caught.value
-    assert error.path == str(project / "chapters" / "fitting.md")
-    source_lines = (FITTING + BROKEN_LATEX).splitlines()
-    assert error.line == source_lines.index("\\undefinedcommandfromthebook{oops}") + 1
+def test_latex_errors_name_the_tex_line_and_source_chapter(tmp_path: Path) -> None:
+    config, project = make_project(tmp_path, extra_markdown=BROKEN_LATEX + BROKEN_MATH)
+    with pytest.warns(pdf.LatexErrorWarning) as caught:
+        result = pdf.build_pdf(config, project, tmp_path / "_build", None)
+    messages = [str(warning.message) for warning in caught
+                if issubclass(warning.category, pdf.LatexErrorWarning)]
+    source = project / "chapters" / "fitting.md"
+    lines = (FITTING + BROKEN_LATEX + BROKEN_MATH).splitlines()
+    undefined = lines.index("\\undefinedcommandfromthebook{oops}") + 1
+    assert messages[0].startswith(f"{source}:{undefined}: LaTeX error: Undefined control")
+    assert any("Missing { inserted" in message for message in messages[1:])
+    text = run_text("pdftotext", str(result.pdf), "-")
+    assert "Text after the broken formula." in text  # TeX went on: the rest is there
+    # with build.warning_is_error, the first one stops the build
+    failures = pdf.find_latex_failures(result.log.read_text(errors="replace"))
+    with pytest.raises(RenderError) as stopped:
+        pdf.report_latex_errors(failures, result.tex, (tmp_path, project), strict=True)
+    error = stopped.value
+    assert error.path == str(source) and error.line == undefined
     assert "Undefined control sequence" in error.message
     assert "\\undefinedcommandfromthebook{oops}" in error.message
     assert "full log:" in error.message and len(error.message.splitlines()) < 20
-    assert (tmp_path / "_build" / "pdf" / "default" / "latex" / "tiny.log").is_file()
+
+
+@pytest.mark.slow
+@needs_tex
+def test_latex_error_that_stops_tex_is_an_error(tmp_path: Path) -> None:
+    config, project = make_project(tmp_path, extra_markdown=MISSING_INPUT)
+    with pytest.raises(RenderError) as caught:
+        pdf.build_pdf(config, project, tmp_path / "_build", None)
+    assert "no-such-file-anywhere" in caught.value.message
+    assert not (tmp_path / "_build" / "pdf" / "tiny.pdf").exists()
 
 
 def test_pdf_name_per_tab() -> None:
