@@ -32,8 +32,9 @@ DEBIAN_PACKAGES = ("texlive-xetex", "latexmk", "texlive-latex-extra",
                    "texlive-latex-recommended", "texlive-fonts-recommended",
                    "fonts-freefont-otf", "xindy", "librsvg2-bin")
 # TeX recovers from an error in one formula or raw block and goes on; latexmk -f
-# finishes its passes anyway. Errors are then reported per source line (see run_latexmk).
-LATEXMK_OPTIONS = ("-xelatex", "-f", "-interaction=nonstopmode", "-file-line-error")
+# finishes its passes anyway (-g: even when an earlier run of the same .tex failed).
+# Errors are then reported per source line (see run_latexmk).
+LATEXMK_OPTIONS = ("-xelatex", "-f", "-g", "-interaction=nonstopmode", "-file-line-error")
 MAX_REPORTED_ERRORS = 20
 
 FILE_LINE_ERROR = re.compile(r"^(?P<file>[^\s:][^:]*\.tex):(?P<line>\d+): (?P<message>.*)$")

@@ -107,7 +107,7 @@ BROKEN_LATEX = """
 """
 # A machine translation spaced out a formula's commands: TeX cannot typeset it.
 BROKEN_MATH = """
-The gradient is $\\nabla f = [2x_1, 4x_2] ^ \\ top$ here.
+The gradient of the loss function is $\\nabla f = [2x_1, 4x_2] ^ \\ top$ here.
 
 Text after the broken formula.
 """
@@ -324,7 +324,9 @@ def test_latex_errors_name_the_tex_line_and_source_chapter(tmp_path: Path) -> No
     lines = (FITTING + BROKEN_LATEX + BROKEN_MATH).splitlines()
     undefined = lines.index("\\undefinedcommandfromthebook{oops}") + 1
     assert messages[0].startswith(f"{source}:{undefined}: LaTeX error: Undefined control")
-    assert any("Missing { inserted" in message for message in messages[1:])
+    formula = next(number for number, line in enumerate(lines, 1) if "gradient of" in line)
+    assert any(message.startswith(f"{source}:{formula}: LaTeX error: Missing {{ inserted")
+               for message in messages[1:]), messages
     text = run_text("pdftotext", str(result.pdf), "-")
     assert "Text after the broken formula." in text  # TeX went on: the rest is there
     # with build.warning_is_error, the first one stops the build
