@@ -36,10 +36,13 @@ DEBIAN_PACKAGES = ("texlive-xetex", "latexmk", "texlive-latex-extra",
 # Errors are then reported per source line (see run_latexmk).
 LATEXMK_OPTIONS = ("-xelatex", "-f", "-g", "-interaction=nonstopmode", "-file-line-error")
 MAX_REPORTED_ERRORS = 20
+MAX_EXTRA_PASSES = 3
 
 FILE_LINE_ERROR = re.compile(r"^(?P<file>[^\s:][^:]*\.tex):(?P<line>\d+): (?P<message>.*)$")
 BANG_ERROR = re.compile(r"^! (?P<message>.*)$")
 PLAIN_TEXT = re.compile(r"[^\\{}$%&_^~()\[\]]{24,}")
+RERUN = re.compile(r"Rerun to get|Rerun LaTeX|Label\(s\) may have changed")
+FATAL_IN_LOG = re.compile(r"^! Emergency stop|^==> Fatal error occurred", re.MULTILINE)
 FATAL = re.compile(r"^(Emergency stop|==> Fatal error occurred)")
 LOG_LINE_NUMBER = re.compile(r"^l\.(?P<line>\d+)")
 MISSING_CHARACTER = re.compile(
@@ -179,11 +182,20 @@ def run_latexmk(tex: Path, source_folders: Sequence[Path],
     command = ["latexmk", *LATEXMK_OPTIONS, tex.name]
     for stale in (".pdf", ".xdv"):  # output of an earlier, maybe stopped, run
         tex.with_suffix(stale).unlink(missing_ok=True)
-    process = subprocess.run(command, cwd=tex.parent, env=dict(env), capture_output=True,
-                             text=True, check=False, stdin=subprocess.DEVNULL)
-    (tex.parent / "latexmk.out").write_text(process.stdout + process.stderr, encoding="utf-8")
     log = tex.with_suffix(".log")
-    log_text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+    output, passes = [], 0
+    while True:
+        process = subprocess.run(command, cwd=tex.parent, env=dict(env), capture_output=True,
+                                 text=True, check=False, stdin=subprocess.DEVNULL)
+        output.append(process.stdout + process.stderr)
+        log_text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+        passes += 1
+        # After an error latexmk runs TeX once, leaving the contents and references
+        # unresolved: run it again while TeX asks for it.
+        if process.returncode == 0 or passes > MAX_EXTRA_PASSES \
+                or not RERUN.search(log_text) or FATAL_IN_LOG.search(log_text):
+            break
+    (tex.parent / "latexmk.out").write_text("".join(output), encoding="utf-8")
     failures = find_latex_failures(log_text)
     stopped = any(FATAL.match(failure.message) for failure in failures)
     if tex.with_suffix(".pdf").is_file() and not stopped:
@@ -191,7 +203,7 @@ def run_latexmk(tex: Path, source_folders: Sequence[Path],
     # TeX stopped (the PDF, if any, is cut short): the error before its "Emergency stop"
     causes = [failure for failure in failures if not FATAL.match(failure.message)]
     raise explain_latex_error(causes[-1] if causes else None, tex, source_folders,
-                              fallback=(process.stdout + process.stderr)[-3000:])
+                              fallback=output[-1][-3000:])
 
 
 class LatexErrorWarning(BookWarning):

@@ -329,6 +329,8 @@ def test_latex_errors_name_the_tex_line_and_source_chapter(tmp_path: Path) -> No
                for message in messages[1:]), messages
     text = run_text("pdftotext", str(result.pdf), "-")
     assert "Text after the broken formula." in text  # TeX went on: the rest is there
+    assert re.search(r"drawn in Fig\. 1\.1", text)  # and passes resolved the references
+    assert re.search(r"CONTENTS\s+Preface\s+\d+\s+1 Fitting Lines", text)  # and the contents
     # with build.warning_is_error, the first one stops the build
     failures = pdf.find_latex_failures(result.log.read_text(errors="replace"))
     with pytest.raises(RenderError) as stopped:
