@@ -35,7 +35,8 @@ lib: setup
 # Debian packages the PDF and browser tests need (installed when running as root).
 SYSTEM_PACKAGES := texlive-xetex latexmk texlive-latex-extra texlive-latex-recommended \
 	texlive-fonts-recommended fonts-freefont-otf xindy librsvg2-bin poppler-utils \
-	fonts-noto-cjk texlive-lang-cjk chromium chromium-driver
+	fonts-noto-cjk texlive-lang-cjk texlive-lang-chinese \
+	chromium chromium-driver
 system-deps:
 	@if [ "$$(id -u)" = 0 ]; then \
 	  missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -275,7 +275,9 @@ CJK_CHARACTER = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a
 """Kana, CJK ideographs and Hangul: text that needs a CJK font."""
 CJK_LANGUAGES = ("ja", "zh", "ko")
 CJK_FONT_PACKAGE = "fonts-noto-cjk"
-CJK_TEX_PACKAGE = "texlive-lang-cjk"
+# xeCJK.sty is in texlive-lang-cjk; the ctexhook.sty it loads, in texlive-lang-chinese.
+CJK_TEX_FILES = ("xeCJK.sty", "ctexhook.sty")
+CJK_TEX_PACKAGE = "texlive-lang-cjk texlive-lang-chinese"
 # Which regional variant of the Noto CJK fonts suits a language (glyph shapes differ).
 CJK_REGIONS = {"ja": "JP", "ko": "KR", "zh_tw": "TC", "zh-tw": "TC", "zh_hk": "HK",
                "zh-hk": "HK", "zh": "SC"}
@@ -298,7 +300,7 @@ def cjk_preamble(language: str, families: frozenset[str], xecjk: bool) -> str:
     """xeCJK with the Noto CJK fonts of ``language``; empty, with a ``FontWarning``
     naming the package to install, when xeCJK or every CJK font is missing."""
     if not xecjk:
-        warnings.warn(f"the book has CJK text but xeCJK.sty is not installed; install "
+        warnings.warn(f"the book has CJK text but xeCJK is not installed; install "
                       f"{CJK_TEX_PACKAGE} (apt-get install {CJK_TEX_PACKAGE}); CJK characters "
                       "are left out of the PDF", FontWarning, stacklevel=2)
         return ""
@@ -327,12 +329,12 @@ def cjk_preamble(language: str, families: frozenset[str], xecjk: bool) -> str:
 
 @functools.cache
 def xecjk_is_installed() -> bool:
-    """True when TeX finds ``xeCJK.sty`` (``kpsewhich``)."""
+    """True when TeX finds xeCJK and the files it loads (``kpsewhich``)."""
     if shutil.which("kpsewhich") is None:
         return False
-    found = subprocess.run(["kpsewhich", "xeCJK.sty"], capture_output=True, text=True,
+    found = subprocess.run(["kpsewhich", *CJK_TEX_FILES], capture_output=True, text=True,
                            check=False).stdout
-    return bool(found.strip())
+    return len(found.split()) == len(CJK_TEX_FILES)
 
 
 def typeset_cjk(tex: str, language: str) -> str:
