@@ -343,3 +343,28 @@ def typeset_cjk(tex: str, language: str) -> str:
         return tex
     preamble = cjk_preamble(language, installed_font_families(), xecjk_is_installed())
     return tex.replace(BEGIN_DOCUMENT, preamble + BEGIN_DOCUMENT, 1) if preamble else tex
+
+
+# --- display math inside a heading ---------------------------------------------------------------
+
+HEADING_DISPLAY_MATH = re.compile(
+    r"^(?P<head>\\(?:chapter|section|subsection|subsubsection|paragraph)\*?\{[^\n]*?)[ \t]*"
+    r"\\begin\{(?P<env>equation\*?|displaymath)\}\s*(?:\\label\{[^{}\n]*\}\s*)?"
+    r"(?:\\begin\{split\})?(?P<math>.*?)(?:\\end\{split\})?\s*\\end\{(?P=env)\}",
+    re.DOTALL | re.MULTILINE)
+
+
+def inline_heading_math(tex: str) -> tuple[str, list[int]]:
+    """``tex`` with each display equation inside a heading made inline math (a heading
+    is a moving argument, where a display stops TeX), and the .tex lines of those
+    headings (1-based, in the returned text)."""
+    lines: list[int] = []
+    parts: list[str] = []
+    position = 0
+    for match in HEADING_DISPLAY_MATH.finditer(tex):
+        parts.append(tex[position:match.start()])
+        lines.append("".join(parts).count("\n") + 1)
+        parts += [match["head"], " \\(", match["math"].strip(), "\\)"]
+        position = match.end()
+    parts.append(tex[position:])
+    return "".join(parts), lines

@@ -98,10 +98,10 @@ def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: st
     if tab is not None and len(config.build.tabs) > 1:
         tex.write_text(latex.select_tab(tex.read_text(encoding="utf-8"), tab), encoding="utf-8")
     run_post_latex(config, tex, environment)
-    rewrite_tex(tex, project_folder, config.project.language)
-    failures = run_latexmk(tex, (config.source_dir, project_folder), environment)
-    report_latex_errors(failures, tex, (config.source_dir, project_folder),
-                        config.build.warning_is_error)
+    sources = (config.source_dir, project_folder)
+    rewrite_tex(tex, project_folder, config.project.language, sources)
+    failures = run_latexmk(tex, sources, environment)
+    report_latex_errors(failures, tex, sources, config.build.warning_is_error)
     log = latex_folder / f"{name}.log"
     warn_missing_characters(log.read_text(encoding="utf-8", errors="replace"), log)
     target = output_folder / "pdf" / f"{name}.pdf"
@@ -110,9 +110,10 @@ def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: st
                      messages=result.messages, duration=time.monotonic() - started)
 
 
-def rewrite_tex(tex: Path, project_folder: Path, language: str) -> None:
+def rewrite_tex(tex: Path, project_folder: Path, language: str,
+                source_folders: Sequence[Path]) -> None:
     """Unnumber chapters outside numbered toctrees, title the bibliography after the
-    page that holds it, set CJK text in a CJK font.
+    page that holds it, make display math in headings inline, set CJK text in a CJK font.
 
     Runs after the book's ``post_latex`` script, which sees the .tex as Sphinx wrote
     it (less the other tabs' cells), as it did with the original d2lbook.
@@ -120,8 +121,15 @@ def rewrite_tex(tex: Path, project_folder: Path, language: str) -> None:
     text = tex.read_text(encoding="utf-8")
     text = latex.title_bibliography(text)
     text = latex.unnumber_chapters(text, latex.unnumbered_documents(project_folder))
+    text, headings = latex.inline_heading_math(text)
     text = latex.typeset_cjk(text, language)
     tex.write_text(text, encoding="utf-8")
+    tex_lines = text.splitlines()
+    for line in headings:
+        source, source_line = locate_source(tex_lines, line, source_folders)
+        where = f"{source}:{source_line}" if source_line else f"{source or tex}"
+        warnings.warn(f"{where}: a heading holds a display equation ($$...$$); the PDF "
+                      f"sets it inline ({tex.name}:{line})", LatexErrorWarning, stacklevel=2)
 
 
 def missing_characters(log_text: str) -> dict[str, set[str]]:
@@ -200,9 +208,9 @@ def run_latexmk(tex: Path, source_folders: Sequence[Path],
     stopped = any(FATAL.match(failure.message) for failure in failures)
     if tex.with_suffix(".pdf").is_file() and not stopped:
         return failures
-    # TeX stopped (the PDF, if any, is cut short): the error before its "Emergency stop"
+    # TeX stopped (the PDF, if any, is cut short): its first error is the likely cause
     causes = [failure for failure in failures if not FATAL.match(failure.message)]
-    raise explain_latex_error(causes[-1] if causes else None, tex, source_folders,
+    raise explain_latex_error(causes[0] if causes else None, tex, source_folders,
                               fallback=output[-1][-3000:])
 
 
@@ -212,23 +220,28 @@ class LatexErrorWarning(BookWarning):
 
 def report_latex_errors(failures: Sequence[LatexFailure], tex: Path,
                         source_folders: Sequence[Path], strict: bool) -> None:
-    """One warning per error TeX recovered from, at its source line; the first raises
-    when ``strict`` (``build.warning_is_error``)."""
-    for index, failure in enumerate(failures):
-        error = explain_latex_error(failure, tex, source_folders)
+    """One warning per .tex line TeX recovered from errors on, at its source line (the
+    first error there, explained); the first raises when ``strict``
+    (``build.warning_is_error``)."""
+    by_line: dict[tuple[str | None, int | None], list[LatexFailure]] = {}
+    for failure in failures:
+        by_line.setdefault((failure.file, failure.line), []).append(failure)
+    for index, same_line in enumerate(by_line.values()):
+        error = explain_latex_error(same_line[0], tex, source_folders)
         if strict:
             raise error
         if index == MAX_REPORTED_ERRORS:
-            warnings.warn(f"{len(failures) - index} more LaTeX errors; see "
+            warnings.warn(f"LaTeX errors on {len(by_line) - index} more lines; see "
                           f"{tex.with_suffix('.log')}", LatexErrorWarning, stacklevel=2)
             return
-        warnings.warn(f"{error}\nTeX went on; the PDF shows this part as TeX recovered it",
-                      LatexErrorWarning, stacklevel=2)
+        more = f" ({len(same_line) - 1} more errors on this line)" if len(same_line) > 1 else ""
+        warnings.warn(f"{error}\nTeX went on{more}; the PDF shows this part as TeX "
+                      "recovered it", LatexErrorWarning, stacklevel=2)
 
 
 @dataclass(frozen=True)
 class LatexFailure:
-    """The first error of a LaTeX log."""
+    """An error of a LaTeX log."""
 
     message: str
     """TeX's message, e.g. ``Undefined control sequence.``."""

@@ -376,3 +376,21 @@ def test_japanese_text_is_set_in_a_cjk_font(tmp_path: Path) -> None:
     fonts = run_text("pdffonts", str(result.pdf))
     assert "NotoSerifCJKjp" in fonts.replace("-", "").replace(" ", "")
     assert pdf.missing_characters(result.log.read_text(errors="replace")) == {}
+
+
+def test_display_math_in_a_heading_becomes_inline() -> None:
+    tex = "\n".join([
+        "text before",
+        r"\subsubsection{Cosine similarity is \begin{equation*}",
+        r"\begin{split}\cos(\theta) = \frac{v \cdot w}{|v||w|}.\end{split}",
+        r"\end{equation*}}",
+        r"\label{x}",
+        r"\begin{equation*}",
+        r"\begin{split}a = b\end{split}",
+        r"\end{equation*}", ""])
+    rewritten, lines = latex.inline_heading_math(tex)
+    assert lines == [2]
+    assert rewritten.splitlines()[1] == (r"\subsubsection{Cosine similarity is "
+                                         r"\(\cos(\theta) = \frac{v \cdot w}{|v||w|}.\)}")
+    assert rewritten.endswith("\\begin{equation*}\n\\begin{split}a = b\\end{split}\n"
+                              "\\end{equation*}\n")  # a display outside headings stays

@@ -176,7 +176,8 @@ def test_cjk_preamble_chooses_the_languages_noto_fonts() -> None:
 def test_missing_cjk_font_warns_naming_the_package() -> None:
     with pytest.warns(latex.FontWarning, match="apt-get install fonts-noto-cjk"):
         assert latex.cjk_preamble("ja", frozenset({"freeserif"}), xecjk=True) == ""
-    with pytest.warns(latex.FontWarning, match="apt-get install texlive-lang-cjk texlive-lang-chinese"):
+    with pytest.warns(latex.FontWarning,
+                      match="apt-get install texlive-lang-cjk texlive-lang-chinese"):
         assert latex.cjk_preamble("ja", NOTO, xecjk=False) == ""
 
 
