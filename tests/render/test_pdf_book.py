@@ -18,7 +18,7 @@ from d2lbook.render import latex, pdf
 from tests.conftest import BOOKS, require, run_d2lbook
 
 TOOLS = ("xelatex", "latexmk", "rsvg-convert", "pdftotext")
-CAPTION_NUMBER = re.compile(r'class="caption-number">(?P<number>(?:Fig|Table)\. ?[\d.]+)')
+CAPTION_NUMBER = re.compile(r'class="caption-number">(?P<number>(?:Fig\.|Table) [\d.]+)')
 EQUATION_NUMBER = re.compile(r'class="eqno">\((?P<number>[\d.]+)\)')
 
 
@@ -70,7 +70,7 @@ def test_figure_table_and_equation_numbers_are_the_htmls(captions: Path) -> None
     html_equations = [match["number"] for match in EQUATION_NUMBER.finditer(page)]
     assert len(html_captions) == 3 and html_equations
     text = pdf_text(captions / "_build" / "pdf" / "captions.pdf")
-    pdf_captions = re.findall(r"^((?:Fig|Table)\. [\d.]+):", text, re.MULTILINE)
+    pdf_captions = re.findall(r"^((?:Fig\.|Table) [\d.]+):", text, re.MULTILINE)
     assert pdf_captions == html_captions
     # the equations' numbers, as printed beside each display in page order
     pdf_equations = re.findall(r"^\(([\d.]+)\)$", text.split("Refer to")[0], re.MULTILINE)
