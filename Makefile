@@ -1,7 +1,8 @@
 # Set up a virtual environment, build the sample book, run the tests.
 #   make html   - set up, then build the sample book's site into _build/html
 #   make pdf    - set up (TeX via apt when root), then build _build/pdf/d2lbook-sample.pdf
-#   make test   - set up, then run every test (slow ones included)
+#   make test   - set up, then run every test (slow ones included, whole-corpus PDFs not:
+#                 run those with `pytest -m corpus_pdf` or benchmarks/bench_corpus_pdf.py)
 #   make quick  - the fast tests only
 
 PYTHON ?= python3
@@ -34,6 +35,7 @@ lib: setup
 # Debian packages the PDF and browser tests need (installed when running as root).
 SYSTEM_PACKAGES := texlive-xetex latexmk texlive-latex-extra texlive-latex-recommended \
 	texlive-fonts-recommended fonts-freefont-otf xindy librsvg2-bin poppler-utils \
+	fonts-noto-cjk texlive-lang-cjk texlive-lang-chinese \
 	chromium chromium-driver
 system-deps:
 	@if [ "$$(id -u)" = 0 ]; then \
@@ -44,7 +46,7 @@ system-deps:
 	else echo "not root: install $(SYSTEM_PACKAGES) yourself for the PDF and browser tests"; fi
 
 test: setup system-deps
-	$(BIN)/python -m pytest -m "slow or not slow" -q
+	$(BIN)/python -m pytest -m "(slow or not slow) and not corpus_pdf" -q
 
 quick: setup
 	$(BIN)/python -m pytest -m "not slow" -q

@@ -82,6 +82,8 @@ def latex_settings(config: Config, tab: str | None) -> dict[str, object]:
         # myst-nb drops SVG outputs for LaTeX unless ranked: after PDF, before PNG.
         "nb_mime_priority_overrides": [("latex", "image/svg+xml", 15)],
         "rsvg_converter_format": "pdf",
+        # Sphinx picks pLaTeX classes (jsbook) for Japanese; xelatex needs the standard ones.
+        "latex_docclass": {"manual": "report", "howto": "article"},
     }
     if config.pdf.latex_logo:
         settings["latex_logo"] = config.pdf.latex_logo
@@ -264,3 +266,105 @@ def unnumber_chapters(tex: str, documents: set[str]) -> str:
         elif unnumbered and SECTION.match(line):
             lines[index] = SECTION.sub(lambda match: f"\\{match['level']}*{{", line, count=1)
     return "".join(lines)
+
+
+# --- CJK text ----------------------------------------------------------------------------------
+
+CJK_CHARACTER = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+                           "\uf900-\ufaff]")
+"""Kana, CJK ideographs and Hangul: text that needs a CJK font."""
+CJK_LANGUAGES = ("ja", "zh", "ko")
+CJK_FONT_PACKAGE = "fonts-noto-cjk"
+# xeCJK.sty is in texlive-lang-cjk; the ctexhook.sty it loads, in texlive-lang-chinese.
+CJK_TEX_FILES = ("xeCJK.sty", "ctexhook.sty")
+CJK_TEX_PACKAGE = "texlive-lang-cjk texlive-lang-chinese"
+# Which regional variant of the Noto CJK fonts suits a language (glyph shapes differ).
+CJK_REGIONS = {"ja": "JP", "ko": "KR", "zh_tw": "TC", "zh-tw": "TC", "zh_hk": "HK",
+               "zh-hk": "HK", "zh": "SC"}
+BEGIN_DOCUMENT = "\\begin{document}"
+
+
+def needs_cjk(tex: str, language: str) -> bool:
+    """True for a Chinese, Japanese or Korean book, or when the text holds CJK characters."""
+    body = tex.split(BEGIN_DOCUMENT, 1)[-1]
+    return language[:2].lower() in CJK_LANGUAGES or CJK_CHARACTER.search(body) is not None
+
+
+def cjk_region(language: str) -> str:
+    """``JP``, ``KR``, ``SC``, ``TC`` or ``HK``: the Noto CJK variant for ``language``."""
+    code = language.lower()
+    return CJK_REGIONS.get(code, CJK_REGIONS.get(code[:2], "SC"))
+
+
+def cjk_preamble(language: str, families: frozenset[str], xecjk: bool) -> str:
+    """xeCJK with the Noto CJK fonts of ``language``; empty, with a ``FontWarning``
+    naming the package to install, when xeCJK or every CJK font is missing."""
+    if not xecjk:
+        warnings.warn(f"the book has CJK text but xeCJK is not installed; install "
+                      f"{CJK_TEX_PACKAGE} (apt-get install {CJK_TEX_PACKAGE}); CJK characters "
+                      "are left out of the PDF", FontWarning, stacklevel=2)
+        return ""
+    region = cjk_region(language)
+    regions = [region] + [other for other in ("JP", "SC", "TC", "HK", "KR") if other != region]
+    roles = {"main": ("Serif", "Sans"), "sans": ("Sans", "Serif"), "mono": ("Sans Mono", "Sans")}
+    chosen: dict[str, str] = {}
+    for role, styles in roles.items():
+        candidates = [f"Noto {style} CJK {name}" for name in regions for style in styles]
+        found = next((font for font in candidates if font.casefold() in families), None)
+        if found:
+            chosen[role] = found
+    if "main" not in chosen:
+        warnings.warn(f"the book has CJK text but no CJK font is installed (fc-list); install "
+                      f"{CJK_FONT_PACKAGE} (apt-get install {CJK_FONT_PACKAGE}); CJK characters "
+                      "are left out of the PDF", FontWarning, stacklevel=2)
+        return ""
+    lines = ["% CJK text (d2lbook): xeCJK with the Noto CJK fonts", r"\usepackage{xeCJK}",
+             f"\\setCJKmainfont{{{chosen['main']}}}",
+             f"\\setCJKsansfont{{{chosen.get('sans', chosen['main'])}}}",
+             f"\\setCJKmonofont{{{chosen.get('mono', chosen['main'])}}}",
+             # no extra space between CJK characters in code (fancyvrb)
+             r"\fvset{formatcom=\xeCJKVerbAddon}"]
+    return "\n".join(lines) + "\n"
+
+
+@functools.cache
+def xecjk_is_installed() -> bool:
+    """True when TeX finds xeCJK and the files it loads (``kpsewhich``)."""
+    if shutil.which("kpsewhich") is None:
+        return False
+    found = subprocess.run(["kpsewhich", *CJK_TEX_FILES], capture_output=True, text=True,
+                           check=False).stdout
+    return len(found.split()) == len(CJK_TEX_FILES)
+
+
+def typeset_cjk(tex: str, language: str) -> str:
+    """``tex`` loading xeCJK and a CJK font when the book is in, or holds, CJK text."""
+    if not needs_cjk(tex, language) or BEGIN_DOCUMENT not in tex:
+        return tex
+    preamble = cjk_preamble(language, installed_font_families(), xecjk_is_installed())
+    return tex.replace(BEGIN_DOCUMENT, preamble + BEGIN_DOCUMENT, 1) if preamble else tex
+
+
+# --- display math inside a heading ---------------------------------------------------------------
+
+HEADING_DISPLAY_MATH = re.compile(
+    r"^(?P<head>\\(?:chapter|section|subsection|subsubsection|paragraph)\*?\{[^\n]*?)[ \t]*"
+    r"\\begin\{(?P<env>equation\*?|displaymath)\}\s*(?:\\label\{[^{}\n]*\}\s*)?"
+    r"(?:\\begin\{split\})?(?P<math>.*?)(?:\\end\{split\})?\s*\\end\{(?P=env)\}",
+    re.DOTALL | re.MULTILINE)
+
+
+def inline_heading_math(tex: str) -> tuple[str, list[int]]:
+    """``tex`` with each display equation inside a heading made inline math (a heading
+    is a moving argument, where a display stops TeX), and the .tex lines of those
+    headings (1-based, in the returned text)."""
+    lines: list[int] = []
+    parts: list[str] = []
+    position = 0
+    for match in HEADING_DISPLAY_MATH.finditer(tex):
+        parts.append(tex[position:match.start()])
+        lines.append("".join(parts).count("\n") + 1)
+        parts += [match["head"], " \\(", match["math"].strip(), "\\)"]
+        position = match.end()
+    parts.append(tex[position:])
+    return "".join(parts), lines

@@ -2,8 +2,10 @@
 removed, the book's post-processing script, then ``latexmk -xelatex``; writes
 ``<output>/pdf/<name>[-<tab>].pdf``.
 
-Missing TeX tools stop the build before it starts; a LaTeX error is reported
-with the failing .tex line, its neighbourhood and the chapter it came from.
+Missing TeX tools stop the build before it starts. A LaTeX error is reported
+with the failing .tex line, its neighbourhood and the chapter it came from: as
+a warning when TeX recovered from it and wrote the PDF (a formula it cannot
+typeset), as an error when it wrote none or ``build.warning_is_error`` is set.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from d2lbook.config import Config
-from d2lbook.errors import MissingResourceWarning, RenderError
+from d2lbook.errors import BookWarning, MissingResourceWarning, RenderError
 from d2lbook.processes import run_process
 from d2lbook.render import latex
 from d2lbook.render.html import SphinxMessage, run_sphinx
@@ -29,11 +31,19 @@ REQUIRED_TOOLS = ("xelatex", "latexmk", "rsvg-convert")
 DEBIAN_PACKAGES = ("texlive-xetex", "latexmk", "texlive-latex-extra",
                    "texlive-latex-recommended", "texlive-fonts-recommended",
                    "fonts-freefont-otf", "xindy", "librsvg2-bin")
-LATEXMK_OPTIONS = ("-xelatex", "-interaction=nonstopmode", "-halt-on-error",
-                   "-file-line-error")
+# TeX recovers from an error in one formula or raw block and goes on; latexmk -f
+# finishes its passes anyway (-g: even when an earlier run of the same .tex failed).
+# Errors are then reported per source line (see run_latexmk).
+LATEXMK_OPTIONS = ("-xelatex", "-f", "-g", "-interaction=nonstopmode", "-file-line-error")
+MAX_REPORTED_ERRORS = 20
+MAX_EXTRA_PASSES = 3
 
 FILE_LINE_ERROR = re.compile(r"^(?P<file>[^\s:][^:]*\.tex):(?P<line>\d+): (?P<message>.*)$")
 BANG_ERROR = re.compile(r"^! (?P<message>.*)$")
+PLAIN_TEXT = re.compile(r"[^\\{}$%&_^~()\[\]]{24,}")
+RERUN = re.compile(r"Rerun to get|Rerun LaTeX|Label\(s\) may have changed")
+FATAL_IN_LOG = re.compile(r"^! Emergency stop|^==> Fatal error occurred", re.MULTILINE)
+FATAL = re.compile(r"^(Emergency stop|==> Fatal error occurred)")
 LOG_LINE_NUMBER = re.compile(r"^l\.(?P<line>\d+)")
 MISSING_CHARACTER = re.compile(
     r"^Missing character: There is no (?P<character>\S+) \(U\+[0-9A-F]+\) in font "
@@ -86,9 +96,13 @@ def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: st
     if not tex.is_file():
         raise RenderError(f"Sphinx wrote no {tex.name}; is latex_settings() in conf.py?",
                           path=project_folder / "conf.py")
-    rewrite_tex(tex, project_folder, tab if len(config.build.tabs) > 1 else None)
+    if tab is not None and len(config.build.tabs) > 1:
+        tex.write_text(latex.select_tab(tex.read_text(encoding="utf-8"), tab), encoding="utf-8")
     run_post_latex(config, tex, environment)
-    run_latexmk(tex, (config.source_dir, project_folder), environment)
+    sources = (config.source_dir, project_folder)
+    rewrite_tex(tex, project_folder, config.project.language, sources)
+    failures = run_latexmk(tex, sources, environment)
+    report_latex_errors(failures, tex, sources, config.build.warning_is_error)
     log = latex_folder / f"{name}.log"
     warn_missing_characters(log.read_text(encoding="utf-8", errors="replace"), log)
     target = output_folder / "pdf" / f"{name}.pdf"
@@ -97,15 +111,26 @@ def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: st
                      messages=result.messages, duration=time.monotonic() - started)
 
 
-def rewrite_tex(tex: Path, project_folder: Path, tab: str | None) -> None:
-    """Keep one tab's cells, unnumber chapters outside numbered toctrees, title the
-    bibliography after the page that holds it."""
+def rewrite_tex(tex: Path, project_folder: Path, language: str,
+                source_folders: Sequence[Path]) -> None:
+    """Unnumber chapters outside numbered toctrees, title the bibliography after the
+    page that holds it, make display math in headings inline, set CJK text in a CJK font.
+
+    Runs after the book's ``post_latex`` script, which sees the .tex as Sphinx wrote
+    it (less the other tabs' cells), as it did with the original d2lbook.
+    """
     text = tex.read_text(encoding="utf-8")
-    if tab is not None:
-        text = latex.select_tab(text, tab)
     text = latex.title_bibliography(text)
     text = latex.unnumber_chapters(text, latex.unnumbered_documents(project_folder))
+    text, headings = latex.inline_heading_math(text)
+    text = latex.typeset_cjk(text, language)
     tex.write_text(text, encoding="utf-8")
+    tex_lines = text.splitlines()
+    for line in headings:
+        source, source_line = locate_source(tex_lines, line, source_folders)
+        where = f"{source}:{source_line}" if source_line else f"{source or tex}"
+        warnings.warn(f"{where}: a heading holds a display equation ($$...$$); the PDF "
+                      f"sets it inline ({tex.name}:{line})", LatexErrorWarning, stacklevel=2)
 
 
 def missing_characters(log_text: str) -> dict[str, set[str]]:
@@ -128,38 +153,93 @@ def warn_missing_characters(log_text: str, log: Path) -> None:
 
 
 def run_post_latex(config: Config, tex: Path, env: Mapping[str, str]) -> None:
-    """Run the book's ``pdf.post_latex`` script on ``tex`` (a .py runs with this Python)."""
+    """Run the book's ``pdf.post_latex`` script on ``tex`` as the original d2lbook did.
+
+    The script runs in the book's root folder with the path of the .tex relative to
+    it as its only argument (``python static/post_latex/main.py _build/pdf/x.tex``);
+    a .py script runs with this Python, anything else as an executable. A missing
+    script warns; a failing one stops the build with its exit status and stderr.
+    """
     if not config.pdf.post_latex:
         return
-    script = (config.root / config.pdf.post_latex).resolve()
+    script = config.root / config.pdf.post_latex
     if not script.is_file():
         warnings.warn(f"pdf.post_latex script {config.pdf.post_latex} does not exist; the .tex "
-                      "is compiled as Sphinx wrote it", MissingResourceWarning, stacklevel=2)
+                      "is compiled without it", MissingResourceWarning, stacklevel=2)
         return
-    command = [sys.executable, str(script)] if script.suffix == ".py" else [str(script)]
-    process = run_process([*command, str(tex)], cwd=tex.parent, env=env, stdin=None)
+    root = config.root.resolve()
+    argument = os.path.relpath(tex.resolve(), root)
+    command = ([sys.executable, config.pdf.post_latex] if script.suffix == ".py"
+               else [str(script.resolve())])
+    process = run_process([*command, argument], cwd=root, env=env)
     if process.returncode != 0:
-        raise RenderError(f"pdf.post_latex script failed on {tex.name} (exit "
-                          f"{process.returncode}):\n{process.stderr.strip()[-3000:]}",
+        output = (process.stderr.strip() or process.stdout.strip())[-3000:]
+        raise RenderError(f"pdf.post_latex script {config.pdf.post_latex} failed on "
+                          f"{argument} (exit {process.returncode}):\n{output}",
                           path=config.pdf.post_latex)
 
 
-def run_latexmk(tex: Path, source_folders: Sequence[Path], env: Mapping[str, str]) -> None:
-    """Compile ``tex`` with latexmk and xelatex; a failure raises an explained error."""
+def run_latexmk(tex: Path, source_folders: Sequence[Path],
+                env: Mapping[str, str]) -> list[LatexFailure]:
+    """Compile ``tex`` with latexmk and xelatex; returns the errors TeX recovered from.
+
+    TeX stopping before the end (no PDF, or one cut short) raises the error that
+    stopped it, explained.
+    """
     command = ["latexmk", *LATEXMK_OPTIONS, tex.name]
-    process = run_process(command, cwd=tex.parent, env=env)
-    (tex.parent / "latexmk.out").write_text(process.stdout + process.stderr, encoding="utf-8")
-    if process.returncode == 0 and tex.with_suffix(".pdf").is_file():
-        return
+    for stale in (".pdf", ".xdv"):  # output of an earlier, maybe stopped, run
+        tex.with_suffix(stale).unlink(missing_ok=True)
     log = tex.with_suffix(".log")
-    log_text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
-    raise explain_latex_error(log_text, tex, source_folders,
-                              fallback=(process.stdout + process.stderr)[-3000:])
+    output, passes = [], 0
+    while True:
+        process = run_process(command, cwd=tex.parent, env=env)
+        output.append(process.stdout + process.stderr)
+        log_text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+        passes += 1
+        # After an error latexmk runs TeX once, leaving the contents and references
+        # unresolved: run it again while TeX asks for it.
+        if process.returncode == 0 or passes > MAX_EXTRA_PASSES \
+                or not RERUN.search(log_text) or FATAL_IN_LOG.search(log_text):
+            break
+    (tex.parent / "latexmk.out").write_text("".join(output), encoding="utf-8")
+    failures = find_latex_failures(log_text)
+    stopped = any(FATAL.match(failure.message) for failure in failures)
+    if tex.with_suffix(".pdf").is_file() and not stopped:
+        return failures
+    # TeX stopped (the PDF, if any, is cut short): its first error is the likely cause
+    causes = [failure for failure in failures if not FATAL.match(failure.message)]
+    raise explain_latex_error(causes[0] if causes else None, tex, source_folders,
+                              fallback=output[-1][-3000:])
+
+
+class LatexErrorWarning(BookWarning):
+    """TeX could not typeset part of the book (a formula, a raw block) and went on."""
+
+
+def report_latex_errors(failures: Sequence[LatexFailure], tex: Path,
+                        source_folders: Sequence[Path], strict: bool) -> None:
+    """One warning per .tex line TeX recovered from errors on, at its source line (the
+    first error there, explained); the first raises when ``strict``
+    (``build.warning_is_error``)."""
+    by_line: dict[tuple[str | None, int | None], list[LatexFailure]] = {}
+    for failure in failures:
+        by_line.setdefault((failure.file, failure.line), []).append(failure)
+    for index, same_line in enumerate(by_line.values()):
+        error = explain_latex_error(same_line[0], tex, source_folders)
+        if strict:
+            raise error
+        if index == MAX_REPORTED_ERRORS:
+            warnings.warn(f"LaTeX errors on {len(by_line) - index} more lines; see "
+                          f"{tex.with_suffix('.log')}", LatexErrorWarning, stacklevel=2)
+            return
+        more = f" ({len(same_line) - 1} more errors on this line)" if len(same_line) > 1 else ""
+        warnings.warn(f"{error}\nTeX went on{more}; the PDF shows this part as TeX "
+                      "recovered it", LatexErrorWarning, stacklevel=2)
 
 
 @dataclass(frozen=True)
 class LatexFailure:
-    """The first error of a LaTeX log."""
+    """An error of a LaTeX log."""
 
     message: str
     """TeX's message, e.g. ``Undefined control sequence.``."""
@@ -171,9 +251,10 @@ class LatexFailure:
     """The log's lines after the message (what TeX read when it stopped)."""
 
 
-def find_latex_failure(log_text: str) -> LatexFailure | None:
-    """The first error in an xelatex log (``-file-line-error`` or ``!`` style)."""
+def find_latex_failures(log_text: str) -> list[LatexFailure]:
+    """Every error in an xelatex log (``-file-line-error`` or ``!`` style), in order."""
     lines = log_text.splitlines()
+    failures = []
     for index, raw in enumerate(lines):
         match = FILE_LINE_ERROR.match(raw) or BANG_ERROR.match(raw)
         if match is None:
@@ -191,14 +272,14 @@ def find_latex_failure(log_text: str) -> LatexFailure | None:
                 following += lines[offset + 1:offset + 2]
                 break
         context = "\n".join(following)
-        return LatexFailure(groups["message"].strip(), groups.get("file"), line, context)
-    return None
+        failures.append(LatexFailure(groups["message"].strip(), groups.get("file"), line,
+                                     context))
+    return failures
 
 
-def explain_latex_error(log_text: str, tex: Path, source_folders: Sequence[Path],
-                        fallback: str = "") -> RenderError:
+def explain_latex_error(failure: LatexFailure | None, tex: Path,
+                        source_folders: Sequence[Path], fallback: str = "") -> RenderError:
     """A ``RenderError`` at the source chapter: TeX's message, the .tex line, its text."""
-    failure = find_latex_failure(log_text)
     log_note = f"full log: {tex.with_suffix('.log')}"
     if failure is None:
         return RenderError(f"xelatex failed on {tex.name}; {log_note}\n{fallback}", path=tex)
@@ -246,9 +327,12 @@ def locate_source(tex_lines: list[str], line: int,
     source = next((path for path in candidates if path.is_file()), None)
     if source is None:
         return Path(document), None
-    needle = tex_lines[line - 1].strip()
-    if needle:
-        for number, text in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
-            if needle in text:
-                return source, number
+    source_lines = source.read_text(encoding="utf-8").splitlines()
+    # the whole line, else its longest runs of plain words (TeX markup differs from markdown)
+    plain = sorted(PLAIN_TEXT.findall(tex_lines[line - 1]), key=len, reverse=True)
+    for needle in [tex_lines[line - 1].strip(), *(run.strip() for run in plain)]:
+        if needle:
+            for number, text in enumerate(source_lines, 1):
+                if needle in text:
+                    return source, number
     return source, None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -14,8 +15,9 @@ from d2lbook.config import BuildConfig, Config, PdfConfig, ProjectConfig
 from d2lbook.errors import RenderError
 from d2lbook.render import latex, pdf
 from d2lbook.render.sphinx_project import render_conf
+from tests.conftest import require
 
-needs_tex = pytest.mark.usefixtures("tex")  # skips outside CI when TeX Live is absent
+needs_tex = pytest.mark.usefixtures("tex")
 
 SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60" viewBox="0 0 120 60">
 <rect x="5" y="5" width="110" height="50" fill="#8ecae6" stroke="#023047"/>
@@ -92,6 +94,17 @@ BROKEN_LATEX = """
 \\undefinedcommandfromthebook{oops}
 ```
 """
+# A machine translation spaced out a formula's commands: TeX cannot typeset it.
+BROKEN_MATH = """
+The gradient of the loss function is $\\nabla f = [2x_1, 4x_2] ^ \\ top$ here.
+
+Text after the broken formula.
+"""
+MISSING_INPUT = """
+```{raw} latex
+\\input{no-such-file-anywhere}
+```
+"""
 LONG_LINE = "value_" + "x" * 40 + " = " + " + ".join(f"weight_{i}" for i in range(30))
 
 
@@ -119,11 +132,12 @@ def write_notebook(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-def make_project(root: Path, extra_markdown: str = "", **pdf_options: str) -> tuple[Config,
-                                                                                    Path]:
+def make_project(root: Path, extra_markdown: str = "", language: str = "en",
+                 **pdf_options: str) -> tuple[Config, Path]:
     """A book config and a Sphinx project written as the build writes one."""
     config = Config(root=root, project=ProjectConfig(
-        name="tiny", title="A Tiny Test Book", author="Ada Example", release="3.1.4"),
+        name="tiny", title="A Tiny Test Book", author="Ada Example", release="3.1.4",
+        language=language),
         build=BuildConfig(tabs=("pytorch", "numpy")),
         pdf=PdfConfig(bibfile="references.bib", **pdf_options))
     project = root / "_build" / "merged"
@@ -149,7 +163,7 @@ def run_text(*command: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[pdf.PdfResult, str]:
+def built(tex: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[pdf.PdfResult, str]:
     root = tmp_path_factory.mktemp("book")
     config, project = make_project(root)
     result = pdf.build_pdf(config, project, root / "_build", "pytorch")
@@ -255,8 +269,8 @@ def test_every_character_has_a_glyph(built) -> None:
 @pytest.mark.slow
 @needs_tex
 def test_characters_missing_from_the_fonts_are_reported(tmp_path: Path) -> None:
-    config, project = make_project(tmp_path, extra_markdown="\nGreek α and Chinese 中文.\n")
-    with pytest.warns(latex.FontWarning, match="lack characters.*中") as caught:
+    config, project = make_project(tmp_path, extra_markdown="\nGreek α and hieroglyph 𓂀.\n")
+    with pytest.warns(latex.FontWarning, match="lack characters.*𓂀") as caught:
         result = pdf.build_pdf(config, project, tmp_path / "_build", None)
     assert "α" not in str(caught[0].message)  # FreeSerif has Greek
     assert result.pdf.is_file()
@@ -289,21 +303,83 @@ def test_missing_tools_stop_before_anything_is_written(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @needs_tex
-def test_latex_error_names_the_tex_line_and_source_chapter(tmp_path: Path) -> None:
-    config, project = make_project(tmp_path, extra_markdown=BROKEN_LATEX)
-    with pytest.raises(RenderError) as caught:
-        pdf.build_pdf(config, project, tmp_path / "_build", None)
-    error = caught.value
-    assert error.path == str(project / "chapters" / "fitting.md")
-    source_lines = (FITTING + BROKEN_LATEX).splitlines()
-    assert error.line == source_lines.index("\\undefinedcommandfromthebook{oops}") + 1
+def test_latex_errors_name_the_tex_line_and_source_chapter(tmp_path: Path) -> None:
+    config, project = make_project(tmp_path, extra_markdown=BROKEN_LATEX + BROKEN_MATH)
+    with pytest.warns(pdf.LatexErrorWarning) as caught:
+        result = pdf.build_pdf(config, project, tmp_path / "_build", None)
+    messages = [str(warning.message) for warning in caught
+                if issubclass(warning.category, pdf.LatexErrorWarning)]
+    source = project / "chapters" / "fitting.md"
+    lines = (FITTING + BROKEN_LATEX + BROKEN_MATH).splitlines()
+    undefined = lines.index("\\undefinedcommandfromthebook{oops}") + 1
+    assert messages[0].startswith(f"{source}:{undefined}: LaTeX error: Undefined control")
+    formula = next(number for number, line in enumerate(lines, 1) if "gradient of" in line)
+    assert any(message.startswith(f"{source}:{formula}: LaTeX error: Missing {{ inserted")
+               for message in messages[1:]), messages
+    text = run_text("pdftotext", str(result.pdf), "-")
+    assert "Text after the broken formula." in text  # TeX went on: the rest is there
+    assert re.search(r"drawn in Fig\. 1\.1", text)  # and passes resolved the references
+    assert re.search(r"CONTENTS\s+Preface\s+\d+\s+1 Fitting Lines", text)  # and the contents
+    # with build.warning_is_error, the first one stops the build
+    failures = pdf.find_latex_failures(result.log.read_text(errors="replace"))
+    with pytest.raises(RenderError) as stopped:
+        pdf.report_latex_errors(failures, result.tex, (tmp_path, project), strict=True)
+    error = stopped.value
+    assert error.path == str(source) and error.line == undefined
     assert "Undefined control sequence" in error.message
     assert "\\undefinedcommandfromthebook{oops}" in error.message
     assert "full log:" in error.message and len(error.message.splitlines()) < 20
-    assert (tmp_path / "_build" / "pdf" / "default" / "latex" / "tiny.log").is_file()
+
+
+@pytest.mark.slow
+@needs_tex
+def test_latex_error_that_stops_tex_is_an_error(tmp_path: Path) -> None:
+    config, project = make_project(tmp_path, extra_markdown=MISSING_INPUT)
+    with pytest.raises(RenderError) as caught:
+        pdf.build_pdf(config, project, tmp_path / "_build", None)
+    assert "no-such-file-anywhere" in caught.value.message
+    assert not (tmp_path / "_build" / "pdf" / "tiny.pdf").exists()
 
 
 def test_pdf_name_per_tab() -> None:
     config = Config(root=Path("."), project=ProjectConfig(name="book"))
     assert latex.pdf_name(config, None) == "book"
     assert latex.pdf_name(config, "jax") == "book-jax"
+
+
+JAPANESE = "\n## 線形回帰\n\n線形回帰は最も基本的なモデルです。`コード`\n"
+
+
+@pytest.mark.slow
+@needs_tex
+def test_japanese_text_is_set_in_a_cjk_font(tmp_path: Path) -> None:
+    require("noto serif cjk jp" in latex.installed_font_families() and
+            latex.xecjk_is_installed(),
+            f"{latex.CJK_FONT_PACKAGE} or {latex.CJK_TEX_PACKAGE} missing (make system-deps)")
+    config, project = make_project(tmp_path, extra_markdown=JAPANESE, language="ja")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", latex.FontWarning)
+        result = pdf.build_pdf(config, project, tmp_path / "_build", None)
+    text = run_text("pdftotext", str(result.pdf), "-")
+    assert "線形回帰は最も基本的なモデルです。" in text and "Fitting Lines" in text
+    fonts = run_text("pdffonts", str(result.pdf))
+    assert "NotoSerifCJKjp" in fonts.replace("-", "").replace(" ", "")
+    assert pdf.missing_characters(result.log.read_text(errors="replace")) == {}
+
+
+def test_display_math_in_a_heading_becomes_inline() -> None:
+    tex = "\n".join([
+        "text before",
+        r"\subsubsection{Cosine similarity is \begin{equation*}",
+        r"\begin{split}\cos(\theta) = \frac{v \cdot w}{|v||w|}.\end{split}",
+        r"\end{equation*}}",
+        r"\label{x}",
+        r"\begin{equation*}",
+        r"\begin{split}a = b\end{split}",
+        r"\end{equation*}", ""])
+    rewritten, lines = latex.inline_heading_math(tex)
+    assert lines == [2]
+    assert rewritten.splitlines()[1] == (r"\subsubsection{Cosine similarity is "
+                                         r"\(\cos(\theta) = \frac{v \cdot w}{|v||w|}.\)}")
+    assert rewritten.endswith("\\begin{equation*}\n\\begin{split}a = b\\end{split}\n"
+                              "\\end{equation*}\n")  # a display outside headings stays
