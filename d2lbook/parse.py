@@ -338,7 +338,8 @@ def to_notebook(document: Document) -> nbformat.NotebookNode:
         "display_name": "Python 3",
         "language": "python",
     }
-    notebook.metadata["language_info"] = {"name": "python"}
+    # ipython3: shell escapes (!pip) and magics highlight as the kernel would show them
+    notebook.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
     notebook.metadata["d2lbook"] = {"path": document.path}
     for index, cell in enumerate(document.cells):
         metadata: dict = {"d2lbook": {"line": cell.line}}

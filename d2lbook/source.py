@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from d2lbook import paths
-from d2lbook.config import Config
+from d2lbook.config import Config, setting_line
 from d2lbook.dialect.fences import TOP_LEVEL
 from d2lbook.errors import BookWarning, ConfigError, MissingResourceWarning, ParseError
 from d2lbook.files import read_source
@@ -225,7 +225,9 @@ def _find_resources(config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
             matches = [name] if exists else []
         if not matches:
             missing.append(name)
-            warnings.warn(f"{config.path or source_dir}: resource '{pattern}' does not exist",
+            line = setting_line(config, "build.resources", pattern)
+            where = f"{config.path}:{line}" if config.path and line else config.path or source_dir
+            warnings.warn(f"{where}: resource '{pattern}' does not exist",
                           MissingResourceWarning, stacklevel=3)
         for match in matches:
             what = f"build.resources '{pattern}'"
