@@ -72,8 +72,7 @@ def build_eval(config: Config, options: BuildOptions) -> tuple[BookSources, list
                                                                   BuildReport]:
     """Execute every chapter for the chosen tabs; return the pages Sphinx renders."""
     sources = find_sources(config)
-    if config.build.eval:  # only kernels import it: a build without them leaves the book's files
-        refresh_library(config, sources)
+    refresh_library(config, sources)  # kernels import it, the API page documents it
     chapters = notebooks.read_chapters(config, sources)
     build_tabs = notebooks.selected_tabs(config, options.tab)
     executed, records = evaluate(config, options, chapters, build_tabs)

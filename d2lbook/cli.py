@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from d2lbook.errors import BookError, BookWarning
+from d2lbook.errors import BookError, BookWarning, DialectWarning
 from d2lbook.processes import raise_terminated
 
 TARGETS = ("eval", "html", "lib", "pdf", "tabcheck", "ipynb", "pkg", "slides", "colab",
@@ -21,7 +21,9 @@ TARGETS = ("eval", "html", "lib", "pdf", "tabcheck", "ipynb", "pkg", "slides", "
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None):
-    if issubclass(category, BookWarning):
+    if issubclass(category, DialectWarning):  # tagged: the kind a user may choose to silence
+        click.echo(f"warning: {message} [dialect]", err=True)
+    elif issubclass(category, BookWarning):
         click.echo(f"warning: {message}", err=True)
     else:
         click.echo(warnings.formatwarning(message, category, filename, lineno, line), err=True)

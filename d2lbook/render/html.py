@@ -22,6 +22,7 @@ from d2lbook.render.locate import ChapterLocator
 
 WARNING_LINE = re.compile(
     r"^(?P<path>[^\s].*?):(?P<line>\d+)?:? ?(?P<kind>WARNING|ERROR|CRITICAL): (?P<message>.*)$")
+WARNING_TYPE = re.compile(r" \[[\w.-]+\]$")
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,29 @@ def parse_warnings(path: Path, source: Path, chapters: Path | None = None
             pass
         line = int(match["line"]) if match["line"] else None
         file, line, message = locator.locate(file, line, match["message"])
+        if line is None and file.endswith((".md", ".ipynb")):
+            line = 1  # about the whole document (not in any toctree, say): its first line
         messages.append(SphinxMessage(file, line, match["kind"], message))
-    return messages
+    return collapse_repeats(messages)
+
+
+def collapse_repeats(messages: list[SphinxMessage]) -> list[SphinxMessage]:
+    """One record per file and message: the same undefined reference in each tab's copy
+    of a text (or written twice in a chapter) is one thing to fix, listed with its lines."""
+    lines: dict[tuple[str, str, str], list[int | None]] = {}
+    for message in messages:
+        lines.setdefault((message.path, message.kind, message.message), []).append(message.line)
+    collapsed = []
+    for (path, kind, text), found in lines.items():
+        others = sorted({line for line in found[1:] if line is not None} - {found[0]})
+        if others:
+            also = f" (also line{'s' if len(others) > 1 else ''} "
+            also += ", ".join(str(line) for line in others) + ")"
+            kind_tag = WARNING_TYPE.search(text)  # keep Sphinx's [type] tag last
+            cut = kind_tag.start() if kind_tag else len(text)
+            text = text[:cut] + also + text[cut:]
+        collapsed.append(SphinxMessage(path, found[0], kind, text))
+    return collapsed
 
 
 def project_digest(folder: Path) -> str:

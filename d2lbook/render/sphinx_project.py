@@ -150,7 +150,10 @@ def render_conf(config: Config, tabs: tuple[str, ...], offline_mathjax: bool,
         "html_theme_options": theme_options(config),
         "html_context": {"d2lbook_tabs": list(tabs)},
         "html_last_updated_fmt": None,
-        "suppress_warnings": ["mystnb.unknown_mime_type", "myst.header"],
+        # highlighting: Sphinx shows a cell its lexer cannot parse (a %%writefile of markdown)
+        # as plain text anyway; the warning gives the author nothing to fix
+        "suppress_warnings": ["mystnb.unknown_mime_type", "myst.header",
+                              "misc.highlighting_failure"],
     }
     if for_pdf:  # a PDF project holds one tab (or none)
         settings.update(latex.latex_settings(config, tabs[0] if tabs else None))
