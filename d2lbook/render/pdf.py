@@ -121,8 +121,8 @@ def rewrite_tex(tex: Path, project_folder: Path, language: str,
     text = tex.read_text(encoding="utf-8")
     text = latex.title_bibliography(text)
     text = latex.unnumber_chapters(text, latex.unnumbered_documents(project_folder))
-    text, headings = latex.inline_heading_math(text)
     text = latex.typeset_cjk(text, language)
+    text, headings = latex.inline_heading_math(text)  # lines of the text as written
     tex.write_text(text, encoding="utf-8")
     tex_lines = text.splitlines()
     for line in headings:
