@@ -46,7 +46,8 @@ FATAL_IN_LOG = re.compile(r"^! Emergency stop|^==> Fatal error occurred", re.MUL
 FATAL = re.compile(r"^(Emergency stop|==> Fatal error occurred)")
 LOG_LINE_NUMBER = re.compile(r"^l\.(?P<line>\d+)")
 MISSING_CHARACTER = re.compile(
-    r"^Missing character: There is no (?P<character>\S+) \(U\+[0-9A-F]+\) in font "
+    # "(U+00E9)" in an OpenType font, '("E9)' in a TeX font (math: cmmi10)
+    r"^Missing character: There is no (?P<character>\S+) \((?:U\+|\")[0-9A-F]+\) in font "
     r"(?P<font>[^/:!]+)", re.MULTILINE)
 
 
@@ -146,9 +147,12 @@ def warn_missing_characters(log_text: str, log: Path) -> None:
     if missing:
         listing = "; ".join(f"{font}: {' '.join(sorted(characters))}"
                             for font, characters in sorted(missing.items()))
+        # TeX's own fonts (cmmi10, ...) set math: text there belongs in \text{...}
+        math = " (in math: put such text in \\text{...})" if any(
+            font.startswith("cm") for font in missing) else ""
         warnings.warn(f"the PDF's fonts lack characters the book uses ({listing}); choose "
-                      f"fonts that have them (pdf.main_font, ...); see {log}", FontWarning,
-                      stacklevel=3)
+                      f"fonts that have them (pdf.main_font, ...){math}; see {log}",
+                      FontWarning, stacklevel=3)
 
 
 def run_post_latex(config: Config, tex: Path, env: Mapping[str, str]) -> None:

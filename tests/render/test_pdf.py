@@ -417,3 +417,11 @@ def test_heading_math_warning_names_the_source_heading(tmp_path: Path) -> None:
     assert str(heading.message).startswith(f"{tmp_path / 'chapter.md'}:5: a heading holds")
     line = int(re.search(r"book\.tex:(\d+)", str(heading.message)).group(1))
     assert tex.read_text().splitlines()[line - 1].startswith(r"\subsubsection{コサイン")
+
+
+def test_missing_characters_of_opentype_and_tex_fonts() -> None:
+    log = "\n".join([
+        "Missing character: There is no 中 (U+4E2D) in font [FreeSerif.otf]/OT:script=latn;!",
+        'Missing character: There is no ç ("E7) in font cmmi10!',
+        'Missing character: There is no ã ("E3) in font cmmi10!'])
+    assert pdf.missing_characters(log) == {"[FreeSerif.otf]": {"中"}, "cmmi10": {"ç", "ã"}}
