@@ -46,7 +46,8 @@ FATAL_IN_LOG = re.compile(r"^! Emergency stop|^==> Fatal error occurred", re.MUL
 FATAL = re.compile(r"^(Emergency stop|==> Fatal error occurred)")
 LOG_LINE_NUMBER = re.compile(r"^l\.(?P<line>\d+)")
 MISSING_CHARACTER = re.compile(
-    r"^Missing character: There is no (?P<character>\S+) \(U\+[0-9A-F]+\) in font "
+    # "(U+00E9)" in an OpenType font, '("E9)' in a TeX font (math: cmmi10)
+    r"^Missing character: There is no (?P<character>\S+) \((?:U\+|\")[0-9A-F]+\) in font "
     r"(?P<font>[^/:!]+)", re.MULTILINE)
 
 
@@ -122,8 +123,8 @@ def rewrite_tex(tex: Path, project_folder: Path, language: str,
     text = tex.read_text(encoding="utf-8")
     text = latex.title_bibliography(text)
     text = latex.unnumber_chapters(text, latex.unnumbered_documents(project_folder))
-    text, headings = latex.inline_heading_math(text)
     text = latex.typeset_cjk(text, language)
+    text, headings = latex.inline_heading_math(text)  # lines of the text as written
     tex.write_text(text, encoding="utf-8")
     tex_lines = text.splitlines()
     for line in headings:
@@ -147,9 +148,12 @@ def warn_missing_characters(log_text: str, log: Path) -> None:
     if missing:
         listing = "; ".join(f"{font}: {' '.join(sorted(characters))}"
                             for font, characters in sorted(missing.items()))
+        # TeX's own fonts (cmmi10, ...) set math: text there belongs in \text{...}
+        math = " (in math: put such text in \\text{...})" if any(
+            font.startswith("cm") for font in missing) else ""
         warnings.warn(f"the PDF's fonts lack characters the book uses ({listing}); choose "
-                      f"fonts that have them (pdf.main_font, ...); see {log}", FontWarning,
-                      stacklevel=3)
+                      f"fonts that have them (pdf.main_font, ...){math}; see {log}",
+                      FontWarning, stacklevel=3)
 
 
 def run_post_latex(config: Config, tex: Path, env: Mapping[str, str]) -> None:

@@ -383,3 +383,34 @@ def test_display_math_in_a_heading_becomes_inline() -> None:
                                          r"\(\cos(\theta) = \frac{v \cdot w}{|v||w|}.\)}")
     assert rewritten.endswith("\\begin{equation*}\n\\begin{split}a = b\\end{split}\n"
                               "\\end{equation*}\n")  # a display outside headings stays
+
+
+HEADING = "コサイン類似度 MLの文脈では、角度が2つのベクトルの近さを測定する"
+
+
+def test_heading_math_warning_names_the_source_heading(tmp_path: Path) -> None:
+    (tmp_path / "chapter.md").write_text(
+        f"# Chapter\n\nSome text.\n\n### {HEADING} $$\\cos(\\theta) = 1$$\n")
+    tex = tmp_path / "book.tex"
+    tex.write_text("\n".join([
+        r"\documentclass{report}", r"\begin{document}",
+        r"\chapter{Chapter}", r"\label{\detokenize{chapter::doc}}",
+        f"\\subsubsection{{{HEADING} \\begin{{equation*}}",
+        r"\begin{split}\cos(\theta) = 1\end{split}", r"\end{equation*}}",
+        r"\end{document}", ""]))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pdf.rewrite_tex(tex, tmp_path, "ja", (tmp_path,))
+    [heading] = [warning for warning in caught
+                 if issubclass(warning.category, pdf.LatexErrorWarning)]
+    assert str(heading.message).startswith(f"{tmp_path / 'chapter.md'}:5: a heading holds")
+    line = int(re.search(r"book\.tex:(\d+)", str(heading.message)).group(1))
+    assert tex.read_text().splitlines()[line - 1].startswith(r"\subsubsection{コサイン")
+
+
+def test_missing_characters_of_opentype_and_tex_fonts() -> None:
+    log = "\n".join([
+        "Missing character: There is no 中 (U+4E2D) in font [FreeSerif.otf]/OT:script=latn;!",
+        'Missing character: There is no ç ("E7) in font cmmi10!',
+        'Missing character: There is no ã ("E3) in font cmmi10!'])
+    assert pdf.missing_characters(log) == {"[FreeSerif.otf]": {"中"}, "cmmi10": {"ç", "ã"}}
