@@ -18,10 +18,12 @@ from typing import Any
 
 from d2lbook.errors import RenderError
 from d2lbook.processes import run_process
+from d2lbook.render import TEMPLATES
 from d2lbook.render.locate import ChapterLocator
 
 WARNING_LINE = re.compile(
-    r"^(?P<path>[^\s].*?):(?P<line>\d+)?:? ?(?P<kind>WARNING|ERROR|CRITICAL): (?P<message>.*)$")
+    r"^(?:(?P<path>[^\s].*?):(?P<line>\d+)?:? ?)?(?P<kind>WARNING|ERROR|CRITICAL): "
+    r"(?P<message>.*)$")
 WARNING_TYPE = re.compile(r" \[[\w.-]+\]$")
 
 
@@ -120,6 +122,9 @@ def parse_warnings(path: Path, source: Path, chapters: Path | None = None
                 messages[-1] = SphinxMessage(last.path, last.line, last.kind,
                                              last.message + "\n" + raw)
             continue
+        if match["path"] is None:  # Sphinx knew no place (an autodoc import failure, say)
+            messages.append(SphinxMessage("sphinx", None, match["kind"], match["message"]))
+            continue
         file = match["path"]
         try:
             file = Path(file).resolve().relative_to(source.resolve()).as_posix()
@@ -153,8 +158,13 @@ def collapse_repeats(messages: list[SphinxMessage]) -> list[SphinxMessage]:
 
 
 def project_digest(folder: Path) -> str:
-    """A hash of every input file of the Sphinx project (to skip no-op renders)."""
+    """A hash of every input file of the Sphinx project and of the renderer's own code
+    (its Sphinx extensions and templates), to skip no-op renders."""
     digest = hashlib.sha256()
+    renderer = Path(__file__).parent
+    for path in sorted([*renderer.glob("*.py"), *TEMPLATES.rglob("*")]):
+        if path.is_file():
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
     for path in sorted(folder.rglob("*")):
         if path.is_file() and "_static" not in path.relative_to(folder).parts[:1]:
             digest.update(path.relative_to(folder).as_posix().encode())

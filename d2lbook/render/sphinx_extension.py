@@ -102,7 +102,22 @@ def restore_numbered_tocs(app: Sphinx, env: BuildEnvironment) -> list[str]:
     return []
 
 
+def let_mocks_count() -> None:
+    """Give autodoc's stand-ins for missing frameworks the value 0 as a number.
+
+    A generated library runs code when imported (``devices=try_all_gpus()`` as a default
+    argument calls ``range(npx.num_gpus())``); with the framework mocked, that call must
+    not stop the import, or the API page loses the whole module.
+    """
+    import sphinx.ext.autodoc.mock as autodoc_mock
+
+    stand_in = autodoc_mock._MockObject
+    stand_in.__index__ = stand_in.__int__ = lambda self: 0  # type: ignore[attr-defined]
+    stand_in.__float__ = lambda self: 0.0  # type: ignore[attr-defined]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    let_mocks_count()
     app.add_transform(NumberEveryEquation)
     app.connect("autodoc-process-signature", show_own_constructor)
     # Around Sphinx's own section numbering (an env-get-updated handler at priority 500).
