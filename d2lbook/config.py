@@ -449,7 +449,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
+    return int(node.start_mark.line) + 1
 
 
 def _is_null(node: yaml.Node) -> bool:
@@ -524,7 +524,7 @@ def _read_value(node: yaml.Node, annotation: Any, key: str, path: Path | None) -
 
 def _override(config: Config, dotted: str, text: str) -> Config:
     try:
-        changed = _replace_path(config, Config, dotted.split("."), text, "")
+        changed: Config = _replace_path(config, Config, dotted.split("."), text, "")
         _check_minimums(changed, Config, "", None)
     except (ValueError, ConfigError) as error:
         message = getattr(error, "message", error)

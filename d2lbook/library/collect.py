@@ -120,7 +120,8 @@ def find_label(cells: list[tuple[Cell, str]]) -> str:
     """The last section label (one holding ``sec_``) in these text cells."""
     for cell, text in reversed(cells):
         if cell.kind == "markdown":
-            labels = [label for label in SECTION_LABEL.findall(text) if "sec_" in label]
+            labels: list[str] = [label for label in SECTION_LABEL.findall(text)
+                                 if "sec_" in label]
             if labels:
                 return labels[-1]
     return ""
@@ -309,7 +310,7 @@ def save_enclosing(start: int, spans: dict[int, int], lines: list[str],
 
 def statement_start(node: ast.stmt) -> int:
     """First line of a statement, decorators included."""
-    decorators = getattr(node, "decorator_list", [])
+    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
     return min([node.lineno, *(decorator.lineno for decorator in decorators)])
 
 

@@ -17,7 +17,7 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.domains.math import MathDomain
 from sphinx.environment import BuildEnvironment
-from sphinx.ext.autodoc.mock import _MockObject
+from sphinx.ext.autodoc.mock import _MockObject  # type: ignore[attr-defined]  # private, no stub
 from sphinx.transforms import SphinxTransform
 from sphinx.util.inspect import signature, stringify_signature
 
