@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from d2lbook.config import Config
 
 Result = TypeVar("Result")
+BOOK_FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
+"""``--dir``: an existing folder (a missing one is an error, not a book of defaults)."""
 
 TARGETS = ("eval", "html", "lib", "pdf", "tabcheck", "ipynb", "pkg", "slides", "colab",
            "outputcheck", "linkcheck")
@@ -91,9 +93,17 @@ def main() -> None:
         signal.signal(signal.SIGTERM, raise_terminated)
 
 
+class OneLineChoice(click.Choice[str]):
+    """A choice whose "missing" message lists the choices on the error's one line."""
+
+    def get_missing_message(self, param: click.Parameter, ctx: click.Context | None) -> str:
+        return "choose from " + ", ".join(map(str, self.choices))
+
+
 @main.command()
-@click.argument("targets", nargs=-1, required=True, type=click.Choice(TARGETS))
-@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
+@click.argument("targets", nargs=-1, required=True, type=OneLineChoice(TARGETS),
+                metavar="TARGET...")
+@click.option("--dir", "root", type=BOOK_FOLDER, default=".",
               help="Book folder (holding config.yaml or config.ini).")
 @click.option("--tab", default=None, help="Build one tab, or 'all' (default: every tab).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
@@ -128,6 +138,7 @@ def build(targets: tuple[str, ...], root: Path, tab: str | None, settings: tuple
     gpu_ids = parse_gpus(gpus)
     from d2lbook.config import load_config
     from d2lbook.lock import lock_build_dir
+    from d2lbook.notebooks import selected_tabs
 
     def options() -> BuildOptions:  # the pipeline is imported only by targets that need it
         from d2lbook.build import BuildOptions
@@ -137,6 +148,7 @@ def build(targets: tuple[str, ...], root: Path, tab: str | None, settings: tuple
 
     try:
         config = load_config(root, overrides)
+        selected_tabs(config, tab)  # an unknown --tab is refused before any work
         show_external_paths(config)
         with lock_build_dir(config.output_dir):
             for target in targets:
@@ -273,7 +285,7 @@ def report_tabcheck(config: Config) -> None:
 @click.argument("tab")
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
+@click.option("--dir", "root", type=BOOK_FOLDER, default=".",
               help="Book folder (holding config.yaml or config.ini).")
 def activate(tab: str, files: tuple[Path, ...], root: Path) -> None:
     """Make only TAB's code run when FILES are opened in Jupyter ('all' restores)."""
@@ -283,6 +295,10 @@ def activate(tab: str, files: tuple[Path, ...], root: Path) -> None:
     from d2lbook.paths import resolve_inside
 
     config = load_config(root)
+    if tab != "all" and tab not in config.build.tabs:
+        choices = ", ".join(config.build.tabs) or "none: the book has no tabs"
+        raise click.BadParameter(f"unknown tab {tab!r} (tabs: {choices}, or all)",
+                                 param_hint="TAB")
     for path in files:  # rewritten in place: only the book's own files
         resolve_inside(config.root, Path.cwd() / path, "FILES", path)
         text = read_source(path)
@@ -303,7 +319,7 @@ def new(folder: Path, title: str | None) -> None:
 
 
 @main.command()
-@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
+@click.option("--dir", "root", type=BOOK_FOLDER, default=".",
               help="Book folder (holding config.yaml or config.ini).")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=0,
               help="Port on 127.0.0.1 (default: a free one, printed).")
@@ -323,7 +339,7 @@ def serve(root: Path, port: int, interval: float, tab: str | None) -> None:
 
 
 @main.command()
-@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
+@click.option("--dir", "root", type=BOOK_FOLDER, default=".",
               help="Book folder (holding config.yaml or config.ini).")
 @click.option("--cache", is_flag=True, help="Remove the execution cache too.")
 def clear(root: Path, cache: bool) -> None:
@@ -339,7 +355,7 @@ def clear(root: Path, cache: bool) -> None:
 
 
 @main.command()
-@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
+@click.option("--dir", "root", type=BOOK_FOLDER, default=".",
               help="Book folder (holding config.yaml or config.ini).")
 @click.option("--repository", default=None, help="Git URL or path (default: deploy.repository).")
 @click.option("--branch", default=None, help="Branch to publish to (default: deploy.branch).")
@@ -369,7 +385,7 @@ def cache_options(command: Command) -> Command:
                                 "config's build.cache_url).")(command)
     command = click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
                            help="Override a config value.")(command)
-    return click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
+    return click.option("--dir", "root", type=BOOK_FOLDER,
                         default=".", help="Book folder (holding config.yaml or config.ini).")(
         command)
 

@@ -285,6 +285,8 @@ def load_config(root: Path, overrides: Mapping[str, str] | None = None) -> Confi
         config = _override(config, key, text)
     _check_no_nul(config, "", config.path)
     _check_github_repositories(config)
+    _check_colab_libs(config)
+    _check_args_aliases(config)
     paths.check_config_paths(config)
     return config
 
@@ -330,6 +332,37 @@ def _check_github_repositories(config: Config) -> None:
         if repository and (not GITHUB_REPOSITORY.fullmatch(repository) or ".." in repository):
             raise ConfigError(f"colab.github_repo.{tab}: expected a GitHub repository "
                               f"'owner/name', got {repository!r}", config.path)
+
+
+def colab_libs(config: Config) -> list[tuple[str, str, str]]:
+    """``colab.libs`` lines ('tab, name, pip-spec') as (tab, name, pip-spec) triples."""
+    triples = []
+    for number, entry in enumerate(config.colab.libs):
+        parts = [part.strip() for part in entry.split(",", 2)]
+        if len(parts) != 3 or not all(parts):
+            raise ConfigError(f"colab.libs[{number}]: expected 'tab, name, pip-spec', "
+                              f"got {entry!r}", config.path,
+                              setting_line(config, "colab.libs", entry))
+        triples.append((parts[0], parts[1], parts[2]))
+    return triples
+
+
+def _check_colab_libs(config: Config) -> None:
+    colab_libs(config)
+
+
+def _check_args_aliases(config: Config) -> None:
+    """Every ``library.tabs.TAB.args_alias`` entry is 'name(x, k=1) -> expression'."""
+    from d2lbook.library.aliases import parse_args_alias, parse_mapping  # it reads this schema
+
+    for tab, library in config.library.tabs.items():
+        key = f"library.tabs.{tab}.args_alias"
+        for call, expansion in parse_mapping(library.args_alias, split_terms=False):
+            try:
+                parse_args_alias(call, expansion)
+            except ValueError as error:
+                raise ConfigError(f"{key}: {error}", config.path,
+                                  setting_line(config, key)) from None
 
 
 def for_tab(config: Config, tab: str) -> Config:

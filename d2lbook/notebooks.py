@@ -17,7 +17,7 @@ import nbformat
 import yaml
 
 from d2lbook import library, linked_files, paths, tabs, translate
-from d2lbook.config import Config
+from d2lbook.config import Config, setting_line
 from d2lbook.errors import ConfigError, ParseError
 from d2lbook.execute import NotebookJob
 from d2lbook.execute.packages import package_versions
@@ -130,6 +130,9 @@ def selected_tabs(config: Config, tab: str | None) -> tuple[str, ...]:
     """Tabs a build covers: ``--tab X``, every tab for ``all`` or by default."""
     book_tabs = config.build.tabs
     if not book_tabs:
+        if tab not in (None, "all"):
+            raise ConfigError(f"unknown tab {tab!r}; the book has no tabs (build.tabs)",
+                              path=config.path, line=setting_line(config, "build.tabs"))
         return ()
     if tab in (None, "all"):
         return book_tabs
