@@ -121,9 +121,9 @@ class OneLineChoice(click.Choice[str]):
 @click.option("--address", default=None,
               help="Ray cluster address for --executor ray: auto or ray://HOST:PORT.")
 @click.option("--external", is_flag=True, help="linkcheck: check external links too.")
-@click.option("--cache-url", default=None, metavar="URL", envvar="D2LBOOK_CACHE_URL",
+@click.option("--cache-url", default=None, metavar="URL",
               help="Shared execution cache (s3://..., gs://..., file://...); "
-                   "default: $D2LBOOK_CACHE_URL, else the config's build.cache_url.")
+                   "default: the config's build.cache_url ($D2LBOOK_CACHE_URL overrides it).")
 def build(targets: tuple[str, ...], root: Path, tab: str | None, settings: tuple[str, ...],
           evaluate: bool | None, workers: int | None, gpus: str | None, fail_fast: bool,
           force: bool, executor: str | None, address: str | None, external: bool,
@@ -142,9 +142,11 @@ def build(targets: tuple[str, ...], root: Path, tab: str | None, settings: tuple
 
     def options() -> BuildOptions:  # the pipeline is imported only by targets that need it
         from d2lbook.build import BuildOptions
+        from d2lbook.execute import ConsoleProgress
 
         return BuildOptions(tab=tab, workers=workers, gpus=gpu_ids, fail_fast=fail_fast,
-                            force_render=force, executor=executor, address=address)
+                            force_render=force, executor=executor, address=address,
+                            progress=ConsoleProgress())
 
     try:
         config = load_config(root, overrides)
@@ -330,9 +332,11 @@ def serve(root: Path, port: int, interval: float, tab: str | None) -> None:
     """Build, serve the site on 127.0.0.1, rebuild and reload pages on every edit."""
     from d2lbook import build as pipeline
     from d2lbook import serve as server
+    from d2lbook.execute import ConsoleProgress
 
     try:
-        server.serve(root, pipeline.BuildOptions(tab=tab), port=port, interval=interval,
+        options = pipeline.BuildOptions(tab=tab, progress=ConsoleProgress())
+        server.serve(root, options, port=port, interval=interval,
                      echo=lambda text: click.echo(text, err=True))
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
@@ -380,9 +384,8 @@ Command = TypeVar("Command", bound=Callable[..., Any])
 def cache_options(command: Command) -> Command:
     """--dir, --set and --cache-url, shared by the cache commands."""
     command = click.option("--cache-url", default=None, metavar="URL",
-                           envvar="D2LBOOK_CACHE_URL",
-                           help="Remote cache (default: $D2LBOOK_CACHE_URL, else the "
-                                "config's build.cache_url).")(command)
+                           help="Remote cache (default: the config's build.cache_url, which "
+                                "$D2LBOOK_CACHE_URL overrides).")(command)
     command = click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
                            help="Override a config value.")(command)
     return click.option("--dir", "root", type=BOOK_FOLDER,
