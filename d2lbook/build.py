@@ -1,5 +1,7 @@
-"""The build pipeline: config -> sources -> parse -> tabs -> library -> execute
--> translate -> render. Each target is a short composition of the stages.
+"""The build pipeline: config -> sources -> library (regenerated from the ``#@save``
+blocks before anything runs, so notebooks import the current one) -> parse -> tabs (one
+notebook per tab) -> execute -> merge the tabs -> translate -> render. Each target is a
+short composition of the stages.
 """
 
 from __future__ import annotations

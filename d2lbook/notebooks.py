@@ -1,7 +1,8 @@
 """Between parse and render: chapters become one notebook per tab to execute,
 and executed tab notebooks become the merged pages Sphinx renders.
 
-Plain data in, plain data out; the execution itself belongs to ``execute``.
+They also prepare the execution folders under ``_build/eval`` and save the executed
+notebooks there; the execution itself belongs to ``execute``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""Find the ``#@save`` blocks of one chapter for one tab.
+"""Find the ``#@save`` blocks of one chapter, per tab.
 
-``collect_blocks(document, tab, tabs)`` returns the saved code of every code cell of
-that tab, in source order, each with the nearest preceding section label. Statements
+``collect_chapter(document, wanted, tabs)`` returns, for each wanted tab, the saved code
+of every code cell of that tab, in source order, each with the nearest preceding section
+label (``collect_blocks`` is its one-tab form). Statements
 are located with ``ast``; a mark inside the body of a top-level statement saves the whole
 statement, with a ``LibraryWarning`` naming file and line.
 """
