@@ -139,3 +139,11 @@ def test_bad_value_in_a_real_process(book: Path, arguments: list[str]) -> None:
     assert result.returncode != 0
     assert "Traceback" not in result.stdout + result.stderr
     assert len(error_lines(result.stderr)) == 1, result.stderr
+
+
+def test_bad_environment_override_is_a_config_error(book: Path) -> None:
+    """$D2LBOOK_CACHE_URL sets build.cache_url: a bad one is reported as that key."""
+    result = CliRunner(env={"D2LBOOK_CACHE_URL": "nosuchprotocol://bucket"}).invoke(
+        main, ["cache", "stats", "--dir", str(book)])
+    assert_one_line_error(result)
+    assert "build.cache_url nosuchprotocol://bucket" in result.stderr
