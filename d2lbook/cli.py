@@ -70,7 +70,8 @@ class BookFailure(click.ClickException):
 
 
 class BookGroup(click.Group):
-    """The one place the CLI turns the error family into a one-line error and exit 1."""
+    """The one place the CLI turns the error family (and the operating system's refusals)
+    into a one-line error and exit 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from d2lbook.execute.remote_cache import RemoteUnavailable
@@ -81,6 +82,9 @@ class BookGroup(click.Group):
             raise BookFailure(str(error)) from error
         except RemoteUnavailable as error:
             raise BookFailure(f"remote cache unavailable: {error}") from error
+        except OSError as error:  # a folder that cannot be made, a file that cannot be written
+            where = f"{error.filename}: " if error.filename else ""
+            raise BookFailure(f"{where}{error.strerror or error}") from error
 
 
 @click.group(cls=BookGroup, context_settings={"help_option_names": ["-h", "--help"]})

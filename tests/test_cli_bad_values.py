@@ -70,6 +70,8 @@ BAD_VALUES = [
     ["new"],
     ["new", "BOOK"],  # not empty
     ["new", "BOOK/index.md"],  # a file
+    ["new", "/dev/null/book"],  # cannot be made
+    ["build", "html", "--dir", "BOOK", "--set", "build.output_dir=index.md/_build"],
     # serve
     ["serve", "--dir", "BOOK", "--port", "-1"],
     ["serve", "--dir", "BOOK", "--port", "70000"],
