@@ -4,13 +4,14 @@
 #   make test   - set up, then run every test (slow ones included, whole-corpus PDFs not:
 #                 run those with `pytest -m corpus_pdf` or benchmarks/bench_corpus_pdf.py)
 #   make quick  - the fast tests only
+#   make lint   - ruff (rules and formatting) and mypy (strict on d2lbook/)
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.d2lbook-installed
 
-.PHONY: setup html pdf eval lib test quick system-deps clean
+.PHONY: setup html pdf eval lib test quick lint system-deps clean
 
 setup: $(STAMP)
 
@@ -50,6 +51,11 @@ test: setup system-deps
 
 quick: setup
 	$(BIN)/python -m pytest -m "not slow" -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf _build

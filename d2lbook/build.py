@@ -1,5 +1,7 @@
-"""The build pipeline: config -> sources -> parse -> tabs -> library -> execute
--> translate -> render. Each target is a short composition of the stages.
+"""The build pipeline: config -> sources -> library (regenerated from the ``#@save``
+blocks before anything runs, so notebooks import the current one) -> parse -> tabs (one
+notebook per tab) -> execute -> merge the tabs -> translate -> render. Each target is a
+short composition of the stages.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from d2lbook.errors import ExecutionError
 from d2lbook.execute import (
     ExecuteSettings,
     NotebookJob,
+    Progress,
+    QuietProgress,
     RunRecord,
     detect_gpus,
     execute_notebooks,
@@ -50,6 +54,8 @@ class BuildOptions:
     """Execution backend name; None: the config's ``build.executor``."""
     address: str | None = None
     """Cluster address for the ray backend; None: the config's ``build.ray_address``."""
+    progress: Progress = dataclasses.field(default_factory=QuietProgress, compare=False)
+    """Where the execute stage reports; the CLI passes a console display, else nothing."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +184,7 @@ def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Cha
     gpus = options.gpus if options.gpus is not None else offered()
     results = execute_notebooks(jobs, execute_settings(config, options, gpus),
                                 config.output_dir / "cache", executor=executor,
-                                remote=remote_cache(config))
+                                progress=options.progress, remote=remote_cache(config))
     for result in results:
         warn_truncated(result.job.source_path, result.job.tab, result.notebook)
         executed[result.job.source_path][result.job.tab] = result.notebook

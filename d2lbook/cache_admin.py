@@ -1,5 +1,6 @@
 """``d2lbook cache``: what the local and remote execution caches hold, and moving
-entries between them (stats, push, pull, prune). Returns plain data; the CLI prints.
+entries between them (stats, push, pull, prune). push, pull and prune write and remove
+cache entries; every function returns counts and never prints (the CLI does).
 """
 
 from __future__ import annotations

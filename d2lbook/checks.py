@@ -145,6 +145,7 @@ def check_external(url: str, timeout: float) -> str | None:
             with urllib.request.urlopen(request, timeout=timeout):
                 return None
         except urllib.error.HTTPError as error:
+            error.close()  # it holds the response's connection
             if method == "GET" or error.code not in (403, 405, 501):
                 return f"HTTP {error.code}"
         except (urllib.error.URLError, OSError) as error:

@@ -9,18 +9,29 @@ import sys
 import threading
 import warnings
 from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from d2lbook.errors import BookError, BookWarning, DialectWarning
 from d2lbook.processes import raise_terminated
 
+if TYPE_CHECKING:
+    from d2lbook.build import BuildOptions, BuildReport
+    from d2lbook.config import Config
+
+Result = TypeVar("Result")
+BOOK_FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
+"""``--dir``: an existing folder (a missing one is an error, not a book of defaults)."""
+
 TARGETS = ("eval", "html", "lib", "pdf", "tabcheck", "ipynb", "pkg", "slides", "colab",
            "outputcheck", "linkcheck")
 
 
-def show_warning(message, category, filename, lineno, file=None, line=None):
+def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: IO[str] | None = None, line: str | None = None) -> None:
     if issubclass(category, DialectWarning):  # tagged: the kind a user may choose to silence
         click.echo(f"warning: {message} [dialect]", err=True)
     elif issubclass(category, BookWarning):
@@ -52,7 +63,33 @@ def parse_gpus(text: str | None) -> tuple[int, ...] | None:
     return ids
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class BookFailure(click.ClickException):
+    """A ``BookError`` (or an unreachable remote cache) as click reports it: one line,
+    ``error: path:line: message``, exit status 1."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class BookGroup(click.Group):
+    """The one place the CLI turns the error family (and the operating system's refusals)
+    into a one-line error and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from d2lbook.execute.remote_cache import RemoteUnavailable
+
+        try:
+            return super().invoke(ctx)
+        except BookError as error:
+            raise BookFailure(str(error)) from error
+        except RemoteUnavailable as error:
+            raise BookFailure(f"remote cache unavailable: {error}") from error
+        except OSError as error:  # a folder that cannot be made, a file that cannot be written
+            where = f"{error.filename}: " if error.filename else ""
+            raise BookFailure(f"{where}{error.strerror or error}") from error
+
+
+@click.group(cls=BookGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="d2lbook")
 def main() -> None:
     """Build executable books from markdown notebooks."""
@@ -62,9 +99,17 @@ def main() -> None:
         signal.signal(signal.SIGTERM, raise_terminated)
 
 
+class OneLineChoice(click.Choice[str]):
+    """A choice whose "missing" message lists the choices on the error's one line."""
+
+    def get_missing_message(self, param: click.Parameter, ctx: click.Context | None) -> str:
+        return "choose from " + ", ".join(map(str, self.choices))
+
+
 @main.command()
-@click.argument("targets", nargs=-1, required=True, type=click.Choice(TARGETS))
-@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
+@click.argument("targets", nargs=-1, required=True, type=OneLineChoice(TARGETS),
+                metavar="TARGET...")
+@click.option("--dir", "root", type=BOOK_FOLDER, default=".",
               help="Book folder (holding config.yaml or config.ini).")
 @click.option("--tab", default=None, help="Build one tab, or 'all' (default: every tab).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
@@ -82,11 +127,13 @@ def main() -> None:
 @click.option("--address", default=None,
               help="Ray cluster address for --executor ray: auto or ray://HOST:PORT.")
 @click.option("--external", is_flag=True, help="linkcheck: check external links too.")
-@click.option("--cache-url", default=None, metavar="URL", envvar="D2LBOOK_CACHE_URL",
+@click.option("--cache-url", default=None, metavar="URL",
               help="Shared execution cache (s3://..., gs://..., file://...); "
-                   "default: $D2LBOOK_CACHE_URL, else the config's build.cache_url.")
-def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, force, executor,
-          address, external, cache_url) -> None:
+                   "default: the config's build.cache_url ($D2LBOOK_CACHE_URL overrides it).")
+def build(targets: tuple[str, ...], root: Path, tab: str | None, settings: tuple[str, ...],
+          evaluate: bool | None, workers: int | None, gpus: str | None, fail_fast: bool,
+          force: bool, executor: str | None, address: str | None, external: bool,
+          cache_url: str | None) -> None:
     """Build TARGETS: eval, html, lib, pdf, tabcheck, ipynb, pkg, slides, colab, outputcheck,
     linkcheck."""
     overrides = parse_overrides(settings)
@@ -97,22 +144,23 @@ def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, forc
     gpu_ids = parse_gpus(gpus)
     from d2lbook.config import load_config
     from d2lbook.lock import lock_build_dir
+    from d2lbook.notebooks import selected_tabs
 
-    def options():  # the pipeline is imported only by targets that execute or render
+    def options() -> BuildOptions:  # the pipeline is imported only by targets that need it
         from d2lbook.build import BuildOptions
+        from d2lbook.execute import ConsoleProgress
 
         return BuildOptions(tab=tab, workers=workers, gpus=gpu_ids, fail_fast=fail_fast,
-                            force_render=force, executor=executor, address=address)
+                            force_render=force, executor=executor, address=address,
+                            progress=ConsoleProgress())
 
     try:
         config = load_config(root, overrides)
+        selected_tabs(config, tab)  # an unknown --tab is refused before any work
         show_external_paths(config)
         with lock_build_dir(config.output_dir):
             for target in targets:
                 run_target(target, config, options, external=external)
-    except BookError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
     except KeyboardInterrupt as interrupted:  # ExecutionInterrupted carries what finished
         results = getattr(interrupted, "results", [])
         done = sum(result.record.ok for result in results)
@@ -120,7 +168,7 @@ def build(targets, root, tab, settings, evaluate, workers, gpus, fail_fast, forc
         sys.exit(130)
 
 
-def show_external_paths(config) -> None:
+def show_external_paths(config: Config) -> None:
     """Say which folders outside the book the config lets it read (``build.external_paths``)."""
     from d2lbook.paths import external_folders
 
@@ -129,7 +177,8 @@ def show_external_paths(config) -> None:
                    err=True)
 
 
-def run_target(target: str, config, options, external: bool = False) -> None:
+def run_target(target: str, config: Config, options: Callable[[], BuildOptions],
+               external: bool = False) -> None:
     """Run one build target; ``options()`` makes the pipeline's ``BuildOptions``."""
     if target in PUBLISHING_TARGETS:
         run_publishing_target(target, config, options, external)
@@ -169,7 +218,8 @@ def run_target(target: str, config, options, external: bool = False) -> None:
 PUBLISHING_TARGETS = ("ipynb", "pkg", "slides", "colab", "outputcheck", "linkcheck")
 
 
-def run_publishing_target(target: str, config, options, external: bool) -> None:
+def run_publishing_target(target: str, config: Config, options: Callable[[], BuildOptions],
+                          external: bool) -> None:
     """Reader notebooks, packages, slides, Colab notebooks and the checks."""
     from d2lbook import checks, colab, package, slides
 
@@ -188,6 +238,7 @@ def run_publishing_target(target: str, config, options, external: bool) -> None:
         return
     from d2lbook.build import BuildReport
 
+    written: Iterable[Path]
     if target == "slides":
         written, records = slides.build_slides(config, options())
     else:
@@ -204,7 +255,7 @@ def run_publishing_target(target: str, config, options, external: bool) -> None:
         click.echo(f"{target}: {path}")
 
 
-def summarize(report) -> None:
+def summarize(report: BuildReport) -> None:
     """One line of counts, then every failure with file, cell, line and traceback."""
     counts = Counter(record.status for record in report.records)
     tiers = Counter(record.cache_tier for record in report.records if record.cache_tier)
@@ -224,7 +275,7 @@ def summarize(report) -> None:
         click.echo(f"\n{len(report.failures)} notebook(s) failed", err=True)
 
 
-def report_tabcheck(config) -> None:
+def report_tabcheck(config: Config) -> None:
     from d2lbook import tabs
     from d2lbook.notebooks import read_chapters
     from d2lbook.source import find_sources
@@ -242,104 +293,90 @@ def report_tabcheck(config) -> None:
 @click.argument("tab")
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
+@click.option("--dir", "root", type=BOOK_FOLDER, default=".",
               help="Book folder (holding config.yaml or config.ini).")
-def activate(tab, files, root) -> None:
+def activate(tab: str, files: tuple[Path, ...], root: Path) -> None:
     """Make only TAB's code run when FILES are opened in Jupyter ('all' restores)."""
     from d2lbook import tabs
     from d2lbook.config import load_config
     from d2lbook.files import read_source
     from d2lbook.paths import resolve_inside
 
-    try:
-        config = load_config(root)
-        for path in files:  # rewritten in place: only the book's own files
-            resolve_inside(config.root, Path.cwd() / path, "FILES", path)
-            text = read_source(path)
-            path.write_text(tabs.activate(text, tab, config.build.tabs), encoding="utf-8")
-            click.echo(f"activated {tab} in {path}")
-    except BookError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+    config = load_config(root)
+    if tab != "all" and tab not in config.build.tabs:
+        choices = ", ".join(config.build.tabs) or "none: the book has no tabs"
+        raise click.BadParameter(f"unknown tab {tab!r} (tabs: {choices}, or all)",
+                                 param_hint="TAB")
+    for path in files:  # rewritten in place: only the book's own files
+        resolve_inside(config.root, Path.cwd() / path, "FILES", path)
+        text = read_source(path)
+        path.write_text(tabs.activate(text, tab, config.build.tabs), encoding="utf-8")
+        click.echo(f"activated {tab} in {path}")
 
 
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--title", default=None, help="Title of the book (default: from FOLDER's name).")
-def new(folder, title) -> None:
+def new(folder: Path, title: str | None) -> None:
     """Create a starter book in FOLDER that builds at once."""
     from d2lbook import scaffold
 
-    try:
-        written = scaffold.create_book(folder, title)
-    except BookError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+    written = scaffold.create_book(folder, title)
     click.echo(f"created {len(written)} files in {folder}; next: cd {folder} && "
                "d2lbook build html")
 
 
 @main.command()
-@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
+@click.option("--dir", "root", type=BOOK_FOLDER, default=".",
               help="Book folder (holding config.yaml or config.ini).")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=0,
               help="Port on 127.0.0.1 (default: a free one, printed).")
 @click.option("--interval", type=click.FloatRange(min=0.1), default=1.0,
               help="Seconds between two looks at the sources.")
 @click.option("--tab", default=None, help="Build one tab, or 'all' (default: every tab).")
-def serve(root, port, interval, tab) -> None:
+def serve(root: Path, port: int, interval: float, tab: str | None) -> None:
     """Build, serve the site on 127.0.0.1, rebuild and reload pages on every edit."""
     from d2lbook import build as pipeline
     from d2lbook import serve as server
+    from d2lbook.execute import ConsoleProgress
 
     try:
-        server.serve(root, pipeline.BuildOptions(tab=tab), port=port, interval=interval,
+        options = pipeline.BuildOptions(tab=tab, progress=ConsoleProgress())
+        server.serve(root, options, port=port, interval=interval,
                      echo=lambda text: click.echo(text, err=True))
-    except BookError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
 
 
 @main.command()
-@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
+@click.option("--dir", "root", type=BOOK_FOLDER, default=".",
               help="Book folder (holding config.yaml or config.ini).")
 @click.option("--cache", is_flag=True, help="Remove the execution cache too.")
-def clear(root, cache) -> None:
+def clear(root: Path, cache: bool) -> None:
     """Remove build outputs, keeping the execution cache unless --cache."""
     from d2lbook.clear import clear_outputs
     from d2lbook.config import load_config
     from d2lbook.execute import lock_build_dir
 
-    try:
-        config = load_config(root)
-        with lock_build_dir(config.output_dir):
-            removed = clear_outputs(config, cache=cache)
-    except BookError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+    config = load_config(root)
+    with lock_build_dir(config.output_dir):
+        removed = clear_outputs(config, cache=cache)
     click.echo(f"removed {len(removed)} item(s) from {config.output_dir}")
 
 
 @main.command()
-@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
+@click.option("--dir", "root", type=BOOK_FOLDER, default=".",
               help="Book folder (holding config.yaml or config.ini).")
 @click.option("--repository", default=None, help="Git URL or path (default: deploy.repository).")
 @click.option("--branch", default=None, help="Branch to publish to (default: deploy.branch).")
 @click.option("--message", default="Publish the book", help="Commit message.")
-def deploy(root, repository, branch, message) -> None:
+def deploy(root: Path, repository: str | None, branch: str | None, message: str) -> None:
     """Publish _build/html (and PDFs, packages) to a git branch, committing what changed."""
     from d2lbook import deploy as publisher
     from d2lbook.config import load_config
 
-    try:
-        config = load_config(root)
-        result = publisher.deploy(config, repository=repository, branch=branch,
-                                  message=message)
-    except BookError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+    config = load_config(root)
+    result = publisher.deploy(config, repository=repository, branch=branch, message=message)
     if result.commit is None:
         click.echo(f"deploy: nothing changed on {result.branch}")
     else:
@@ -347,45 +384,41 @@ def deploy(root, repository, branch, message) -> None:
                    f"on {result.branch}")
 
 
-def cache_options(command):
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def cache_options(command: Command) -> Command:
     """--dir, --set and --cache-url, shared by the cache commands."""
     command = click.option("--cache-url", default=None, metavar="URL",
-                           envvar="D2LBOOK_CACHE_URL",
-                           help="Remote cache (default: $D2LBOOK_CACHE_URL, else the "
-                                "config's build.cache_url).")(command)
+                           help="Remote cache (default: the config's build.cache_url, which "
+                                "$D2LBOOK_CACHE_URL overrides).")(command)
     command = click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
                            help="Override a config value.")(command)
-    return click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
+    return click.option("--dir", "root", type=BOOK_FOLDER,
                         default=".", help="Book folder (holding config.yaml or config.ini).")(
         command)
 
 
-def run_cache_command(root, settings, cache_url, action):
-    """Load the config, hold the build lock, run ``action(config)``; errors exit 1."""
+def run_cache_command(root: Path, settings: tuple[str, ...], cache_url: str | None,
+                      action: Callable[[Config], Result]) -> Result:
+    """Load the config, hold the build lock, run ``action(config)``."""
     from d2lbook.config import load_config
-    from d2lbook.execute.remote_cache import RemoteUnavailable
     from d2lbook.lock import lock_build_dir
 
     overrides = parse_overrides(settings)
     if cache_url is not None:
         overrides["build.cache_url"] = cache_url
-    try:
-        config = load_config(root, overrides)
-        with lock_build_dir(config.output_dir):
-            return action(config)
-    except BookError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
-    except RemoteUnavailable as error:
-        click.echo(f"error: remote cache unavailable: {error}", err=True)
-        sys.exit(1)
+    config = load_config(root, overrides)
+    with lock_build_dir(config.output_dir):
+        return action(config)
 
 
 def show_size(size: int) -> str:
+    scaled = float(size)
     for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000  # type: ignore[assignment]
+        if scaled < 1000 or unit == "GB":
+            return f"{scaled:.0f} {unit}" if unit == "B" else f"{scaled:.1f} {unit}"
+        scaled /= 1000
     return f"{size} B"
 
 
@@ -396,11 +429,11 @@ def cache() -> None:
 
 @cache.command()
 @cache_options
-def stats(root, settings, cache_url) -> None:
+def stats(root: Path, settings: tuple[str, ...], cache_url: str | None) -> None:
     """Entries, bytes and package versions per tier; hit rate of the last build."""
     from d2lbook import cache_admin
 
-    def show(config) -> None:
+    def show(config: Config) -> None:
         for stats in cache_admin.cache_stats(config):
             click.echo(f"{stats.tier}: {stats.location}: {stats.entries} entries, "
                        f"{show_size(stats.size)}")
@@ -420,7 +453,7 @@ def stats(root, settings, cache_url) -> None:
 
 @cache.command()
 @cache_options
-def push(root, settings, cache_url) -> None:
+def push(root: Path, settings: tuple[str, ...], cache_url: str | None) -> None:
     """Upload the local entries the remote cache lacks."""
     from d2lbook import cache_admin
 
@@ -430,7 +463,7 @@ def push(root, settings, cache_url) -> None:
 
 @cache.command()
 @cache_options
-def pull(root, settings, cache_url) -> None:
+def pull(root: Path, settings: tuple[str, ...], cache_url: str | None) -> None:
     """Download the entries this book's notebooks need from the remote cache."""
     from d2lbook import cache_admin
 
@@ -444,7 +477,8 @@ def pull(root, settings, cache_url) -> None:
               help="Keep entries written in the last N days, used or not.")
 @click.option("--tier", type=click.Choice(("local", "remote", "both")), default="local",
               help="Which cache to prune (default: local).")
-def prune(root, settings, cache_url, keep_days, tier) -> None:
+def prune(root: Path, settings: tuple[str, ...], cache_url: str | None, keep_days: float,
+          tier: str) -> None:
     """Remove entries no current notebook uses, older than --keep-days."""
     from d2lbook import cache_admin
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import nbformat
 
-from d2lbook.config import Config
-from d2lbook.errors import ConfigError
+from d2lbook.config import Config, colab_libs
 from d2lbook.execute import scan_gpu_use
+from d2lbook.execute.gpus import declared_gpu_count
 from d2lbook.files import copy_if_changed, write_if_changed
 from d2lbook.package import NotebookSet
 
@@ -24,22 +24,15 @@ IMAGE = re.compile(r"(!\[[^\]]*\]\()(?P<path>[^)\s]+\.svg)(?=[)\s])")
 
 def install_lines(config: Config, tab: str) -> list[str]:
     """``pip install`` lines for ``tab`` from ``colab.libs`` ('tab, name, pip-spec')."""
-    lines = []
-    for number, entry in enumerate(config.colab.libs, start=1):
-        parts = [part.strip() for part in entry.split(",", 2)]
-        if len(parts) != 3 or not all(parts):
-            raise ConfigError(f"colab.libs[{number - 1}]: expected 'tab, name, pip-spec', "
-                              f"got {entry!r}", config.path)
-        if parts[0] in (tab, "all"):
-            lines.append(f"!pip install {parts[2]}")
-    return lines
+    return [f"!pip install {spec}" for libs_tab, _, spec in colab_libs(config)
+            if libs_tab in (tab, "all")]
 
 
 def needs_gpu(notebook: nbformat.NotebookNode) -> bool:
     """Declared GPUs in the metadata, else the code scan of the executor."""
-    declared = notebook.metadata.get("d2lbook", {}).get("gpus")
+    declared = declared_gpu_count(notebook.metadata)
     if declared is not None:
-        return int(declared) > 0
+        return declared > 0
     return scan_gpu_use(notebook) != "none"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import re
 import typing
 import warnings
@@ -95,12 +96,14 @@ class BuildConfig:
         "build.dependencies, front-matter dependencies and pdf.post_latex may be read from; "
         "never written. Every other path must lie inside the book.", default=())
     ray_shared_path: str = _help("A folder holding the book that every Ray node sees at the "
-                                 "same path; empty: the book is shipped to the nodes.",
+                                 "same path; empty: the book is shipped to the nodes. "
+                                 "$D2LBOOK_RAY_SHARED_ROOT overrides it.",
                                  default="")
     cache_url: str = _help(
         "A shared execution cache at an fsspec URL (s3://bucket/prefix, gs://..., "
         "file:///mnt/cache), used after the local one; credentials come from the "
-        "environment or the store's own config, never from here.", default="")
+        "environment or the store's own config, never from here. $D2LBOOK_CACHE_URL "
+        "overrides it.", default="")
     cache_push: bool = _help("Upload executed notebooks to cache_url; false: read only "
                              "(e.g. pull requests from forks).", default=True)
     cache_timeout: int = _help("Seconds cache_url may stay silent before the build warns "
@@ -261,13 +264,21 @@ class MissingConfigWarning(BookWarning):
 
 # Fields of ``Config`` that describe the loaded copy rather than come from a file.
 _COMPUTED = ("root", "path", "tab")
+ENVIRONMENT_OVERRIDES = {
+    "D2LBOOK_CACHE_URL": "build.cache_url",
+    "D2LBOOK_RAY_SHARED_ROOT": "build.ray_shared_path",
+}
+"""Environment variables that set a key (named in the key's help): the config file, then
+these when set and not empty, then ``--set`` and the command line's options."""
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 
 
-def load_config(root: Path, overrides: Mapping[str, str] | None = None) -> Config:
-    """Read ``root/config.yaml`` or else ``root/config.ini``, then apply ``overrides``:
-    dotted keys from the command line (``{"build.eval": "false"}``)."""
+def load_config(root: Path, overrides: Mapping[str, str] | None = None,
+                environment: Mapping[str, str] | None = None) -> Config:
+    """Read ``root/config.yaml`` or else ``root/config.ini``, then apply the
+    ``ENVIRONMENT_OVERRIDES`` set in ``environment`` (default: this process's), then
+    ``overrides``: dotted keys from the command line (``{"build.eval": "false"}``)."""
     root = Path(root)
     yaml_path, ini_path = root / "config.yaml", root / "config.ini"
     if yaml_path.is_file():
@@ -281,10 +292,16 @@ def load_config(root: Path, overrides: Mapping[str, str] | None = None) -> Confi
                       MissingConfigWarning, stacklevel=2)
         config = Config(root=root)
     _check_minimums(config, Config, "", config.path)
+    environment = os.environ if environment is None else environment
+    for variable, key in ENVIRONMENT_OVERRIDES.items():
+        if environment.get(variable):
+            config = _override(config, key, environment[variable], f"${variable}: setting")
     for key, text in (overrides or {}).items():
         config = _override(config, key, text)
     _check_no_nul(config, "", config.path)
     _check_github_repositories(config)
+    _check_colab_libs(config)
+    _check_args_aliases(config)
     paths.check_config_paths(config)
     return config
 
@@ -330,6 +347,37 @@ def _check_github_repositories(config: Config) -> None:
         if repository and (not GITHUB_REPOSITORY.fullmatch(repository) or ".." in repository):
             raise ConfigError(f"colab.github_repo.{tab}: expected a GitHub repository "
                               f"'owner/name', got {repository!r}", config.path)
+
+
+def colab_libs(config: Config) -> list[tuple[str, str, str]]:
+    """``colab.libs`` lines ('tab, name, pip-spec') as (tab, name, pip-spec) triples."""
+    triples = []
+    for number, entry in enumerate(config.colab.libs):
+        parts = [part.strip() for part in entry.split(",", 2)]
+        if len(parts) != 3 or not all(parts):
+            raise ConfigError(f"colab.libs[{number}]: expected 'tab, name, pip-spec', "
+                              f"got {entry!r}", config.path,
+                              setting_line(config, "colab.libs", entry))
+        triples.append((parts[0], parts[1], parts[2]))
+    return triples
+
+
+def _check_colab_libs(config: Config) -> None:
+    colab_libs(config)
+
+
+def _check_args_aliases(config: Config) -> None:
+    """Every ``library.tabs.TAB.args_alias`` entry is 'name(x, k=1) -> expression'."""
+    from d2lbook.library.aliases import parse_args_alias, parse_mapping  # it reads this schema
+
+    for tab, library in config.library.tabs.items():
+        key = f"library.tabs.{tab}.args_alias"
+        for call, expansion in parse_mapping(library.args_alias, split_terms=False):
+            try:
+                parse_args_alias(call, expansion)
+            except ValueError as error:
+                raise ConfigError(f"{key}: {error}", config.path,
+                                  setting_line(config, key)) from None
 
 
 def for_tab(config: Config, tab: str) -> Config:
@@ -449,7 +497,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
+    return int(node.start_mark.line) + 1
 
 
 def _is_null(node: yaml.Node) -> bool:
@@ -520,15 +568,16 @@ def _read_value(node: yaml.Node, annotation: Any, key: str, path: Path | None) -
         raise ConfigError(f"{key}: {error}", path, _line(node)) from None
 
 
-# --- command-line overrides --------------------------------------------------------------------
+# --- command-line and environment overrides -------------------------------------------------------
 
-def _override(config: Config, dotted: str, text: str) -> Config:
+def _override(config: Config, dotted: str, text: str,
+              source: str = "command-line setting") -> Config:
     try:
-        changed = _replace_path(config, Config, dotted.split("."), text, "")
+        changed: Config = _replace_path(config, Config, dotted.split("."), text, "")
         _check_minimums(changed, Config, "", None)
     except (ValueError, ConfigError) as error:
         message = getattr(error, "message", error)
-        raise ConfigError(f"command-line setting {dotted}={text!r}: {message}") from None
+        raise ConfigError(f"{source} {dotted}={text!r}: {message}") from None
     return changed
 
 

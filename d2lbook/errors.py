@@ -19,7 +19,8 @@ class BookError(Exception):
         self.path = str(path) if path is not None else None
         self.line = line
 
-    def __reduce__(self):  # keep the location when crossing process boundaries
+    def __reduce__(self) -> tuple[type[BookError], tuple[str, str | None, int | None]]:
+        # keep the location when crossing process boundaries
         return (type(self), (self.message, self.path, self.line))
 
     @property
@@ -74,7 +75,8 @@ class DialectWarning(BookWarning):
         self.path = str(path) if path is not None else None
         self.line = line
 
-    def __reduce__(self):  # keep the location when crossing process boundaries
+    def __reduce__(self) -> tuple[type[DialectWarning], tuple[str, str | None, int | None]]:
+        # keep the location when crossing process boundaries
         return (type(self), (self.message, self.path, self.line))
 
     def __str__(self) -> str:

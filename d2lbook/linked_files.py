@@ -11,6 +11,7 @@ import posixpath
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
@@ -42,7 +43,7 @@ def named_files(document: Document) -> Iterator[tuple[str, int]]:
         if cell.kind != "markdown":
             continue
         if CANDIDATE.search(cell.source):
-            environment: dict = {}  # reference definitions, for ![alt][name] images
+            environment: dict[str, Any] = {}  # reference definitions, for ![alt][name] images
             for token in BLOCKS.parse(cell.source, environment):
                 line = cell.line + (token.map[0] if token.map else 0)
                 if token.type == "html_block":

@@ -1,7 +1,8 @@
 """Between parse and render: chapters become one notebook per tab to execute,
 and executed tab notebooks become the merged pages Sphinx renders.
 
-Plain data in, plain data out; the execution itself belongs to ``execute``.
+They also prepare the execution folders under ``_build/eval`` and save the executed
+notebooks there; the execution itself belongs to ``execute``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import nbformat
 import yaml
 
 from d2lbook import library, linked_files, paths, tabs, translate
-from d2lbook.config import Config
+from d2lbook.config import Config, setting_line
 from d2lbook.errors import ConfigError, ParseError
 from d2lbook.execute import NotebookJob
 from d2lbook.execute.packages import package_versions
@@ -130,6 +131,9 @@ def selected_tabs(config: Config, tab: str | None) -> tuple[str, ...]:
     """Tabs a build covers: ``--tab X``, every tab for ``all`` or by default."""
     book_tabs = config.build.tabs
     if not book_tabs:
+        if tab not in (None, "all"):
+            raise ConfigError(f"unknown tab {tab!r}; the book has no tabs (build.tabs)",
+                              path=config.path, line=setting_line(config, "build.tabs"))
         return ()
     if tab in (None, "all"):
         return book_tabs

@@ -11,7 +11,7 @@ import bisect
 import itertools
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from d2lbook.dialect.fences import Block, find_fences, is_closing_fence
 from d2lbook.dialect.lines import is_blank, split_lines, strip_newline
@@ -332,7 +332,7 @@ def to_notebook(document: Document) -> nbformat.NotebookNode:
     """Turn a document into an nbformat v4 notebook, each cell remembering its line."""
     import nbformat
 
-    notebook = nbformat.v4.new_notebook()
+    notebook: nbformat.NotebookNode = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
@@ -342,7 +342,7 @@ def to_notebook(document: Document) -> nbformat.NotebookNode:
     notebook.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
     notebook.metadata["d2lbook"] = {"path": document.path}
     for index, cell in enumerate(document.cells):
-        metadata: dict = {"d2lbook": {"line": cell.line}}
+        metadata: dict[str, Any] = {"d2lbook": {"line": cell.line}}
         if cell.tabs:
             metadata["d2lbook"]["tabs"] = list(cell.tabs)
         source = notebook_source(cell.source)

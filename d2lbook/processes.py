@@ -39,7 +39,8 @@ def prctl(option: int, value: int) -> bool:
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        return libc.prctl(option, value, 0, 0, 0) == 0
+        status: int = libc.prctl(option, value, 0, 0, 0)
+        return status == 0
     except (OSError, AttributeError):
         return False
 

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from d2lbook.errors import BookError
-from d2lbook.render.sphinx_project import TEMPLATES
+from d2lbook.render import TEMPLATES
 
 STARTER = TEMPLATES / "new_book"
 RENAMED = {"gitignore": ".gitignore"}

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from d2lbook import build as pipeline
 from d2lbook.config import load_config
@@ -49,7 +50,7 @@ class ReloadingHandler(SimpleHTTPRequestHandler):
 
     state: SiteState
 
-    def __init__(self, *arguments, state: SiteState, **keywords) -> None:
+    def __init__(self, *arguments: Any, state: SiteState, **keywords: Any) -> None:
         self.state = state
         super().__init__(*arguments, **keywords)
 
@@ -74,7 +75,7 @@ class ReloadingHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *arguments) -> None:  # quiet: the terminal shows builds
+    def log_message(self, format: str, *arguments: Any) -> None:  # quiet: the terminal shows builds
         pass
 
 

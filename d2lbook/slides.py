@@ -86,7 +86,8 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode | N
             cell = nbformat.v4.new_markdown_cell(part.source)
             cell.metadata["slideshow"] = {"slide_type": part.kind}
         cells.append(cell)
-    deck = nbformat.v4.new_notebook(cells=cells, metadata=dict(notebook.metadata))
+    deck: nbformat.NotebookNode = nbformat.v4.new_notebook(
+        cells=cells, metadata=dict(notebook.metadata))
     deck.metadata["celltoolbar"] = "Slideshow"
     deck.metadata["rise"] = {"scroll": True}
     return deck

@@ -79,6 +79,7 @@ def test_linkcheck_external_links_only_when_asked(tmp_path):
         problems = check_links(site, external=True)
     finally:
         server.shutdown()
+        server.server_close()
     assert [(p.line, "HTTP 404" in p.message) for p in problems] == [(2, True)]
 
 

@@ -361,3 +361,22 @@ def test_setting_line_finds_a_key_and_its_entry(tmp_path, file, text, item, line
     (tmp_path / file).write_text(text, encoding="utf-8")
     config = load_config(tmp_path)
     assert setting_line(config, "build.sphinx_configs", item) == line
+
+
+def test_environment_overrides_are_config_sources(tmp_path):
+    """``ENVIRONMENT_OVERRIDES``: the file, then the variable, then --set; each key's help
+    names its variable."""
+    from d2lbook.config import ENVIRONMENT_OVERRIDES, describe_schema
+
+    (tmp_path / "config.yaml").write_text("build:\n  cache_url: file:///from-file\n")
+    environment = {"D2LBOOK_CACHE_URL": "file:///from-env", "D2LBOOK_RAY_SHARED_ROOT": "/nfs"}
+    assert load_config(tmp_path, environment={}).build.cache_url == "file:///from-file"
+    config = load_config(tmp_path, environment=environment)
+    assert (config.build.cache_url, config.build.ray_shared_path) == ("file:///from-env", "/nfs")
+    config = load_config(tmp_path, {"build.cache_url": "file:///from-set"}, environment)
+    assert config.build.cache_url == "file:///from-set"
+    assert load_config(tmp_path, environment={"D2LBOOK_CACHE_URL": ""}).build.cache_url \
+        == "file:///from-file"
+    help_texts = {key: text for key, _, text in describe_schema()}
+    for variable, key in ENVIRONMENT_OVERRIDES.items():
+        assert f"${variable}" in help_texts[key]

@@ -211,7 +211,8 @@ def test_symlinks_inside_the_book_pointing_inside_are_fine(copy_book):
     book = copy_book("tiny")
     (book / "img" / "alias.svg").symlink_to(book / "img" / "dots.svg")
     (book / "chapter_one" / "pictures").symlink_to(book / "img")
-    (book / "chapter_one" / "sums.md").open("a").write("\n![Dots](pictures/alias.svg)\n")
+    with (book / "chapter_one" / "sums.md").open("a") as chapter:
+        chapter.write("\n![Dots](pictures/alias.svg)\n")
     sources = find_sources(load_config(book))
     read_chapters(load_config(book), sources)
     assert "img" in sources.resources
@@ -243,8 +244,9 @@ def test_chapter_image_outside_the_book_is_refused_at_its_line(copy_book, tmp_pa
 def test_chapter_images_inside_the_book_and_urls_pass(copy_book):
     book = copy_book("tiny")
     chapter = book / "chapter_one" / "sums.md"
-    chapter.open("a").write("\n![a](../img/dots.svg) ![b](https://example.org/x.png)\n"
-                            '<img src="data:image/png;base64,AAAA">\n')
+    with chapter.open("a") as text:
+        text.write("\n![a](../img/dots.svg) ![b](https://example.org/x.png)\n"
+                   '<img src="data:image/png;base64,AAAA">\n')
     config = load_config(book)
     assert read_chapters(config, find_sources(config))
 
@@ -300,9 +302,10 @@ def test_an_unmarked_folder_is_taken_over_only_when_it_holds_build_outputs(tmp_p
 def test_only_images_markdown_shows_are_checked_not_code_about_them(copy_book):
     book = copy_book("tiny")
     chapter = book / "chapter_one" / "sums.md"
-    chapter.open("a").write("\nWrite `![x](../../../../etc/passwd)` for an image:\n\n"
-                            "```md\n![x](../../../../etc/passwd)\n```\n\n"
-                            "    ![x](../../../../etc/passwd)\n")
+    with chapter.open("a") as text:
+        text.write("\nWrite `![x](../../../../etc/passwd)` for an image:\n\n"
+                   "```md\n![x](../../../../etc/passwd)\n```\n\n"
+                   "    ![x](../../../../etc/passwd)\n")
     config = load_config(book)
     assert read_chapters(config, find_sources(config))
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
+from typing import Any
 
 from nbformat import NotebookNode
 
+from ..errors import ParseError
 from .model import CellFailure, ExecuteSettings, NotebookExecutionError, NotebookJob
 
 GPU_LINE = re.compile(r"^GPU (\d+):", re.MULTILINE)
@@ -42,9 +45,23 @@ def declared_gpus(job: NotebookJob) -> int | None:
     """The need the job or its notebook metadata (``d2lbook.gpus`` or ``gpus``) declares."""
     if job.gpus is not None:
         return job.gpus
-    metadata = job.notebook.get("metadata", {})
-    value = metadata.get("d2lbook", {}).get("gpus", metadata.get("gpus"))
-    return int(value) if value is not None else None
+    return declared_gpu_count(job.notebook.get("metadata", {}), job.source_path)
+
+
+def declared_gpu_count(metadata: Mapping[str, Any], path: str | None = None) -> int | None:
+    """``d2lbook.gpus`` (else ``gpus``) of a notebook's metadata: None when not declared,
+    a ``ParseError`` about ``path`` when not a count."""
+    own = metadata.get("d2lbook", {})
+    value = own.get("gpus", metadata.get("gpus")) if isinstance(own, Mapping) else None
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        where = path or (own.get("path") if isinstance(own, Mapping) else None)
+        raise ParseError(f"notebook metadata gpus: expected an integer of at least 0, got "
+                         f"{value!r}", where)
+    return value
 
 
 def scan_gpu_use(notebook: NotebookNode) -> str:

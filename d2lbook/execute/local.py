@@ -22,8 +22,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
+from nbformat import NotebookNode
 
 from ..processes import descendants, kill_group, kill_pids
 from .backend import Completion, Launch, RunningNotebook
@@ -44,7 +46,7 @@ class WorkerProcess:
     """Book-keeping of one running worker."""
 
     launch: Launch
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     events: int
     folder: Path
     marker: str
@@ -148,7 +150,7 @@ class LocalExecutor:
             self.take_event(worker, json.loads(line))
         return False
 
-    def take_event(self, worker: WorkerProcess, event: dict) -> None:
+    def take_event(self, worker: WorkerProcess, event: dict[str, Any]) -> None:
         if event["event"] == "kernel":
             worker.kernel_pid = event.get("pid")
         elif event["event"] == "cell":
@@ -221,7 +223,8 @@ class LocalExecutor:
         return Completion(worker.launch, status, notebook, failure, worker.started,
                           time.time(), startup)
 
-    def outcome(self, worker: WorkerProcess):
+    def outcome(self, worker: WorkerProcess
+                ) -> tuple[RunStatus, NotebookNode, CellFailure | None]:
         notebook = worker.launch.job.notebook
         if worker.verdict is not None:
             return worker.verdict[0], notebook, worker.verdict[1]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from nbformat import NotebookNode
 
@@ -95,7 +95,8 @@ class NotebookExecutionError(ExecutionError):
         super().__init__(message, path, line)
         self.failure = failure
 
-    def __reduce__(self):  # keep the failure when crossing process boundaries
+    def __reduce__(self) -> tuple[type[NotebookExecutionError], tuple[Any, ...]]:
+        # keep the failure when crossing process boundaries
         return (type(self), (self.message, self.path, self.line, self.failure))
 
 

@@ -12,7 +12,6 @@ seconds, and ``cancel_all`` interrupts, then force-cancels, then sweeps.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import socket
 import time
@@ -45,8 +44,6 @@ CANCEL_GRACE = 5.0
 """Seconds interrupted tasks get to kill their kernels before they are force-cancelled."""
 DRIVER_GRACE = 60.0
 """Seconds past the notebook timeout before the driver stops waiting for a silent task."""
-SHARED_ROOT_VARIABLE = "D2LBOOK_RAY_SHARED_ROOT"
-"""Environment variable naming a book folder every node sees at the same path."""
 PACKAGE = Path(__file__).resolve().parents[1]
 
 
@@ -90,8 +87,7 @@ class RayExecutor:
                  cpus_per_notebook: float = 1.0, ship_limit: int = DEFAULT_LIMIT):
         check_reachable(address)
         self.address = address
-        shared = shared_root or os.environ.get(SHARED_ROOT_VARIABLE) or None
-        self.shared_root = Path(shared) if shared else None
+        self.shared_root = Path(shared_root) if shared_root else None
         self.cpus_per_notebook = cpus_per_notebook
         self.ship_limit = ship_limit
         self.run_id = uuid.uuid4().hex[:12]
@@ -136,7 +132,7 @@ class RayExecutor:
         else:
             if not book_root(launch.job).is_relative_to(self.shared_root.resolve()):
                 raise ExecutionError(f"the book is not under the shared path {self.shared_root} "
-                                     f"({SHARED_ROOT_VARIABLE})", book_root(launch.job))
+                                     "(build.ray_shared_path)", book_root(launch.job))
             self.connect(environment)
         self.task = ray.remote(run_notebook)
 

@@ -120,7 +120,7 @@ def pack_book(root: Path, excluded: frozenset[str], folder: Path,
             f"the book is {size >> 20} MiB, more than the {limit >> 20} MiB that can be shipped "
             f"to the Ray cluster (largest: {names}); move large data out of the book folder, "
             "or give the cluster a shared path "
-            "(RayExecutor(shared_root=...), D2LBOOK_RAY_SHARED_ROOT)", root)
+            "(build.ray_shared_path, or $D2LBOOK_RAY_SHARED_ROOT)", root)
     target = folder / "book.zip"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for path in files:

@@ -36,6 +36,8 @@ OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
 ENTRY_NAME = re.compile(r"^([0-9a-f]{64})\.json$")
 HEADER_BYTES = 4096
 Result = TypeVar("Result")
+Call = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]
+"""A queued call: the future to resolve, the function and its arguments."""
 
 
 class RemoteCacheWarning(BookWarning):
@@ -52,8 +54,7 @@ class DaemonPool:
 
     def __init__(self, workers: int):
         self.workers = max(workers, 1)
-        self.calls: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple] | None] = (
-            queue.SimpleQueue())
+        self.calls: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
         self.threads: list[threading.Thread] = []
 
     def submit(self, function: Callable[..., Result], *args: Any) -> Future[Result]:

@@ -20,7 +20,7 @@ from .cache import NotebookCache, apply_entry, cache_key
 from .gpus import gpu_need
 from .local import LocalExecutor
 from .model import ExecuteSettings, NotebookExecutionError, NotebookJob, NotebookResult, RunRecord
-from .progress import ConsoleProgress, Plan, Progress, ScheduleSummary
+from .progress import Plan, Progress, QuietProgress, ScheduleSummary
 from .remote_cache import RemoteCache
 from .tiers import CacheTiers
 
@@ -230,7 +230,7 @@ def execute_notebooks(jobs: Sequence[NotebookJob], settings: ExecuteSettings, ca
     names = [job.name for job in jobs]
     if len(set(names)) != len(names):
         raise ValueError("notebook job names must be unique")
-    progress = progress if progress is not None else ConsoleProgress()
+    progress = progress if progress is not None else QuietProgress()
     tiers = CacheTiers(NotebookCache(cache_dir), remote, progress)
     execution = Execution(settings, tiers, executor or LocalExecutor(), progress)
     queue = execution.answer_or_queue(jobs)

@@ -38,7 +38,7 @@ def strip_ansi(text: str) -> str:
 def markdown_line(cell: NotebookNode, traceback: str) -> int | None:
     """The markdown line of the failing line of ``cell``: its fence line plus the frame's line."""
     info = cell.get("metadata", {}).get("d2lbook", {})
-    start = info.get("line")
+    start: int | None = info.get("line")
     frames = CELL_FRAME.findall(traceback)
     count = cell.get("execution_count")
     own = [int(line) for number, line in frames if count is None or int(number) == count]

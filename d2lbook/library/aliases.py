@@ -150,10 +150,16 @@ def replace_fluent(code: str, mapping: dict[str, str]) -> str:
 
 
 def parse_args_alias(call: str, expansion: str) -> tuple[str, list[str], dict[str, str], str]:
-    """``'name(x, k=1) -> f(x, k)'`` as name, parameters, keyword defaults, expansion."""
-    node = ast.parse(call, mode="eval").body
+    """``'name(x, k=1) -> f(x, k)'`` as name, parameters, keyword defaults, expansion.
+
+    A ``ValueError`` when ``call`` is not a call; ``load_config`` checks every entry, so
+    a loaded config's aliases parse."""
+    try:
+        node = ast.parse(call, mode="eval").body
+    except SyntaxError as error:
+        raise ValueError(f"'{call}' is not Python: {error.msg}") from None
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
-        raise ValueError(f"args_alias '{call}' is not a call")
+        raise ValueError(f"'{call}' is not a call")
     parameters = [argument.id for argument in node.args if isinstance(argument, ast.Name)]
     defaults = {keyword.arg: ast.unparse(keyword.value) for keyword in node.keywords
                 if keyword.arg}

@@ -1,7 +1,8 @@
-"""Find the ``#@save`` blocks of one chapter for one tab.
+"""Find the ``#@save`` blocks of one chapter, per tab.
 
-``collect_blocks(document, tab, tabs)`` returns the saved code of every code cell of
-that tab, in source order, each with the nearest preceding section label. Statements
+``collect_chapter(document, wanted, tabs)`` returns, for each wanted tab, the saved code
+of every code cell of that tab, in source order, each with the nearest preceding section
+label (``collect_blocks`` is its one-tab form). Statements
 are located with ``ast``; a mark inside the body of a top-level statement saves the whole
 statement, with a ``LibraryWarning`` naming file and line.
 """
@@ -120,7 +121,8 @@ def find_label(cells: list[tuple[Cell, str]]) -> str:
     """The last section label (one holding ``sec_``) in these text cells."""
     for cell, text in reversed(cells):
         if cell.kind == "markdown":
-            labels = [label for label in SECTION_LABEL.findall(text) if "sec_" in label]
+            labels: list[str] = [label for label in SECTION_LABEL.findall(text)
+                                 if "sec_" in label]
             if labels:
                 return labels[-1]
     return ""
@@ -309,7 +311,7 @@ def save_enclosing(start: int, spans: dict[int, int], lines: list[str],
 
 def statement_start(node: ast.stmt) -> int:
     """First line of a statement, decorators included."""
-    decorators = getattr(node, "decorator_list", [])
+    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
     return min([node.lineno, *(decorator.lineno for decorator in decorators)])
 
 

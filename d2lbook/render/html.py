@@ -174,6 +174,7 @@ def project_digest(folder: Path) -> str:
 
 def read_stamp(path: Path) -> Mapping[str, Any]:
     try:
-        return json.loads(path.read_text())
+        stamp = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+    return stamp if isinstance(stamp, dict) else {}

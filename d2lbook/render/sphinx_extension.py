@@ -17,7 +17,7 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.domains.math import MathDomain
 from sphinx.environment import BuildEnvironment
-from sphinx.ext.autodoc.mock import _MockObject
+from sphinx.ext.autodoc.mock import _MockObject  # type: ignore[attr-defined]  # private, no stub
 from sphinx.transforms import SphinxTransform
 from sphinx.util.inspect import signature, stringify_signature
 
@@ -111,9 +111,9 @@ def let_mocks_count() -> None:
     """
     import sphinx.ext.autodoc.mock as autodoc_mock
 
-    stand_in = autodoc_mock._MockObject
-    stand_in.__index__ = stand_in.__int__ = lambda self: 0  # type: ignore[attr-defined]
-    stand_in.__float__ = lambda self: 0.0  # type: ignore[attr-defined]
+    stand_in: Any = getattr(autodoc_mock, "_MockObject")  # noqa: B009 (private: no stub)
+    stand_in.__index__ = stand_in.__int__ = lambda self: 0
+    stand_in.__float__ = lambda self: 0.0
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

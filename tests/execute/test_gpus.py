@@ -59,3 +59,22 @@ def test_need_beyond_the_machine_names_the_notebook(tmp_path):
     assert record.status == "failed"
     assert "chapters/big.md needs 8 GPUs but only 4 are available" in str(record.error)
     assert record.error.path == "chapters/big.md"
+
+
+@pytest.mark.parametrize("value", ["many", -1, 1.5, True, [2]])
+def test_declared_gpus_that_are_not_a_count_are_a_located_parse_error(value):
+    from d2lbook.errors import ParseError
+    from d2lbook.execute.gpus import declared_gpu_count
+
+    metadata = {"d2lbook": {"path": "chapter/gpus.md", "gpus": value}}
+    with pytest.raises(ParseError, match="gpus: expected an integer") as raised:
+        declared_gpu_count(metadata)
+    assert raised.value.path == "chapter/gpus.md"
+
+
+def test_declared_gpus_read_as_counts():
+    from d2lbook.execute.gpus import declared_gpu_count
+
+    assert declared_gpu_count({}) is None
+    assert declared_gpu_count({"d2lbook": {"gpus": "2"}}) == 2
+    assert declared_gpu_count({"gpus": 0}) == 0
