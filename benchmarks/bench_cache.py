@@ -45,9 +45,11 @@ def start_server() -> subprocess.Popen:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                               "-p", str(port)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     address = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -56,8 +58,12 @@ def start_server() -> subprocess.Popen:
         except OSError:
             time.sleep(0.1)
     # the endpoint and credentials reach s3fs as a user's do: the environment
-    os.environ.update(AWS_ENDPOINT_URL=address, AWS_ACCESS_KEY_ID="bench",
-                      AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+    os.environ.update(
+        AWS_ENDPOINT_URL=address,
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
     return server
 
 
@@ -65,10 +71,11 @@ def make_jobs(count: int, folder: Path) -> list[NotebookJob]:
     jobs = []
     for index in range(count):
         name = f"chapter_{index // 20}/section_{index}.md"
-        text = (f"# Section {index}\n\nProse.\n\n```{{.python .input}}\nx = {index}\n```\n\n"
-                "More prose.\n\n```{.python .input}\nprint(x * 2)\n```\n")
-        jobs.append(NotebookJob(name, name, None, to_notebook(parse_markdown(text, name)),
-                                folder))
+        text = (
+            f"# Section {index}\n\nProse.\n\n```{{.python .input}}\nx = {index}\n```\n\n"
+            "More prose.\n\n```{.python .input}\nprint(x * 2)\n```\n"
+        )
+        jobs.append(NotebookJob(name, name, None, to_notebook(parse_markdown(text, name)), folder))
     return jobs
 
 
@@ -98,27 +105,34 @@ def seed(url: str, jobs: list[NotebookJob], output_bytes: int) -> int:
     return total
 
 
-def restore(url: str, jobs: list[NotebookJob], cache: Path, transfers: int,
-            total: int) -> str:
+def restore(url: str, jobs: list[NotebookJob], cache: Path, transfers: int, total: int) -> str:
     """Restore every job from ``url`` into the empty ``cache``; a line of figures."""
     remote = RemoteCache(url, transfers=transfers)
     started = time.perf_counter()
-    results = execute_notebooks(jobs, ExecuteSettings(), cache, progress=QuietProgress(),
-                                remote=remote)
+    results = execute_notebooks(
+        jobs, ExecuteSettings(), cache, progress=QuietProgress(), remote=remote
+    )
     elapsed = time.perf_counter() - started
     tiers = {result.record.cache_tier for result in results}
     assert tiers == {"remote"}, f"not all restored from the remote: {tiers}"
-    return (f"restore of {len(results)} notebooks from {url.split(':')[0]} into an empty build "
-            f"({transfers} parallel downloads): {elapsed:.2f} s, "
-            f"{len(results) / elapsed:.1f} notebooks/s, {total / 1e6 / elapsed:.2f} MB/s")
+    return (
+        f"restore of {len(results)} notebooks from {url.split(':')[0]} into an empty build "
+        f"({transfers} parallel downloads): {elapsed:.2f} s, "
+        f"{len(results) / elapsed:.1f} notebooks/s, {total / 1e6 / elapsed:.2f} MB/s"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--notebooks", type=int, default=200)
-    parser.add_argument("--output-bytes", type=int, default=8000,
-                        help="Output bytes per notebook (split over its two code cells).")
+    parser.add_argument(
+        "--output-bytes",
+        type=int,
+        default=8000,
+        help="Output bytes per notebook (split over its two code cells).",
+    )
     parser.add_argument("--transfers", type=int, default=8, help="Parallel downloads.")
     arguments = parser.parse_args()
     server = start_server()
@@ -138,8 +152,10 @@ def main() -> None:
             remote.list_entries()
             warm = time.perf_counter() - started
             remote.close()
-            print(f"lookup of {len(listed)} keys (one listing): {cold:.3f} s with a new "
-                  f"client, {warm:.3f} s warm")
+            print(
+                f"lookup of {len(listed)} keys (one listing): {cold:.3f} s with a new "
+                f"client, {warm:.3f} s warm"
+            )
 
             print(restore(url, jobs, folder / "from-s3", arguments.transfers, total))
             shared = (folder / "shared").as_uri()  # the same, from a folder: no server

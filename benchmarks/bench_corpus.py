@@ -44,15 +44,34 @@ FIXTURES = REPOSITORY / "tests" / "fixtures" / "conformance"
 ORIGINAL_WARNING = re.compile(r"WARNING|ERROR|CRITICAL")
 OURS_WARNING = re.compile(r"\bwarning: ")
 # The counts recorded per page, from book-diff's flat counts; figure numbers are added apart.
-RECORDED = ("headings", "ref_fig", "ref_table", "ref_section", "ref_other", "ref_eq",
-            "unresolved", "leaked_markup", "figures", "figures_captioned", "tables",
-            "tables_captioned", "display_math", "eq_numbered", "eq_labelled", "code_blocks",
-            "images", "citations", "api_entries", "api_directives")
+RECORDED = (
+    "headings",
+    "ref_fig",
+    "ref_table",
+    "ref_section",
+    "ref_other",
+    "ref_eq",
+    "unresolved",
+    "leaked_markup",
+    "figures",
+    "figures_captioned",
+    "tables",
+    "tables_captioned",
+    "display_math",
+    "eq_numbered",
+    "eq_labelled",
+    "code_blocks",
+    "images",
+    "citations",
+    "api_entries",
+    "api_directives",
+)
 
 
 @dataclass(frozen=True)
 class Build:
     """One tool's build of one book."""
+
     html: Path
     seconds: float
     status: int
@@ -94,8 +113,11 @@ def build_original(source: Path, folder: Path) -> Build:
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     environment["PATH"] = f"{ORACLE.parent}:{environment.get('PATH', '')}"  # its sphinx-build
     seconds, status, output = timed([str(ORACLE), "build", "html"], book, environment)
-    warnings = tuple(line for line in output.splitlines()
-                     if ORIGINAL_WARNING.search(line) and "build succeeded" not in line)
+    warnings = tuple(
+        line
+        for line in output.splitlines()
+        if ORIGINAL_WARNING.search(line) and "build succeeded" not in line
+    )
     return Build(book / "_build" / "html", seconds, status, warnings)
 
 
@@ -103,15 +125,19 @@ def build_ours(source: Path, folder: Path) -> Build:
     book = folder / "ours" / source.name
     shutil.copytree(source, book)
     environment = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
-    seconds, status, output = timed([sys.executable, "-m", "d2lbook", "build", "html",
-                                     "--no-eval"], book, environment)
+    seconds, status, output = timed(
+        [sys.executable, "-m", "d2lbook", "build", "html", "--no-eval"], book, environment
+    )
     warnings = tuple(line for line in output.splitlines() if OURS_WARNING.search(line))
     return Build(book / "_build" / "html", seconds, status, warnings)
 
 
 def summary_line(original: Path, ours: Path, tab: str) -> str:
-    result = subprocess.run([sys.executable, str(BOOK_DIFF), str(original), str(ours),
-                             "--tab", tab], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(BOOK_DIFF), str(original), str(ours), "--tab", tab],
+        capture_output=True,
+        text=True,
+    )
     lines = result.stdout.strip().splitlines()
     return lines[-1] if lines else result.stderr.strip()
 
@@ -128,17 +154,24 @@ def original_record(name: str, original: Build, tab: str) -> dict:
         if metrics.figure_numbers:
             entry["figure_numbers"] = metrics.figure_numbers
         pages[page] = entry
-    return {"book": name, "tab": tab, "tool": "d2lbook 1.0.3 (eval_notebook = False)",
-            "warnings": len(original.warnings), "seconds": round(original.seconds),
-            "pages": pages}
+    return {
+        "book": name,
+        "tab": tab,
+        "tool": "d2lbook 1.0.3 (eval_notebook = False)",
+        "warnings": len(original.warnings),
+        "seconds": round(original.seconds),
+        "pages": pages,
+    }
 
 
 def format_record(record: dict) -> str:
     """JSON with one line per page, so a change of the data reads as a change of pages."""
     head = {key: value for key, value in record.items() if key != "pages"}
-    pages = [f"  {json.dumps(page, ensure_ascii=False)}: "
-             f"{json.dumps(counts, ensure_ascii=False, sort_keys=True)}"
-             for page, counts in sorted(record["pages"].items())]
+    pages = [
+        f"  {json.dumps(page, ensure_ascii=False)}: "
+        f"{json.dumps(counts, ensure_ascii=False, sort_keys=True)}"
+        for page, counts in sorted(record["pages"].items())
+    ]
     header = json.dumps(head, ensure_ascii=False, sort_keys=True)[:-1]
     return header + ', "pages": {\n' + ",\n".join(pages) + "\n}}\n"
 
@@ -146,8 +179,11 @@ def format_record(record: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("books", nargs="*", default=list(CORPUS_BOOKS))
-    parser.add_argument("--record", action="store_true",
-                        help="write tests/fixtures/conformance/<book>.json from the original")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="write tests/fixtures/conformance/<book>.json from the original",
+    )
     arguments = parser.parse_args()
     has_original = ORACLE.exists()
     if not has_original:
@@ -157,12 +193,15 @@ def main() -> int:
             source = CORPUS_ROOT / name
             tab = first_tab(source)
             ours = build_ours(source, Path(temporary))
-            line = (f"{name}: ours {ours.seconds:.0f}s exit {ours.status} "
-                    f"{len(ours.warnings)} warnings")
+            line = (
+                f"{name}: ours {ours.seconds:.0f}s exit {ours.status} {len(ours.warnings)} warnings"
+            )
             if has_original:
                 original = build_original(source, Path(temporary))
-                line += (f" | original {original.seconds:.0f}s exit {original.status} "
-                         f"{len(original.warnings)} warnings")
+                line += (
+                    f" | original {original.seconds:.0f}s exit {original.status} "
+                    f"{len(original.warnings)} warnings"
+                )
                 if ours.html.is_dir():
                     line += "\n  " + summary_line(original.html, ours.html, tab)
                 if arguments.record:

@@ -39,8 +39,7 @@ class Measurement:
 
 
 def page_count(path: Path) -> int:
-    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True,
-                          check=True).stdout
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
     return int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))  # type: ignore[union-attr]
 
 
@@ -50,22 +49,40 @@ def build(book: str, folder: Path) -> Measurement:
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(CORPUS_ROOT / book, copy)
     started = time.perf_counter()
-    process = subprocess.run([sys.executable, "-m", "d2lbook", "build", "pdf", "--no-eval"],
-                             cwd=copy, capture_output=True, text=True)
+    process = subprocess.run(
+        [sys.executable, "-m", "d2lbook", "build", "pdf", "--no-eval"],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - started
     lines = process.stderr.splitlines()
     warnings = tuple(line for line in lines if "warning" in line.lower())
     pdfs = sorted((copy / "_build" / "pdf").glob("*.pdf")) if process.returncode == 0 else []
-    error = "" if process.returncode == 0 else "\n".join(
-        line for line in lines if line not in warnings)[-3000:]
-    return Measurement(book, process.returncode, seconds, page_count(pdfs[0]) if pdfs else None,
-                       pdfs[0] if pdfs else None, warnings, error)
+    error = (
+        ""
+        if process.returncode == 0
+        else "\n".join(line for line in lines if line not in warnings)[-3000:]
+    )
+    return Measurement(
+        book,
+        process.returncode,
+        seconds,
+        page_count(pdfs[0]) if pdfs else None,
+        pdfs[0] if pdfs else None,
+        warnings,
+        error,
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--book", action="append", choices=BOOKS,
-                        help="Book to build (repeatable; default: all three).")
+    parser.add_argument(
+        "--book",
+        action="append",
+        choices=BOOKS,
+        help="Book to build (repeatable; default: all three).",
+    )
     parser.add_argument("--keep", type=Path, help="Build in this folder and keep it.")
     arguments = parser.parse_args()
     folder = arguments.keep or Path(tempfile.mkdtemp(prefix="bench-corpus-pdf-"))
@@ -76,9 +93,11 @@ def main() -> int:
             result = build(book, folder)
             failed |= result.status != 0
             pages = f"{result.pages} pages" if result.pages else "no PDF"
-            print(f"{book}: exit {result.status}, {result.seconds:.0f} s, {pages}, "
-                  f"{len(result.warnings)} warnings" + (f" -> {result.pdf}" if result.pdf
-                                                         else ""), flush=True)
+            print(
+                f"{book}: exit {result.status}, {result.seconds:.0f} s, {pages}, "
+                f"{len(result.warnings)} warnings" + (f" -> {result.pdf}" if result.pdf else ""),
+                flush=True,
+            )
             for warning in result.warnings:
                 print(f"  {warning}")
             if result.error:

@@ -33,8 +33,14 @@ from d2lbook.parse import parse_markdown, to_notebook  # noqa: E402
 
 def job(name: str, code: str, folder: Path, run: str) -> NotebookJob:
     text = f"# {name}\n\n```{{.python .input}}\n{code}\n```\n"
-    return NotebookJob(name, name, None, to_notebook(parse_markdown(text, name)), folder,
-                       dependencies=(("run", run),))
+    return NotebookJob(
+        name,
+        name,
+        None,
+        to_notebook(parse_markdown(text, name)),
+        folder,
+        dependencies=(("run", run),),
+    )
 
 
 def schedule_figures(records: list[RunRecord], slots: int) -> tuple[float, float]:
@@ -44,15 +50,18 @@ def schedule_figures(records: list[RunRecord], slots: int) -> tuple[float, float
 
 
 def measure_overhead(count: int, folder: Path) -> None:
-    jobs = [job(f"trivial-{index}.md", f"x = {index}", folder, "overhead") for index in
-            range(count)]
+    jobs = [
+        job(f"trivial-{index}.md", f"x = {index}", folder, "overhead") for index in range(count)
+    ]
     settings = ExecuteSettings(workers=1)
     results = execute_notebooks(jobs, settings, folder / "overhead", progress=QuietProgress())
     startups = [result.record.startup or 0.0 for result in results]
     totals = [result.record.duration for result in results]
     print(f"overhead, {count} trivial notebooks one at a time:")
-    print(f"  launch -> first cell: median {statistics.median(startups):.2f} s, "
-          f"min {min(startups):.2f} s, max {max(startups):.2f} s")
+    print(
+        f"  launch -> first cell: median {statistics.median(startups):.2f} s, "
+        f"min {min(startups):.2f} s, max {max(startups):.2f} s"
+    )
     print(f"  whole notebook (launch -> worker gone): median {statistics.median(totals):.2f} s")
 
 
@@ -61,14 +70,19 @@ def measure_schedule(count: int, workers: int, folder: Path) -> None:
     sleeps = [round(randomness.uniform(0.2, 5.0), 1) for _ in range(count)]
     print(f"schedule, {count} notebooks sleeping {sum(sleeps):.0f} s in all, {workers} slots:")
     for run in ("first (no durations)", "second (longest first)"):
-        jobs = [job(f"sleep-{index}.md", f"import time\ntime.sleep({sleep})", folder, run)
-                for index, sleep in enumerate(sleeps)]
+        jobs = [
+            job(f"sleep-{index}.md", f"import time\ntime.sleep({sleep})", folder, run)
+            for index, sleep in enumerate(sleeps)
+        ]
         started = time.time()
-        results = execute_notebooks(jobs, ExecuteSettings(workers=workers), folder / "schedule",
-                                    progress=QuietProgress())
+        results = execute_notebooks(
+            jobs, ExecuteSettings(workers=workers), folder / "schedule", progress=QuietProgress()
+        )
         makespan, bound = schedule_figures([result.record for result in results], workers)
-        print(f"  {run:<24} makespan {makespan:6.1f} s, lower bound {bound:6.1f} s, "
-              f"ratio {makespan / bound:.3f} (wall {time.time() - started:.1f} s)")
+        print(
+            f"  {run:<24} makespan {makespan:6.1f} s, lower bound {bound:6.1f} s, "
+            f"ratio {makespan / bound:.3f} (wall {time.time() - started:.1f} s)"
+        )
 
 
 def main() -> None:

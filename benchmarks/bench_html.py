@@ -37,8 +37,12 @@ sys.exit(process.returncode)
 def run_build(book: Path, *extra: str) -> tuple[float, float, str]:
     """Seconds, peak MiB and stdout of one build in a fresh child process."""
     start = time.perf_counter()
-    process = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "d2lbook",
-                              "build", "html", *extra], cwd=book, capture_output=True, text=True)
+    process = subprocess.run(
+        [sys.executable, "-c", MEASURE, sys.executable, "-m", "d2lbook", "build", "html", *extra],
+        cwd=book,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - start
     if process.returncode != 0:
         raise SystemExit(f"build failed in {book}:\n{process.stdout}\n{process.stderr}")
@@ -59,19 +63,25 @@ def executed_count(stdout: str) -> int:
 def prose_edit(book: Path, chapter: str) -> None:
     path = book / chapter
     text = path.read_text(encoding="utf-8")
-    path.write_text(text + "\nOne more sentence of prose, added by the benchmark.\n",
-                    encoding="utf-8")
+    path.write_text(
+        text + "\nOne more sentence of prose, added by the benchmark.\n", encoding="utf-8"
+    )
 
 
 def measure(name: str, book: Path, chapter: str, *extra: str) -> None:
     print(f"\n{name}")
-    for label, before in (("cold build", None), ("no-op rebuild", None),
-                          ("prose-only edit", lambda: prose_edit(book, chapter))):
+    for label, before in (
+        ("cold build", None),
+        ("no-op rebuild", None),
+        ("prose-only edit", lambda: prose_edit(book, chapter)),
+    ):
         if before:
             before()
         seconds, peak, stdout = run_build(book, *extra)
-        print(f"  {label:16s} {seconds:7.2f} s   peak {peak:7.0f} MiB   "
-              f"executed {executed_count(stdout)}")
+        print(
+            f"  {label:16s} {seconds:7.2f} s   peak {peak:7.0f} MiB   "
+            f"executed {executed_count(stdout)}"
+        )
 
 
 def main() -> None:
@@ -92,8 +102,12 @@ def main() -> None:
         if arguments.only in (None, "corpus"):
             corpus = Path(folder) / "d2l-en-subset"
             shutil.copytree(CORPUS, corpus)
-            measure("d2l-en subset (evaluation off)", corpus,
-                    "chapter_preliminaries/ndarray.md", "--no-eval")
+            measure(
+                "d2l-en subset (evaluation off)",
+                corpus,
+                "chapter_preliminaries/ndarray.md",
+                "--no-eval",
+            )
 
 
 if __name__ == "__main__":

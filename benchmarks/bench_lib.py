@@ -33,8 +33,9 @@ def prepare_book(corpus: Path, folder: Path, copies: int) -> Path:
     shutil.copytree(corpus, book)
     (book / "d2l").mkdir(exist_ok=True)
     (book / "d2l" / "__init__.py").write_text('__version__ = ""\n')
-    chapters = sorted(path for path in book.iterdir()
-                      if path.is_dir() and path.name.startswith("chapter_"))
+    chapters = sorted(
+        path for path in book.iterdir() if path.is_dir() and path.name.startswith("chapter_")
+    )
     entries = []
     for copy in range(1, copies):
         for chapter in chapters:
@@ -44,8 +45,9 @@ def prepare_book(corpus: Path, folder: Path, copies: int) -> Path:
                 entries.append(f"{name}/index")
     if entries:
         index = book / "index.md"
-        index.write_text(index.read_text() + "\n```toc\n:maxdepth: 1\n\n"
-                         + "\n".join(entries) + "\n```\n")
+        index.write_text(
+            index.read_text() + "\n```toc\n:maxdepth: 1\n\n" + "\n".join(entries) + "\n```\n"
+        )
     return book
 
 
@@ -81,9 +83,11 @@ def main() -> None:
         for copies in (1, 10):
             book = prepare_book(arguments.corpus, Path(folder), copies)
             wall, cpu, peak, written, blocks = measure(book, arguments.runs)
-            print(f"build lib x{copies:<2}: {wall * 1000:7.1f} ms wall, {cpu * 1000:7.1f} ms CPU, "
-                  f"peak {peak / 2**20:5.2f} MiB traced for {written / 2**20:5.2f} MiB written, "
-                  f"{blocks} blocks in 4 libraries")
+            print(
+                f"build lib x{copies:<2}: {wall * 1000:7.1f} ms wall, {cpu * 1000:7.1f} ms CPU, "
+                f"peak {peak / 2**20:5.2f} MiB traced for {written / 2**20:5.2f} MiB written, "
+                f"{blocks} blocks in 4 libraries"
+            )
     print(f"load average after:  {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
 
 

@@ -26,18 +26,25 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 def write_book(folder: Path, megabytes: int) -> None:
     folder.mkdir()
     (folder / "config.yaml").write_text(
-        'project:\n  name: loud\nbuild:\n  notebooks: ["index.md", "*.md"]\n')
+        'project:\n  name: loud\nbuild:\n  notebooks: ["index.md", "*.md"]\n'
+    )
     (folder / "index.md").write_text("# Loud book\n\n```toc\nquiet\nloud\n```\n")
     (folder / "quiet.md").write_text("# Quiet\n\n```{.python .input}\nprint('hello')\n```\n")
     (folder / "loud.md").write_text(
-        f"# Loud\n\n```{{.python .input}}\nprint('x' * {megabytes} * 1_000_000)\n```\n")
+        f"# Loud\n\n```{{.python .input}}\nprint('x' * {megabytes} * 1_000_000)\n```\n"
+    )
 
 
 def build(folder: Path, *options: str) -> float:
     environment = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
     started = time.perf_counter()
-    process = subprocess.run([sys.executable, "-m", "d2lbook", "build", "html", *options],
-                             cwd=folder, env=environment, capture_output=True, text=True)
+    process = subprocess.run(
+        [sys.executable, "-m", "d2lbook", "build", "html", *options],
+        cwd=folder,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
     duration = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(process.stdout + process.stderr)
@@ -47,11 +54,18 @@ def build(folder: Path, *options: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--megabytes", type=int, default=200)
-    parser.add_argument("--budget", type=int, default=None,
-                        help="build.max_output_bytes (default: the config's default)")
+    parser.add_argument(
+        "--budget",
+        type=int,
+        default=None,
+        help="build.max_output_bytes (default: the config's default)",
+    )
     arguments = parser.parse_args()
-    options = ("--set", f"build.max_output_bytes={arguments.budget}") \
-        if arguments.budget is not None else ()
+    options = (
+        ("--set", f"build.max_output_bytes={arguments.budget}")
+        if arguments.budget is not None
+        else ()
+    )
     with tempfile.TemporaryDirectory() as scratch:
         book = Path(scratch) / "loud"
         write_book(book, arguments.megabytes)

@@ -31,8 +31,12 @@ SAMPLE_FILES = ("config.yaml", "index.md", "chapters", "img", "references.bib")
 def build_html(book: Path, *extra: str) -> float:
     """Seconds ``d2lbook build html`` takes on ``book`` (it writes ``_build/merged``)."""
     start = time.perf_counter()
-    process = subprocess.run([sys.executable, "-m", "d2lbook", "build", "html", *extra],
-                             cwd=book, capture_output=True, text=True)
+    process = subprocess.run(
+        [sys.executable, "-m", "d2lbook", "build", "html", *extra],
+        cwd=book,
+        capture_output=True,
+        text=True,
+    )
     if process.returncode != 0:
         raise SystemExit(f"html build failed in {book}:\n{process.stdout}\n{process.stderr}")
     return time.perf_counter() - start
@@ -47,18 +51,17 @@ def pdf_project(book: Path, tab: str | None) -> Path:
         return merged
     project = config.output_dir / "merged-pdf"
     shutil.copytree(merged, project, dirs_exist_ok=True)
-    conf += "\n".join(f"{name} = {value!r}"
-                      for name, value in latex.latex_settings(config, tab).items())
+    conf += "\n".join(
+        f"{name} = {value!r}" for name, value in latex.latex_settings(config, tab).items()
+    )
     conf += f"\nextensions = extensions + {list(latex.LATEX_EXTENSIONS)!r}\n"
     (project / "conf.py").write_text(conf, encoding="utf-8")
     return project
 
 
 def page_count(path: Path) -> int:
-    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True,
-                          check=True).stdout
-    return int(next(line.split()[-1] for line in info.splitlines()
-                    if line.startswith("Pages:")))
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    return int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
 
 
 def measure(name: str, book: Path, *html_options: str) -> None:
@@ -69,9 +72,11 @@ def measure(name: str, book: Path, *html_options: str) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = pdf.build_pdf(config, project, config.output_dir, tab)
-    print(f"{name}: html build {html_seconds:.1f} s; pdf build {result.duration:.1f} s, "
-          f"{page_count(result.pdf)} pages, {result.pdf.stat().st_size / 1e6:.2f} MB, "
-          f"{len(result.messages)} Sphinx warnings -> {result.pdf}")
+    print(
+        f"{name}: html build {html_seconds:.1f} s; pdf build {result.duration:.1f} s, "
+        f"{page_count(result.pdf)} pages, {result.pdf.stat().st_size / 1e6:.2f} MB, "
+        f"{len(result.messages)} Sphinx warnings -> {result.pdf}"
+    )
     for warning in caught:
         print(f"  warning: {warning.message}")
 
@@ -90,8 +95,7 @@ def main() -> None:
             for name in SAMPLE_FILES:
                 source = REPOSITORY / name
                 copy = shutil.copytree if source.is_dir() else shutil.copy2
-                copy(source, sample / name, **({"dirs_exist_ok": True} if source.is_dir()
-                                               else {}))
+                copy(source, sample / name, **({"dirs_exist_ok": True} if source.is_dir() else {}))
             measure("sample book (evaluated)", sample)
         if arguments.only in (None, "corpus"):
             corpus = folder / "d2l-en-subset"

@@ -40,30 +40,49 @@ def trivial_jobs(count: int, folder: Path, run: str) -> list[NotebookJob]:
     for index in range(count):
         name = f"trivial-{index}.md"
         text = f"# {name}\n\n```{{.python .input}}\nx = {index}\n```\n"
-        jobs.append(NotebookJob(name, name, None, to_notebook(parse_markdown(text, name)),
-                                folder, dependencies=(("run", run),)))
+        jobs.append(
+            NotebookJob(
+                name,
+                name,
+                None,
+                to_notebook(parse_markdown(text, name)),
+                folder,
+                dependencies=(("run", run),),
+            )
+        )
     return jobs
 
 
-def measure(executor: Executor, label: str, count: int, workers: int, folder: Path,
-            run: str) -> None:
+def measure(
+    executor: Executor, label: str, count: int, workers: int, folder: Path, run: str
+) -> None:
     book = folder / "book"
     book.mkdir(exist_ok=True)
-    serial = execute_notebooks(trivial_jobs(count, book, f"{run}-serial"),
-                               ExecuteSettings(workers=1), folder / "cache",
-                               executor=executor, progress=QuietProgress())
+    serial = execute_notebooks(
+        trivial_jobs(count, book, f"{run}-serial"),
+        ExecuteSettings(workers=1),
+        folder / "cache",
+        executor=executor,
+        progress=QuietProgress(),
+    )
     assert all(result.record.status == "executed" for result in serial)
     startups = [result.record.startup or 0.0 for result in serial]
     totals = [result.record.duration for result in serial]
     started = time.time()
-    batch = execute_notebooks(trivial_jobs(count, book, f"{run}-batch"),
-                              ExecuteSettings(workers=workers), folder / "cache",
-                              executor=executor, progress=QuietProgress())
+    batch = execute_notebooks(
+        trivial_jobs(count, book, f"{run}-batch"),
+        ExecuteSettings(workers=workers),
+        folder / "cache",
+        executor=executor,
+        progress=QuietProgress(),
+    )
     wall = time.time() - started
     assert all(result.record.status == "executed" for result in batch)
     print(f"{label}: {count} trivial notebooks")
-    print(f"  one at a time, launch -> first cell: median {statistics.median(startups):.2f} s "
-          f"(min {min(startups):.2f}, max {max(startups):.2f})")
+    print(
+        f"  one at a time, launch -> first cell: median {statistics.median(startups):.2f} s "
+        f"(min {min(startups):.2f}, max {max(startups):.2f})"
+    )
     print(f"  one at a time, whole notebook: median {statistics.median(totals):.2f} s")
     print(f"  {workers} at a time: {wall:.2f} s in all, {wall / count:.2f} s per notebook")
 
@@ -87,15 +106,22 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="bench-ray-") as name:
             folder = Path(name)
-            measure(LocalExecutor(), "local", arguments.notebooks, arguments.workers, folder,
-                    "local")
+            measure(
+                LocalExecutor(), "local", arguments.notebooks, arguments.workers, folder, "local"
+            )
             executor = RayExecutor(address)
             started = time.time()
-            warm = execute_notebooks(trivial_jobs(1, folder / "book", "warm"),
-                                     ExecuteSettings(), folder / "cache", executor=executor,
-                                     progress=QuietProgress())
-            print(f"ray: first notebook (connect, ship the book, start a Ray worker): "
-                  f"{time.time() - started:.2f} s, {warm[0].record.status}")
+            warm = execute_notebooks(
+                trivial_jobs(1, folder / "book", "warm"),
+                ExecuteSettings(),
+                folder / "cache",
+                executor=executor,
+                progress=QuietProgress(),
+            )
+            print(
+                f"ray: first notebook (connect, ship the book, start a Ray worker): "
+                f"{time.time() - started:.2f} s, {warm[0].record.status}"
+            )
             measure(executor, "ray", arguments.notebooks, arguments.workers, folder, "ray")
     finally:
         if cluster is not None:

@@ -130,8 +130,9 @@ class BlockRewriter:
             mark = read_line_mark(line) if line.startswith(":") else None
             if mark is not None:
                 self.rewrite_mark(mark, span.first_line + index)
-            elif "$$" in line and (trailing := take_trailing_mark(line)) \
-                    and trailing[1] == "eqlabel":  # $$x$$ :eqlabel:`eq_x` on one line
+            elif (
+                "$$" in line and (trailing := take_trailing_mark(line)) and trailing[1] == "eqlabel"
+            ):  # $$x$$ :eqlabel:`eq_x` on one line
                 self.output.append(trailing[0].rstrip())
                 self.label_equation(trailing[2], span.first_line + index)
             else:
@@ -159,15 +160,17 @@ class BlockRewriter:
         elif mark.name == "bibliography":
             self.output += ["```{bibliography}", "```"]
         elif not mark.value:
-            warn_dialect(f":{mark.name}: has no value (:{mark.name}:`...`); ignored", self.path,
-                         line)
+            warn_dialect(
+                f":{mark.name}: has no value (:{mark.name}:`...`); ignored", self.path, line
+            )
         elif mark.name == "label":
             self.add_target(mark.value)
         elif mark.name == "eqlabel":
             self.label_equation(mark.value, line)
         else:
-            warn_dialect(f":{mark.name}: is not under an image ![caption](path); ignored",
-                         self.path, line)
+            warn_dialect(
+                f":{mark.name}: is not under an image ![caption](path); ignored", self.path, line
+            )
 
     def add_target(self, label: str) -> None:
         """Put a ``(label)=`` target before the heading or block the output ends with."""
@@ -200,13 +203,17 @@ class BlockRewriter:
         while end > 0 and not output[end - 1].strip():
             end -= 1
         if end == 0 or not output[end - 1].rstrip().endswith("$$"):
-            warn_dialect(f":eqlabel:`{label}` does not follow a $$...$$ equation; it becomes a "
-                         "plain target", self.path, line)
+            warn_dialect(
+                f":eqlabel:`{label}` does not follow a $$...$$ equation; it becomes a plain target",
+                self.path,
+                line,
+            )
             self.add_target(label)
             return
         if end < len(output):
-            warn_dialect(f"blank line between an equation and its :eqlabel:`{label}`", self.path,
-                         line)
+            warn_dialect(
+                f"blank line between an equation and its :eqlabel:`{label}`", self.path, line
+            )
             del output[end:]
         closing = end - 1
         opening = closing
@@ -215,8 +222,11 @@ class BlockRewriter:
             while opening > 0 and "$$" not in output[opening]:
                 opening -= 1
         output[closing] = f"{output[closing].rstrip()} ({label})"
-        if opening > 0 and output[opening].lstrip().startswith("$$") \
-                and output[opening - 1].strip():
+        if (
+            opening > 0
+            and output[opening].lstrip().startswith("$$")
+            and output[opening - 1].strip()
+        ):
             output.insert(opening, "")
 
     # -- figures and tables ------------------------------------------------------
@@ -234,8 +244,9 @@ class BlockRewriter:
             image = parse_image("\n".join(lines[index:end]))
             if image is not None:
                 break
-        if image is None or (end < len(lines) and lines[end].strip()
-                             and read_line_mark(lines[end]) is None):
+        if image is None or (
+            end < len(lines) and lines[end].strip() and read_line_mark(lines[end]) is None
+        ):
             return 0  # an image inside a paragraph of text
         options: dict[str, str] = {}
         extra: list[str] = []
@@ -250,30 +261,37 @@ class BlockRewriter:
             if mark is None or mark.name not in (*FIGURE_OPTIONS, "eqlabel") or not mark.value:
                 break
             if probe > cursor:
-                warn_dialect(f"blank line between an image and its :{mark.name}: mark",
-                             self.path, span.first_line + probe)
-            self.add_figure_option(options, extra, mark.name, mark.value,
-                                   span.first_line + probe)
+                warn_dialect(
+                    f"blank line between an image and its :{mark.name}: mark",
+                    self.path,
+                    span.first_line + probe,
+                )
+            self.add_figure_option(options, extra, mark.name, mark.value, span.first_line + probe)
             cursor = probe + 1
         if not options and index > 0 and continues_paragraph(lines[index - 1]):
             return 0
         self.write_figure(image, options, extra)
         return cursor - index
 
-    def add_figure_option(self, options: dict[str, str], extra: list[str], name: str,
-                          value: str, line: int) -> None:
+    def add_figure_option(
+        self, options: dict[str, str], extra: list[str], name: str, value: str, line: int
+    ) -> None:
         """Record one figure mark; a second label becomes an extra target."""
         if name == "eqlabel":
-            warn_dialect(f":eqlabel:`{value}` under an image; read as its :label:", self.path,
-                         line)
+            warn_dialect(f":eqlabel:`{value}` under an image; read as its :label:", self.path, line)
             name = "label"
         if name == "label" and "label" in options:
-            warn_dialect(f"the figure already has :label:`{options['label']}`; "
-                         f"`{value}` becomes a second target", self.path, line)
+            warn_dialect(
+                f"the figure already has :label:`{options['label']}`; "
+                f"`{value}` becomes a second target",
+                self.path,
+                line,
+            )
             extra.append(value)
         elif name in options:
-            warn_dialect(f"the figure already has a :{name}: mark; this one is ignored",
-                         self.path, line)
+            warn_dialect(
+                f"the figure already has a :{name}: mark; this one is ignored", self.path, line
+            )
         else:
             options[name] = value
 
@@ -283,8 +301,9 @@ class BlockRewriter:
         self.output.append(f"```{{figure}} {image.path}")
         if "label" in options:
             self.output.append(f":name: {options['label']}")
-        self.output += [f":{name}: {options[name]}" for name in ("width", "height")
-                        if name in options]
+        self.output += [
+            f":{name}: {options[name]}" for name in ("width", "height") if name in options
+        ]
         self.output += ["", image.caption, "```"] if image.caption else ["```"]
 
     def take_table(self, lines: list[str], index: int, span: Span) -> int:
@@ -304,9 +323,13 @@ class BlockRewriter:
             return 0
         parts = [caption["caption"]]
         cursor += 1
-        while (cursor < len(lines) and lines[cursor].strip() and len(parts) < MAX_CAPTION_LINES
-               and not lines[cursor].lstrip().startswith("|")
-               and read_line_mark(lines[cursor]) is None):
+        while (
+            cursor < len(lines)
+            and lines[cursor].strip()
+            and len(parts) < MAX_CAPTION_LINES
+            and not lines[cursor].lstrip().startswith("|")
+            and read_line_mark(lines[cursor]) is None
+        ):
             parts.append(lines[cursor].strip())
             cursor += 1
         labels = [above] if above else []
@@ -326,8 +349,11 @@ class BlockRewriter:
         mark = read_line_mark(lines[probe]) if probe < len(lines) else None
         if mark is not None and mark.name == "label" and mark.value:
             if probe > cursor:
-                warn_dialect("blank line between a table and its :label: mark", self.path,
-                             span.first_line + probe)
+                warn_dialect(
+                    "blank line between a table and its :label: mark",
+                    self.path,
+                    span.first_line + probe,
+                )
             labels.insert(0, mark.value)
             cursor = probe + 1
         labels = [label for label in labels if label]
@@ -348,5 +374,9 @@ def skip_blank(lines: list[str], index: int) -> int:
 
 def continues_paragraph(previous: str) -> bool:
     """Whether a line after ``previous`` continues its paragraph (an image there is inline)."""
-    return bool(previous.strip()) and not ATX_HEADING.match(previous) \
-        and read_line_mark(previous) is None and not previous.rstrip().endswith("$$")
+    return (
+        bool(previous.strip())
+        and not ATX_HEADING.match(previous)
+        and read_line_mark(previous) is None
+        and not previous.rstrip().endswith("$$")
+    )

@@ -74,8 +74,9 @@ class BuildReport:
         return [record for record in self.records if record.error is not None]
 
 
-def build_eval(config: Config, options: BuildOptions) -> tuple[BookSources, list[SphinxPage],
-                                                                  BuildReport]:
+def build_eval(
+    config: Config, options: BuildOptions
+) -> tuple[BookSources, list[SphinxPage], BuildReport]:
     """Execute every chapter for the chosen tabs; return the pages Sphinx renders."""
     sources = find_sources(config)
     refresh_library(config, sources)  # kernels import it, the API page documents it
@@ -89,8 +90,7 @@ def build_eval(config: Config, options: BuildOptions) -> tuple[BookSources, list
             pages.append(sphinx_project.notebook_page(chapter.path, merged))
         else:
             text = read_source(config.source_dir / chapter.path)
-            pages.append(SphinxPage(chapter.path, translate.translate_markdown(text,
-                                                                               chapter.path)))
+            pages.append(SphinxPage(chapter.path, translate.translate_markdown(text, chapter.path)))
     return sources, pages, BuildReport(records=tuple(records))
 
 
@@ -102,14 +102,21 @@ def build_html(config: Config, options: BuildOptions) -> BuildReport:
     build_tabs = notebooks.selected_tabs(config, options.tab)
     sphinx_project.write_project(config, project, pages, list(sources.resources), build_tabs)
     try:
-        result = html.run_sphinx(project, config.output_dir / "html",
-                                 config.output_dir / "doctrees",
-                                 warning_is_error=config.build.warning_is_error,
-                                 force=options.force_render, chapters=config.source_dir)
+        result = html.run_sphinx(
+            project,
+            config.output_dir / "html",
+            config.output_dir / "doctrees",
+            warning_is_error=config.build.warning_is_error,
+            force=options.force_render,
+            chapters=config.source_dir,
+        )
     except html.SphinxCrash as crash:
         raise sphinx_configs.explain_crash(config, crash) from None
-    return BuildReport(records=report.records, rendered=not result.skipped,
-                       warnings=tuple(str(message) for message in result.messages))
+    return BuildReport(
+        records=report.records,
+        rendered=not result.skipped,
+        warnings=tuple(str(message) for message in result.messages),
+    )
 
 
 def build_pdf(config: Config, options: BuildOptions) -> list[pdf.PdfResult]:
@@ -124,11 +131,14 @@ def build_pdf(config: Config, options: BuildOptions) -> list[pdf.PdfResult]:
     for tab in build_tabs:
         sources, pages, report = build_eval(config, dataclasses.replace(options, tab=tab))
         if report.failures:
-            raise ExecutionError(f"{len(report.failures)} notebook(s) failed; "
-                                 "run `d2lbook build eval` for the details")
+            raise ExecutionError(
+                f"{len(report.failures)} notebook(s) failed; "
+                "run `d2lbook build eval` for the details"
+            )
         project = config.output_dir / "pdf" / (tab or "default") / "source"
-        sphinx_project.write_project(config, project, pages, list(sources.resources),
-                                     (tab,) if tab else (), for_pdf=True)
+        sphinx_project.write_project(
+            config, project, pages, list(sources.resources), (tab,) if tab else (), for_pdf=True
+        )
         try:
             results.append(pdf.build_pdf(config, project, config.output_dir, tab))
         except html.SphinxCrash as crash:
@@ -142,8 +152,12 @@ def refresh_library(config: Config, sources: BookSources) -> None:
         library.build_library(config, sources)
 
 
-def book_jobs(config: Config, chapters: list[notebooks.Chapter], build_tabs: tuple[str, ...],
-              evaluate: bool = True) -> tuple[Executed, list[NotebookJob]]:
+def book_jobs(
+    config: Config,
+    chapters: list[notebooks.Chapter],
+    build_tabs: tuple[str, ...],
+    evaluate: bool = True,
+) -> tuple[Executed, list[NotebookJob]]:
     """Unexecuted notebooks per chapter and tab, and the jobs executing those with code."""
     executed: Executed = {}
     jobs = []
@@ -153,9 +167,11 @@ def book_jobs(config: Config, chapters: list[notebooks.Chapter], build_tabs: tup
             continue
         executed[chapter.path] = notebooks.tab_notebooks(config, chapter, build_tabs)
         if context is not None:
-            jobs += [notebooks.make_job(config, chapter, tab, notebook, context)
-                     for tab, notebook in executed[chapter.path].items()
-                     if notebooks.has_code(notebook)]
+            jobs += [
+                notebooks.make_job(config, chapter, tab, notebook, context)
+                for tab, notebook in executed[chapter.path].items()
+                if notebooks.has_code(notebook)
+            ]
     return executed, jobs
 
 
@@ -163,12 +179,17 @@ def remote_cache(config: Config) -> RemoteCache | None:
     """The shared cache tier at ``build.cache_url``, if the book has one."""
     if not config.build.cache_url:
         return None
-    return RemoteCache(config.build.cache_url, push=config.build.cache_push,
-                       timeout=config.build.cache_timeout)
+    return RemoteCache(
+        config.build.cache_url, push=config.build.cache_push, timeout=config.build.cache_timeout
+    )
 
 
-def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Chapter],
-             build_tabs: tuple[str, ...]) -> tuple[Executed, list[RunRecord]]:
+def evaluate(
+    config: Config,
+    options: BuildOptions,
+    chapters: list[notebooks.Chapter],
+    build_tabs: tuple[str, ...],
+) -> tuple[Executed, list[RunRecord]]:
     """Executed notebooks per chapter and tab (unexecuted when evaluation is off)."""
     claim_build_folder(config.output_dir)  # every target writes there; refused if not ours
     executed, jobs = book_jobs(config, chapters, build_tabs, config.build.eval)
@@ -176,15 +197,22 @@ def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Cha
         return executed, []
     for tab in {job.tab for job in jobs}:
         notebooks.prepare_workdir(config, tab)
-    executor = make_executor(options.executor or config.build.executor,
-                             options.address if options.address is not None
-                             else config.build.ray_address, config.build.ray_shared_path)
+    executor = make_executor(
+        options.executor or config.build.executor,
+        options.address if options.address is not None else config.build.ray_address,
+        config.build.ray_shared_path,
+    )
     # A cluster offers the GPUs of all its nodes, not this machine's.
     offered = getattr(executor, "available_gpus", detect_gpus)
     gpus = options.gpus if options.gpus is not None else offered()
-    results = execute_notebooks(jobs, execute_settings(config, options, gpus),
-                                config.output_dir / "cache", executor=executor,
-                                progress=options.progress, remote=remote_cache(config))
+    results = execute_notebooks(
+        jobs,
+        execute_settings(config, options, gpus),
+        config.output_dir / "cache",
+        executor=executor,
+        progress=options.progress,
+        remote=remote_cache(config),
+    )
     for result in results:
         warn_truncated(result.job.source_path, result.job.tab, result.notebook)
         executed[result.job.source_path][result.job.tab] = result.notebook
@@ -192,8 +220,9 @@ def evaluate(config: Config, options: BuildOptions, chapters: list[notebooks.Cha
     return executed, [result.record for result in results]
 
 
-def execute_settings(config: Config, options: BuildOptions,
-                     gpus: tuple[int, ...]) -> ExecuteSettings:
+def execute_settings(
+    config: Config, options: BuildOptions, gpus: tuple[int, ...]
+) -> ExecuteSettings:
     """The executor's settings: the book's timeouts and kernel, the CLI's slots."""
     return ExecuteSettings(
         kernel=config.build.kernel,

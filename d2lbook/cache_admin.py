@@ -70,8 +70,9 @@ def local_entries(cache: NotebookCache) -> dict[str, StoredEntry]:
 def require_remote(config: Config) -> RemoteCache:
     remote = build.remote_cache(config)
     if remote is None:
-        raise ConfigError("no remote cache: set build.cache_url or pass --cache-url",
-                          path=config.path)
+        raise ConfigError(
+            "no remote cache: set build.cache_url or pass --cache-url", path=config.path
+        )
     return remote
 
 
@@ -110,15 +111,28 @@ def cache_stats(config: Config) -> list[TierStats]:
     cache = local_cache(config)
     entries = local_entries(cache)
     headers = [cache.entry_path(key).read_bytes().partition(b"\n")[0] for key in entries]
-    stats = [TierStats("local", str(cache.root), len(entries),
-                       sum(entry.size for entry in entries.values()), count_packages(headers))]
+    stats = [
+        TierStats(
+            "local",
+            str(cache.root),
+            len(entries),
+            sum(entry.size for entry in entries.values()),
+            count_packages(headers),
+        )
+    ]
     remote = build.remote_cache(config)
     if remote is not None:
         try:
             listed = remote.list_entries()
-            stats.append(TierStats("remote", remote.url, len(listed),
-                                   sum(item.size for item in listed.values()),
-                                   count_packages(list(remote.read_headers(listed).values()))))
+            stats.append(
+                TierStats(
+                    "remote",
+                    remote.url,
+                    len(listed),
+                    sum(item.size for item in listed.values()),
+                    count_packages(list(remote.read_headers(listed).values())),
+                )
+            )
         finally:
             remote.close()
     return stats
@@ -156,16 +170,21 @@ def pull(config: Config) -> tuple[int, int]:
     return downloaded, len(keyed) - len(hits)
 
 
-def unused_entries(stored: dict[str, StoredEntry], used: set[str], keep_days: float,
-                   now: float) -> list[str]:
+def unused_entries(
+    stored: dict[str, StoredEntry], used: set[str], keep_days: float, now: float
+) -> list[str]:
     """Keys no current notebook uses and written more than ``keep_days`` ago."""
     cutoff = now - keep_days * DAY
-    return sorted(key for key, entry in stored.items()
-                  if key not in used and entry.modified is not None and entry.modified < cutoff)
+    return sorted(
+        key
+        for key, entry in stored.items()
+        if key not in used and entry.modified is not None and entry.modified < cutoff
+    )
 
 
-def prune(config: Config, keep_days: float, local: bool = True,
-          remote: bool = False) -> dict[str, int]:
+def prune(
+    config: Config, keep_days: float, local: bool = True, remote: bool = False
+) -> dict[str, int]:
     """Remove unused entries older than ``keep_days`` from the chosen tiers; removed per tier."""
     used = {key for _, key in current_jobs(config)}
     now = time.time()
@@ -179,8 +198,10 @@ def prune(config: Config, keep_days: float, local: bool = True,
     if remote:
         store = require_remote(config)
         try:
-            listed = {key: StoredEntry(key, item.size, item.modified)
-                      for key, item in store.list_entries().items()}
+            listed = {
+                key: StoredEntry(key, item.size, item.modified)
+                for key, item in store.list_entries().items()
+            }
             removed["remote"] = store.remove(unused_entries(listed, used, keep_days, now))
         finally:
             store.close()

@@ -51,9 +51,13 @@ def source_files(config: Config, suffix: str) -> Iterator[Path]:
 def markdown_output_problems(path: Path) -> list[CheckError]:
     """Fences whose info names an ``.output`` class, e.g. ```` ```{.json .output n=1} ````."""
     text = path.read_text(encoding="utf-8")
-    return [CheckError(f"the source carries an output cell ({fence.info}); remove it",
-                       path, fence.first + 1)
-            for fence in find_fences(text) if OUTPUT_CLASS.search(fence.info)]
+    return [
+        CheckError(
+            f"the source carries an output cell ({fence.info}); remove it", path, fence.first + 1
+        )
+        for fence in find_fences(text)
+        if OUTPUT_CLASS.search(fence.info)
+    ]
 
 
 def notebook_output_problems(path: Path) -> list[CheckError]:
@@ -63,15 +67,23 @@ def notebook_output_problems(path: Path) -> list[CheckError]:
         notebook = json.loads(text)
     except ValueError as error:
         return [CheckError(f"not a notebook: {error}", path)]
-    lines = [number for number, line in enumerate(text.splitlines(), start=1)
-             if re.match(r'\s*"cell_type":', line)]
+    lines = [
+        number
+        for number, line in enumerate(text.splitlines(), start=1)
+        if re.match(r'\s*"cell_type":', line)
+    ]
     problems = []
     for index, cell in enumerate(notebook.get("cells", [])):
-        if cell.get("cell_type") == "code" and (cell.get("outputs")
-                                                or cell.get("execution_count")):
+        if cell.get("cell_type") == "code" and (cell.get("outputs") or cell.get("execution_count")):
             line = lines[index] if index < len(lines) else None
-            problems.append(CheckError(f"code cell {index + 1} holds outputs; clear them "
-                                       "(jupyter nbconvert --clear-output)", path, line))
+            problems.append(
+                CheckError(
+                    f"code cell {index + 1} holds outputs; clear them "
+                    "(jupyter nbconvert --clear-output)",
+                    path,
+                    line,
+                )
+            )
     return problems
 
 
@@ -139,8 +151,9 @@ def resolve_internal(folder: Path, page: Path, target: str) -> tuple[Path, str]:
 def check_external(url: str, timeout: float) -> str | None:
     """None when ``url`` answers below 400, else why not."""
     for method in ("HEAD", "GET"):
-        request = urllib.request.Request(url, method=method,
-                                         headers={"User-Agent": "d2lbook-linkcheck"})
+        request = urllib.request.Request(
+            url, method=method, headers={"User-Agent": "d2lbook-linkcheck"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout):
                 return None
@@ -155,8 +168,11 @@ def check_external(url: str, timeout: float) -> str | None:
 
 def check_links(folder: Path, external: bool = False, timeout: float = 10) -> list[CheckError]:
     """Internal links and anchors of every page under ``folder`` that lead nowhere."""
-    pages = sorted(page for page in folder.rglob("*.html")  # _static: theme templates
-                   if page.relative_to(folder).parts[0] not in ("_static", "_sources"))
+    pages = sorted(
+        page
+        for page in folder.rglob("*.html")  # _static: theme templates
+        if page.relative_to(folder).parts[0] not in ("_static", "_sources")
+    )
     scans = {page: scan_page(page) for page in pages}
     problems: list[CheckError] = []
     checked: dict[str, str | None] = {}
@@ -170,8 +186,13 @@ def check_links(folder: Path, external: bool = False, timeout: float = 10) -> li
                     if link.target not in checked:
                         checked[link.target] = check_external(link.target, timeout)
                     if checked[link.target]:
-                        problems.append(CheckError(f"broken external link {link.target}: "
-                                                   f"{checked[link.target]}", page, link.line))
+                        problems.append(
+                            CheckError(
+                                f"broken external link {link.target}: {checked[link.target]}",
+                                page,
+                                link.line,
+                            )
+                        )
                 continue
             if scheme:
                 continue
@@ -181,8 +202,9 @@ def check_links(folder: Path, external: bool = False, timeout: float = 10) -> li
     return problems
 
 
-def internal_problem(folder: Path, page: Path, target: str,
-                     scans: dict[Path, PageScan]) -> str | None:
+def internal_problem(
+    folder: Path, page: Path, target: str, scans: dict[Path, PageScan]
+) -> str | None:
     """Why an internal link is broken, or None."""
     resolved, fragment = resolve_internal(folder, page, target)
     if not resolved.exists():

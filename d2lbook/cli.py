@@ -26,12 +26,29 @@ Result = TypeVar("Result")
 BOOK_FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
 """``--dir``: an existing folder (a missing one is an error, not a book of defaults)."""
 
-TARGETS = ("eval", "html", "lib", "pdf", "tabcheck", "ipynb", "pkg", "slides", "colab",
-           "outputcheck", "linkcheck")
+TARGETS = (
+    "eval",
+    "html",
+    "lib",
+    "pdf",
+    "tabcheck",
+    "ipynb",
+    "pkg",
+    "slides",
+    "colab",
+    "outputcheck",
+    "linkcheck",
+)
 
 
-def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                 file: IO[str] | None = None, line: str | None = None) -> None:
+def show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: IO[str] | None = None,
+    line: str | None = None,
+) -> None:
     if issubclass(category, DialectWarning):  # tagged: the kind a user may choose to silence
         click.echo(f"warning: {message} [dialect]", err=True)
     elif issubclass(category, BookWarning):
@@ -58,8 +75,7 @@ def parse_gpus(text: str | None) -> tuple[int, ...] | None:
     except ValueError:
         ids = (-1,)
     if any(gpu < 0 for gpu in ids):
-        raise click.BadParameter(f"expected GPU ids like 0,1,2, got {text!r}",
-                                 param_hint="--gpus")
+        raise click.BadParameter(f"expected GPU ids like 0,1,2, got {text!r}", param_hint="--gpus")
     return ids
 
 
@@ -107,33 +123,77 @@ class OneLineChoice(click.Choice[str]):
 
 
 @main.command()
-@click.argument("targets", nargs=-1, required=True, type=OneLineChoice(TARGETS),
-                metavar="TARGET...")
-@click.option("--dir", "root", type=BOOK_FOLDER, default=".",
-              help="Book folder (holding config.yaml or config.ini).")
+@click.argument(
+    "targets", nargs=-1, required=True, type=OneLineChoice(TARGETS), metavar="TARGET..."
+)
+@click.option(
+    "--dir",
+    "root",
+    type=BOOK_FOLDER,
+    default=".",
+    help="Book folder (holding config.yaml or config.ini).",
+)
 @click.option("--tab", default=None, help="Build one tab, or 'all' (default: every tab).")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="Override a config value, e.g. --set build.eval=false.")
-@click.option("--eval/--no-eval", "evaluate", default=None,
-              help="Execute notebooks (default: the config's build.eval).")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Kernels run at once for notebooks that need no GPU.")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config value, e.g. --set build.eval=false.",
+)
+@click.option(
+    "--eval/--no-eval",
+    "evaluate",
+    default=None,
+    help="Execute notebooks (default: the config's build.eval).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Kernels run at once for notebooks that need no GPU.",
+)
 @click.option("--gpus", default=None, metavar="IDS", help="GPU ids to use, e.g. 0,1,2,3.")
-@click.option("--fail-fast/--keep-going", default=False,
-              help="Stop at the first failing notebook (default: keep going).")
+@click.option(
+    "--fail-fast/--keep-going",
+    default=False,
+    help="Stop at the first failing notebook (default: keep going).",
+)
 @click.option("--force", is_flag=True, help="Re-run Sphinx even when nothing changed.")
-@click.option("--executor", type=click.Choice(("local", "ray")), default=None,
-              help="Execution backend (default: the config's build.executor, else local).")
-@click.option("--address", default=None,
-              help="Ray cluster address for --executor ray: auto or ray://HOST:PORT.")
+@click.option(
+    "--executor",
+    type=click.Choice(("local", "ray")),
+    default=None,
+    help="Execution backend (default: the config's build.executor, else local).",
+)
+@click.option(
+    "--address",
+    default=None,
+    help="Ray cluster address for --executor ray: auto or ray://HOST:PORT.",
+)
 @click.option("--external", is_flag=True, help="linkcheck: check external links too.")
-@click.option("--cache-url", default=None, metavar="URL",
-              help="Shared execution cache (s3://..., gs://..., file://...); "
-                   "default: the config's build.cache_url ($D2LBOOK_CACHE_URL overrides it).")
-def build(targets: tuple[str, ...], root: Path, tab: str | None, settings: tuple[str, ...],
-          evaluate: bool | None, workers: int | None, gpus: str | None, fail_fast: bool,
-          force: bool, executor: str | None, address: str | None, external: bool,
-          cache_url: str | None) -> None:
+@click.option(
+    "--cache-url",
+    default=None,
+    metavar="URL",
+    help="Shared execution cache (s3://..., gs://..., file://...); "
+    "default: the config's build.cache_url ($D2LBOOK_CACHE_URL overrides it).",
+)
+def build(
+    targets: tuple[str, ...],
+    root: Path,
+    tab: str | None,
+    settings: tuple[str, ...],
+    evaluate: bool | None,
+    workers: int | None,
+    gpus: str | None,
+    fail_fast: bool,
+    force: bool,
+    executor: str | None,
+    address: str | None,
+    external: bool,
+    cache_url: str | None,
+) -> None:
     """Build TARGETS: eval, html, lib, pdf, tabcheck, ipynb, pkg, slides, colab, outputcheck,
     linkcheck."""
     overrides = parse_overrides(settings)
@@ -150,9 +210,16 @@ def build(targets: tuple[str, ...], root: Path, tab: str | None, settings: tuple
         from d2lbook.build import BuildOptions
         from d2lbook.execute import ConsoleProgress
 
-        return BuildOptions(tab=tab, workers=workers, gpus=gpu_ids, fail_fast=fail_fast,
-                            force_render=force, executor=executor, address=address,
-                            progress=ConsoleProgress())
+        return BuildOptions(
+            tab=tab,
+            workers=workers,
+            gpus=gpu_ids,
+            fail_fast=fail_fast,
+            force_render=force,
+            executor=executor,
+            address=address,
+            progress=ConsoleProgress(),
+        )
 
     try:
         config = load_config(root, overrides)
@@ -173,12 +240,12 @@ def show_external_paths(config: Config) -> None:
     from d2lbook.paths import external_folders
 
     for folder in external_folders(config):
-        click.echo(f"note: build.external_paths: the book may read files from {folder}",
-                   err=True)
+        click.echo(f"note: build.external_paths: the book may read files from {folder}", err=True)
 
 
-def run_target(target: str, config: Config, options: Callable[[], BuildOptions],
-               external: bool = False) -> None:
+def run_target(
+    target: str, config: Config, options: Callable[[], BuildOptions], external: bool = False
+) -> None:
     """Run one build target; ``options()`` makes the pipeline's ``BuildOptions``."""
     if target in PUBLISHING_TARGETS:
         run_publishing_target(target, config, options, external)
@@ -211,15 +278,18 @@ def run_target(target: str, config: Config, options: Callable[[], BuildOptions],
     if report.failures:
         sys.exit(1)
     if target == "html":
-        click.echo(f"html: {config.output_dir / 'html' / 'index.html'}"
-                   + ("" if report.rendered else " (up to date)"))
+        click.echo(
+            f"html: {config.output_dir / 'html' / 'index.html'}"
+            + ("" if report.rendered else " (up to date)")
+        )
 
 
 PUBLISHING_TARGETS = ("ipynb", "pkg", "slides", "colab", "outputcheck", "linkcheck")
 
 
-def run_publishing_target(target: str, config: Config, options: Callable[[], BuildOptions],
-                          external: bool) -> None:
+def run_publishing_target(
+    target: str, config: Config, options: Callable[[], BuildOptions], external: bool
+) -> None:
     """Reader notebooks, packages, slides, Colab notebooks and the checks."""
     from d2lbook import checks, colab, package, slides
 
@@ -227,8 +297,11 @@ def run_publishing_target(target: str, config: Config, options: Callable[[], Bui
         html = config.output_dir / "html"
         if target == "linkcheck" and not (html / "index.html").is_file():
             raise BookError("no built site to check; run 'd2lbook build html' first", html)
-        problems = (checks.check_outputs(config) if target == "outputcheck"
-                    else checks.check_links(html, external=external))
+        problems = (
+            checks.check_outputs(config)
+            if target == "outputcheck"
+            else checks.check_links(html, external=external)
+        )
         for problem in problems:
             click.echo(str(problem), err=True)
         if problems:
@@ -248,9 +321,13 @@ def run_publishing_target(target: str, config: Config, options: Callable[[], Bui
     if report.failures:
         sys.exit(1)
     if target != "slides":
-        written = ([notebook_set.folder for notebook_set in sets] if target == "ipynb"
-                   else package.build_pkg(config, sets) if target == "pkg"
-                   else colab.build_colab(config, sets))
+        written = (
+            [notebook_set.folder for notebook_set in sets]
+            if target == "ipynb"
+            else package.build_pkg(config, sets)
+            if target == "pkg"
+            else colab.build_colab(config, sets)
+        )
     for path in written:
         click.echo(f"{target}: {path}")
 
@@ -260,10 +337,15 @@ def summarize(report: BuildReport) -> None:
     counts = Counter(record.status for record in report.records)
     tiers = Counter(record.cache_tier for record in report.records if record.cache_tier)
     if counts:
-        click.echo("notebooks: " + ", ".join(f"{n} {status}" for status, n in
-                                             sorted(counts.items()))
-                   + (f" ({tiers['local']} from the local cache, {tiers['remote']} from the "
-                      "remote cache)" if tiers else ""))
+        click.echo(
+            "notebooks: "
+            + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            + (
+                f" ({tiers['local']} from the local cache, {tiers['remote']} from the remote cache)"
+                if tiers
+                else ""
+            )
+        )
     for record in report.failures:
         click.echo(f"\nFAILED {record.name}\n{record.error}", err=True)
         failure = getattr(record.error, "failure", None)
@@ -280,8 +362,11 @@ def report_tabcheck(config: Config) -> None:
     from d2lbook.notebooks import read_chapters
     from d2lbook.source import find_sources
 
-    problems = [problem for chapter in read_chapters(config, find_sources(config))
-                for problem in tabs.check_tabs(chapter.document, config.build.tabs)]
+    problems = [
+        problem
+        for chapter in read_chapters(config, find_sources(config))
+        for problem in tabs.check_tabs(chapter.document, config.build.tabs)
+    ]
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:
@@ -291,10 +376,16 @@ def report_tabcheck(config: Config) -> None:
 
 @main.command()
 @click.argument("tab")
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dir", "root", type=BOOK_FOLDER, default=".",
-              help="Book folder (holding config.yaml or config.ini).")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--dir",
+    "root",
+    type=BOOK_FOLDER,
+    default=".",
+    help="Book folder (holding config.yaml or config.ini).",
+)
 def activate(tab: str, files: tuple[Path, ...], root: Path) -> None:
     """Make only TAB's code run when FILES are opened in Jupyter ('all' restores)."""
     from d2lbook import tabs
@@ -305,8 +396,7 @@ def activate(tab: str, files: tuple[Path, ...], root: Path) -> None:
     config = load_config(root)
     if tab != "all" and tab not in config.build.tabs:
         choices = ", ".join(config.build.tabs) or "none: the book has no tabs"
-        raise click.BadParameter(f"unknown tab {tab!r} (tabs: {choices}, or all)",
-                                 param_hint="TAB")
+        raise click.BadParameter(f"unknown tab {tab!r} (tabs: {choices}, or all)", param_hint="TAB")
     for path in files:  # rewritten in place: only the book's own files
         resolve_inside(config.root, Path.cwd() / path, "FILES", path)
         text = read_source(path)
@@ -322,17 +412,29 @@ def new(folder: Path, title: str | None) -> None:
     from d2lbook import scaffold
 
     written = scaffold.create_book(folder, title)
-    click.echo(f"created {len(written)} files in {folder}; next: cd {folder} && "
-               "d2lbook build html")
+    click.echo(f"created {len(written)} files in {folder}; next: cd {folder} && d2lbook build html")
 
 
 @main.command()
-@click.option("--dir", "root", type=BOOK_FOLDER, default=".",
-              help="Book folder (holding config.yaml or config.ini).")
-@click.option("--port", type=click.IntRange(min=0, max=65535), default=0,
-              help="Port on 127.0.0.1 (default: a free one, printed).")
-@click.option("--interval", type=click.FloatRange(min=0.1), default=1.0,
-              help="Seconds between two looks at the sources.")
+@click.option(
+    "--dir",
+    "root",
+    type=BOOK_FOLDER,
+    default=".",
+    help="Book folder (holding config.yaml or config.ini).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(min=0, max=65535),
+    default=0,
+    help="Port on 127.0.0.1 (default: a free one, printed).",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=1.0,
+    help="Seconds between two looks at the sources.",
+)
 @click.option("--tab", default=None, help="Build one tab, or 'all' (default: every tab).")
 def serve(root: Path, port: int, interval: float, tab: str | None) -> None:
     """Build, serve the site on 127.0.0.1, rebuild and reload pages on every edit."""
@@ -342,15 +444,25 @@ def serve(root: Path, port: int, interval: float, tab: str | None) -> None:
 
     try:
         options = pipeline.BuildOptions(tab=tab, progress=ConsoleProgress())
-        server.serve(root, options, port=port, interval=interval,
-                     echo=lambda text: click.echo(text, err=True))
+        server.serve(
+            root,
+            options,
+            port=port,
+            interval=interval,
+            echo=lambda text: click.echo(text, err=True),
+        )
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
 
 
 @main.command()
-@click.option("--dir", "root", type=BOOK_FOLDER, default=".",
-              help="Book folder (holding config.yaml or config.ini).")
+@click.option(
+    "--dir",
+    "root",
+    type=BOOK_FOLDER,
+    default=".",
+    help="Book folder (holding config.yaml or config.ini).",
+)
 @click.option("--cache", is_flag=True, help="Remove the execution cache too.")
 def clear(root: Path, cache: bool) -> None:
     """Remove build outputs, keeping the execution cache unless --cache."""
@@ -365,8 +477,13 @@ def clear(root: Path, cache: bool) -> None:
 
 
 @main.command()
-@click.option("--dir", "root", type=BOOK_FOLDER, default=".",
-              help="Book folder (holding config.yaml or config.ini).")
+@click.option(
+    "--dir",
+    "root",
+    type=BOOK_FOLDER,
+    default=".",
+    help="Book folder (holding config.yaml or config.ini).",
+)
 @click.option("--repository", default=None, help="Git URL or path (default: deploy.repository).")
 @click.option("--branch", default=None, help="Branch to publish to (default: deploy.branch).")
 @click.option("--message", default="Publish the book", help="Commit message.")
@@ -380,8 +497,10 @@ def deploy(root: Path, repository: str | None, branch: str | None, message: str)
     if result.commit is None:
         click.echo(f"deploy: nothing changed on {result.branch}")
     else:
-        click.echo(f"deploy: {len(result.changed)} file(s) changed, commit {result.commit[:12]} "
-                   f"on {result.branch}")
+        click.echo(
+            f"deploy: {len(result.changed)} file(s) changed, commit {result.commit[:12]} "
+            f"on {result.branch}"
+        )
 
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -389,18 +508,28 @@ Command = TypeVar("Command", bound=Callable[..., Any])
 
 def cache_options(command: Command) -> Command:
     """--dir, --set and --cache-url, shared by the cache commands."""
-    command = click.option("--cache-url", default=None, metavar="URL",
-                           help="Remote cache (default: the config's build.cache_url, which "
-                                "$D2LBOOK_CACHE_URL overrides).")(command)
-    command = click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-                           help="Override a config value.")(command)
-    return click.option("--dir", "root", type=BOOK_FOLDER,
-                        default=".", help="Book folder (holding config.yaml or config.ini).")(
-        command)
+    command = click.option(
+        "--cache-url",
+        default=None,
+        metavar="URL",
+        help="Remote cache (default: the config's build.cache_url, which "
+        "$D2LBOOK_CACHE_URL overrides).",
+    )(command)
+    command = click.option(
+        "--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override a config value."
+    )(command)
+    return click.option(
+        "--dir",
+        "root",
+        type=BOOK_FOLDER,
+        default=".",
+        help="Book folder (holding config.yaml or config.ini).",
+    )(command)
 
 
-def run_cache_command(root: Path, settings: tuple[str, ...], cache_url: str | None,
-                      action: Callable[[Config], Result]) -> Result:
+def run_cache_command(
+    root: Path, settings: tuple[str, ...], cache_url: str | None, action: Callable[[Config], Result]
+) -> Result:
     """Load the config, hold the build lock, run ``action(config)``."""
     from d2lbook.config import load_config
     from d2lbook.lock import lock_build_dir
@@ -435,18 +564,22 @@ def stats(root: Path, settings: tuple[str, ...], cache_url: str | None) -> None:
 
     def show(config: Config) -> None:
         for stats in cache_admin.cache_stats(config):
-            click.echo(f"{stats.tier}: {stats.location}: {stats.entries} entries, "
-                       f"{show_size(stats.size)}")
+            click.echo(
+                f"{stats.tier}: {stats.location}: {stats.entries} entries, {show_size(stats.size)}"
+            )
             for package, versions in sorted(stats.packages.items()):
-                shown = ", ".join(f"{version} ({count} entries)"
-                                  for version, count in versions.most_common())
+                shown = ", ".join(
+                    f"{version} ({count} entries)" for version, count in versions.most_common()
+                )
                 click.echo(f"  {package}: {shown}")
         last = cache_admin.last_build(config)
         if last and last.get("notebooks"):
             hits = last["local"] + last["remote"]
-            click.echo(f"last build: {last['notebooks']} notebooks, {last['local']} from the "
-                       f"local cache, {last['remote']} from the remote cache, "
-                       f"{last['executed']} executed (hit rate {hits / last['notebooks']:.0%})")
+            click.echo(
+                f"last build: {last['notebooks']} notebooks, {last['local']} from the "
+                f"local cache, {last['remote']} from the remote cache, "
+                f"{last['executed']} executed (hit rate {hits / last['notebooks']:.0%})"
+            )
 
     run_cache_command(root, settings, cache_url, show)
 
@@ -473,17 +606,32 @@ def pull(root: Path, settings: tuple[str, ...], cache_url: str | None) -> None:
 
 @cache.command()
 @cache_options
-@click.option("--keep-days", type=click.FloatRange(min=0), required=True,
-              help="Keep entries written in the last N days, used or not.")
-@click.option("--tier", type=click.Choice(("local", "remote", "both")), default="local",
-              help="Which cache to prune (default: local).")
-def prune(root: Path, settings: tuple[str, ...], cache_url: str | None, keep_days: float,
-          tier: str) -> None:
+@click.option(
+    "--keep-days",
+    type=click.FloatRange(min=0),
+    required=True,
+    help="Keep entries written in the last N days, used or not.",
+)
+@click.option(
+    "--tier",
+    type=click.Choice(("local", "remote", "both")),
+    default="local",
+    help="Which cache to prune (default: local).",
+)
+def prune(
+    root: Path, settings: tuple[str, ...], cache_url: str | None, keep_days: float, tier: str
+) -> None:
     """Remove entries no current notebook uses, older than --keep-days."""
     from d2lbook import cache_admin
 
-    removed = run_cache_command(root, settings, cache_url, lambda config: cache_admin.prune(
-        config, keep_days, local=tier in ("local", "both"), remote=tier in ("remote", "both")))
+    removed = run_cache_command(
+        root,
+        settings,
+        cache_url,
+        lambda config: cache_admin.prune(
+            config, keep_days, local=tier in ("local", "both"), remote=tier in ("remote", "both")
+        ),
+    )
     for name, count in removed.items():
         click.echo(f"prune: {count} entries removed from the {name} cache")
 

@@ -24,8 +24,11 @@ IMAGE = re.compile(r"(!\[[^\]]*\]\()(?P<path>[^)\s]+\.svg)(?=[)\s])")
 
 def install_lines(config: Config, tab: str) -> list[str]:
     """``pip install`` lines for ``tab`` from ``colab.libs`` ('tab, name, pip-spec')."""
-    return [f"!pip install {spec}" for libs_tab, _, spec in colab_libs(config)
-            if libs_tab in (tab, "all")]
+    return [
+        f"!pip install {spec}"
+        for libs_tab, _, spec in colab_libs(config)
+        if libs_tab in (tab, "all")
+    ]
 
 
 def needs_gpu(notebook: nbformat.NotebookNode) -> bool:
@@ -52,8 +55,9 @@ def replace_svg_urls(source: str, setting: str) -> str:
     return IMAGE.sub(replace, source)
 
 
-def colab_notebook(config: Config, notebook: nbformat.NotebookNode,
-                   tab: str) -> nbformat.NotebookNode:
+def colab_notebook(
+    config: Config, notebook: nbformat.NotebookNode, tab: str
+) -> nbformat.NotebookNode:
     """A reader notebook with the install cell and the Colab runtime metadata."""
     result = copy.deepcopy(notebook)
     has_code = any(cell.cell_type == "code" for cell in result.cells)

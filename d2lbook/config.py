@@ -49,68 +49,102 @@ class BuildConfig:
     """What to build from which files."""
 
     source_dir: str = _help("Folder holding the sources, relative to the book root.", default=".")
-    output_dir: str = _help("Folder for every build output, relative to the book root.",
-                            default="_build")
+    output_dir: str = _help(
+        "Folder for every build output, relative to the book root.", default="_build"
+    )
     notebooks: tuple[str, ...] = _help(
-        "Glob patterns of markdown files executed as notebooks.", default=("*.md", "*/*.md"))
+        "Glob patterns of markdown files executed as notebooks.", default=("*.md", "*/*.md")
+    )
     exclusions: tuple[str, ...] = _help("Glob patterns of files to skip.", default=())
     non_notebooks: tuple[str, ...] = _help(
-        "Glob patterns of markdown files rendered but never executed.", default=())
+        "Glob patterns of markdown files rendered but never executed.", default=()
+    )
     resources: tuple[str, ...] = _help(
-        "Files and folders copied to the build (images, data, the .bib).", default=())
+        "Files and folders copied to the build (images, data, the .bib).", default=()
+    )
     eval: bool = _help("Execute notebooks to obtain outputs.", default=True)
     tabs: tuple[str, ...] = _help(
-        "Framework tabs; the first is the default. Empty for a book without tabs.", default=())
+        "Framework tabs; the first is the default. Empty for a book without tabs.", default=()
+    )
     kernel: str = _help("Jupyter kernel name used to execute notebooks.", default="python3")
     cell_timeout: int = _help("Seconds a single cell may run.", default=1200, minimum=1)
-    notebook_timeout: int = _help("Seconds a whole notebook may run.", default=7200,
-                                  minimum=1)
+    notebook_timeout: int = _help("Seconds a whole notebook may run.", default=7200, minimum=1)
     max_output_bytes: int = _help(
         "Bytes of outputs (text, HTML, images) one cell may keep in the book; beyond, the "
         "outputs are cut with a visible note and a warning. 0 = no limit.",
-        default=4 * 1024 * 1024, minimum=0)
+        default=4 * 1024 * 1024,
+        minimum=0,
+    )
     warning_is_error: bool = _help("Turn Sphinx warnings into errors.", default=False)
     dependencies: tuple[str, ...] = _help(
-        "Files every notebook depends on: changing one re-executes every notebook.", default=())
-    index: str = _help("Root page of the book, relative to source_dir, without '.md'.",
-                       default="index")
+        "Files every notebook depends on: changing one re-executes every notebook.", default=()
+    )
+    index: str = _help(
+        "Root page of the book, relative to source_dir, without '.md'.", default="index"
+    )
     sphinx_extensions: tuple[str, ...] = _help("Extra Sphinx extensions to load.", default=())
     sphinx_configs: tuple[str, ...] = _help(
         "Extra lines of Python appended to the generated Sphinx conf.py; a setting given "
-        "there wins over d2lbook's.", default=())
+        "there wins over d2lbook's.",
+        default=(),
+    )
     figure_number_depth: int = _help(
         "Section levels that prefix figure, table and listing numbers: 1 numbers them within "
         "chapters (Fig. 3.4), 2 within sections (Fig. 3.2.4), 0 through the book (Fig. 12). "
-        "A config.ini book gets 2, as the original d2lbook.", default=1)
+        "A config.ini book gets 2, as the original d2lbook.",
+        default=1,
+    )
     number_all_equations: bool = _help(
         "Number every display equation, not only labelled ones. A config.ini book gets true, "
-        "as the original d2lbook.", default=False)
-    workers: int = _help("Kernels run at once for notebooks needing no GPU; 0 = one per core "
-                         "(at most 4).", default=0, minimum=0)
-    executor: str = _help("Execution backend: 'local' (this machine) or 'ray' (a Ray cluster).",
-                          default="local")
-    ray_address: str = _help("Ray cluster address for the 'ray' executor: 'auto', "
-                             "'ray://HOST:PORT' or empty to start a local Ray.", default="")
+        "as the original d2lbook.",
+        default=False,
+    )
+    workers: int = _help(
+        "Kernels run at once for notebooks needing no GPU; 0 = one per core (at most 4).",
+        default=0,
+        minimum=0,
+    )
+    executor: str = _help(
+        "Execution backend: 'local' (this machine) or 'ray' (a Ray cluster).", default="local"
+    )
+    ray_address: str = _help(
+        "Ray cluster address for the 'ray' executor: 'auto', "
+        "'ray://HOST:PORT' or empty to start a local Ray.",
+        default="",
+    )
     external_paths: tuple[str, ...] = _help(
         "Folders outside the book (absolute, or relative to the book root) that "
         "build.dependencies, front-matter dependencies and pdf.post_latex may be read from; "
-        "never written. Every other path must lie inside the book.", default=())
-    ray_shared_path: str = _help("A folder holding the book that every Ray node sees at the "
-                                 "same path; empty: the book is shipped to the nodes. "
-                                 "$D2LBOOK_RAY_SHARED_ROOT overrides it.",
-                                 default="")
+        "never written. Every other path must lie inside the book.",
+        default=(),
+    )
+    ray_shared_path: str = _help(
+        "A folder holding the book that every Ray node sees at the "
+        "same path; empty: the book is shipped to the nodes. "
+        "$D2LBOOK_RAY_SHARED_ROOT overrides it.",
+        default="",
+    )
     cache_url: str = _help(
         "A shared execution cache at an fsspec URL (s3://bucket/prefix, gs://..., "
         "file:///mnt/cache), used after the local one; credentials come from the "
         "environment or the store's own config, never from here. $D2LBOOK_CACHE_URL "
-        "overrides it.", default="")
-    cache_push: bool = _help("Upload executed notebooks to cache_url; false: read only "
-                             "(e.g. pull requests from forks).", default=True)
-    cache_timeout: int = _help("Seconds cache_url may stay silent before the build warns "
-                               "and goes on with the local cache.", default=30)
+        "overrides it.",
+        default="",
+    )
+    cache_push: bool = _help(
+        "Upload executed notebooks to cache_url; false: read only (e.g. pull requests from forks).",
+        default=True,
+    )
+    cache_timeout: int = _help(
+        "Seconds cache_url may stay silent before the build warns "
+        "and goes on with the local cache.",
+        default=30,
+    )
     cache_key_packages: tuple[str, ...] = _help(
         "Packages whose versions, as the kernel's Python sees them, enter every cache key "
-        "(e.g. [torch, numpy]): another version re-executes the book.", default=())
+        "(e.g. [torch, numpy]): another version re-executes the book.",
+        default=(),
+    )
 
 
 @dataclass(frozen=True)
@@ -143,8 +177,9 @@ class PdfConfig:
     latex_logo: str = _help("Image shown on the title page.", default="")
     post_latex: str = _help("Script run on the generated .tex before compiling.", default="")
     bibfile: str = _help("BibTeX file of the references.", default="")
-    paper_size: str = _help("LaTeX paper size, e.g. 'letterpaper' or 'a4paper'.",
-                            default="letterpaper")
+    paper_size: str = _help(
+        "LaTeX paper size, e.g. 'letterpaper' or 'a4paper'.", default="letterpaper"
+    )
     style: str = _help("Name of a LaTeX style (legacy; kept for old configs).", default="")
 
 
@@ -155,15 +190,20 @@ class TabLibraryConfig:
     lib_file: str = _help("Path of the generated module, e.g. 'd2l/torch.py'.")
     lib_name: str = _help("Name the framework is imported as, e.g. 'torch' or 'np'.", default="")
     simple_alias: tuple[str, ...] = _help(
-        "'a' or 'a -> b': d2l.a(...) calls lib_name.b(...).", default=())
+        "'a' or 'a -> b': d2l.a(...) calls lib_name.b(...).", default=()
+    )
     fluent_alias: tuple[str, ...] = _help(
-        "'a' or 'a -> b': d2l.a(x, ...) calls x.b(...).", default=())
+        "'a' or 'a -> b': d2l.a(x, ...) calls x.b(...).", default=()
+    )
     args_alias: tuple[str, ...] = _help(
-        "'a -> b(x, y)' style aliases that rewrite arguments.", default=())
-    alias: tuple[str, ...] = _help("Lines 'name = expression' written into the library.",
-                                   default=())
+        "'a -> b(x, y)' style aliases that rewrite arguments.", default=()
+    )
+    alias: tuple[str, ...] = _help(
+        "Lines 'name = expression' written into the library.", default=()
+    )
     reverse_alias: tuple[str, ...] = _help(
-        "'pattern -> replacement' applied to notebook code before evaluation.", default=())
+        "'pattern -> replacement' applied to notebook code before evaluation.", default=()
+    )
 
 
 @dataclass(frozen=True)
@@ -173,20 +213,24 @@ class LibraryConfig:
     version_file: str = _help("File whose __version__ is set to the release.", default="")
     tabs: dict[str, TabLibraryConfig] = _help(
         "Library per tab; a book without tabs uses the key of its only tab or 'default'.",
-        default_factory=dict)
+        default_factory=dict,
+    )
 
 
 @dataclass(frozen=True)
 class ColabConfig:
     """Notebooks prepared for Google Colab."""
 
-    github_repo: dict[str, str] = _help("Repository per tab that holds the Colab notebooks.",
-                                        default_factory=dict)
-    libs: tuple[str, ...] = _help("'tab, name, pip-spec' lines installed in a first cell.",
-                                  default=())
+    github_repo: dict[str, str] = _help(
+        "Repository per tab that holds the Colab notebooks.", default_factory=dict
+    )
+    libs: tuple[str, ...] = _help(
+        "'tab, name, pip-spec' lines installed in a first cell.", default=()
+    )
     replace_svg_url: str = _help("'folder, url' replacing local SVG paths.", default="")
-    branch: str = _help("Branch of the Colab repositories that holds the notebooks.",
-                        default="master")
+    branch: str = _help(
+        "Branch of the Colab repositories that holds the notebooks.", default="master"
+    )
 
 
 @dataclass(frozen=True)
@@ -201,9 +245,11 @@ class DeployConfig:
 class SlidesConfig:
     """Slides built from the slide marks."""
 
-    reveal_url: str = _help("Where the HTML decks load reveal.js from (a URL or a relative "
-                            "path); never downloaded at build time.",
-                            default="https://cdn.jsdelivr.net/npm/reveal.js@5")
+    reveal_url: str = _help(
+        "Where the HTML decks load reveal.js from (a URL or a relative "
+        "path); never downloaded at build time.",
+        default="https://cdn.jsdelivr.net/npm/reveal.js@5",
+    )
 
 
 @dataclass(frozen=True)
@@ -221,7 +267,8 @@ class Config:
     deploy: DeployConfig = _help("Publishing.", default_factory=DeployConfig)
     slides: SlidesConfig = _help("Slides.", default_factory=SlidesConfig)
     tab: str | None = _help(
-        "The tab this copy is for (set by for_tab); None for the whole book.", default=None)
+        "The tab this copy is for (set by for_tab); None for the whole book.", default=None
+    )
 
     @property
     def default_tab(self) -> str | None:
@@ -274,8 +321,11 @@ _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 
 
-def load_config(root: Path, overrides: Mapping[str, str] | None = None,
-                environment: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    root: Path,
+    overrides: Mapping[str, str] | None = None,
+    environment: Mapping[str, str] | None = None,
+) -> Config:
     """Read ``root/config.yaml`` or else ``root/config.ini``, then apply the
     ``ENVIRONMENT_OVERRIDES`` set in ``environment`` (default: this process's), then
     ``overrides``: dotted keys from the command line (``{"build.eval": "false"}``)."""
@@ -288,8 +338,11 @@ def load_config(root: Path, overrides: Mapping[str, str] | None = None,
 
         config = Config(root=root, path=ini_path, **read_ini(ini_path))
     else:
-        warnings.warn(f"{root}: no config.yaml or config.ini, every setting takes its default",
-                      MissingConfigWarning, stacklevel=2)
+        warnings.warn(
+            f"{root}: no config.yaml or config.ini, every setting takes its default",
+            MissingConfigWarning,
+            stacklevel=2,
+        )
         config = Config(root=root)
     _check_minimums(config, Config, "", config.path)
     environment = os.environ if environment is None else environment
@@ -314,12 +367,15 @@ def _check_minimums(value: Any, cls: type, prefix: str, path: Path | None) -> No
             _check_minimums(current, type(current), f"{prefix}{item.name}.", path)
         minimum = item.metadata.get("minimum")
         if minimum is not None and current < minimum:
-            raise ConfigError(f"{prefix}{item.name}: expected an integer of at least {minimum}, "
-                              f"got {current}", path)
+            raise ConfigError(
+                f"{prefix}{item.name}: expected an integer of at least {minimum}, got {current}",
+                path,
+            )
 
 
 def _check_no_nul(value: Any, key: str, path: Path | None) -> None:
     """No text setting holds a NUL character: no file name or command can."""
+
     def child(name: object) -> str:
         return f"{key}.{name}" if key else str(name)
 
@@ -345,8 +401,11 @@ def _check_github_repositories(config: Config) -> None:
     become an option or another address in the links built from them."""
     for tab, repository in config.colab.github_repo.items():
         if repository and (not GITHUB_REPOSITORY.fullmatch(repository) or ".." in repository):
-            raise ConfigError(f"colab.github_repo.{tab}: expected a GitHub repository "
-                              f"'owner/name', got {repository!r}", config.path)
+            raise ConfigError(
+                f"colab.github_repo.{tab}: expected a GitHub repository "
+                f"'owner/name', got {repository!r}",
+                config.path,
+            )
 
 
 def colab_libs(config: Config) -> list[tuple[str, str, str]]:
@@ -355,9 +414,11 @@ def colab_libs(config: Config) -> list[tuple[str, str, str]]:
     for number, entry in enumerate(config.colab.libs):
         parts = [part.strip() for part in entry.split(",", 2)]
         if len(parts) != 3 or not all(parts):
-            raise ConfigError(f"colab.libs[{number}]: expected 'tab, name, pip-spec', "
-                              f"got {entry!r}", config.path,
-                              setting_line(config, "colab.libs", entry))
+            raise ConfigError(
+                f"colab.libs[{number}]: expected 'tab, name, pip-spec', got {entry!r}",
+                config.path,
+                setting_line(config, "colab.libs", entry),
+            )
         triples.append((parts[0], parts[1], parts[2]))
     return triples
 
@@ -376,8 +437,9 @@ def _check_args_aliases(config: Config) -> None:
             try:
                 parse_args_alias(call, expansion)
             except ValueError as error:
-                raise ConfigError(f"{key}: {error}", config.path,
-                                  setting_line(config, key)) from None
+                raise ConfigError(
+                    f"{key}: {error}", config.path, setting_line(config, key)
+                ) from None
 
 
 def for_tab(config: Config, tab: str) -> Config:
@@ -450,15 +512,19 @@ def _is_schema(annotation: Any) -> typing.TypeGuard[type]:
 
 
 def _field_names(cls: type) -> list[str]:
-    return [item.name for item in dataclasses.fields(cls)
-            if not (cls is Config and item.name in _COMPUTED)]
+    return [
+        item.name
+        for item in dataclasses.fields(cls)
+        if not (cls is Config and item.name in _COMPUTED)
+    ]
 
 
 def _unknown_key(name: str, choices: list[str], prefix: str) -> str:
     dotted = f"{prefix}." if prefix else ""
     close = difflib.get_close_matches(name, choices, n=1)
-    hint = f"did you mean '{dotted}{close[0]}'?" if close else "expected one of: " + ", ".join(
-        choices)
+    hint = (
+        f"did you mean '{dotted}{close[0]}'?" if close else "expected one of: " + ", ".join(choices)
+    )
     return f"unknown key '{dotted}{name}' ({hint})"
 
 
@@ -480,13 +546,15 @@ def convert_text(text: str, annotation: Any) -> Any:
 
 # --- config.yaml -------------------------------------------------------------------------------
 
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         node = yaml.compose(read_source(path), Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        raise ConfigError(f"invalid YAML: {error.problem or error.context}", path,
-                          mark.line + 1 if mark else None) from None
+        raise ConfigError(
+            f"invalid YAML: {error.problem or error.context}", path, mark.line + 1 if mark else None
+        ) from None
     except yaml.YAMLError as error:
         raise ConfigError(f"invalid YAML: {error}", path) from None
     except RecursionError:
@@ -511,8 +579,9 @@ def _expected(node: yaml.Node, key: str, annotation: Any, path: Path | None) -> 
         found = "a list"
     else:
         found = "nothing" if _is_null(node) else repr(node.value)
-    return ConfigError(f"{key or 'the file'}: expected {_type_name(annotation)}, got {found}",
-                       path, _line(node))
+    return ConfigError(
+        f"{key or 'the file'}: expected {_type_name(annotation)}, got {found}", path, _line(node)
+    )
 
 
 def _read_fields(node: yaml.Node, cls: type, prefix: str, path: Path | None) -> dict[str, Any]:
@@ -533,8 +602,11 @@ def _read_fields(node: yaml.Node, cls: type, prefix: str, path: Path | None) -> 
             values[name] = _read_value(value_node, hints[name], key, path)
             minimum = minimums[name]
             if minimum is not None and values[name] < minimum:
-                raise ConfigError(f"{key}: expected an integer of at least {minimum}, got "
-                                  f"{values[name]}", path, _line(value_node))
+                raise ConfigError(
+                    f"{key}: expected an integer of at least {minimum}, got {values[name]}",
+                    path,
+                    _line(value_node),
+                )
     return values
 
 
@@ -542,24 +614,32 @@ def _read_value(node: yaml.Node, annotation: Any, key: str, path: Path | None) -
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if _is_schema(annotation):
         values = _read_fields(node, annotation, key, path)
-        missing = [item.name for item in dataclasses.fields(annotation)
-                   if item.default is dataclasses.MISSING
-                   and item.default_factory is dataclasses.MISSING and item.name not in values]
+        missing = [
+            item.name
+            for item in dataclasses.fields(annotation)
+            if item.default is dataclasses.MISSING
+            and item.default_factory is dataclasses.MISSING
+            and item.name not in values
+        ]
         if missing:
             raise ConfigError(f"{key}: missing {', '.join(missing)}", path, _line(node))
         return annotation(**values)
     if origin is tuple:
         if isinstance(node, yaml.SequenceNode):
-            return tuple(_read_value(item, args[0], f"{key}[{index}]", path)
-                         for index, item in enumerate(node.value))
+            return tuple(
+                _read_value(item, args[0], f"{key}[{index}]", path)
+                for index, item in enumerate(node.value)
+            )
         if args[0] is str and isinstance(node, yaml.ScalarNode) and not _is_null(node):
             return (node.value,)
         raise _expected(node, key, annotation, path)
     if origin is dict:
         if not isinstance(node, yaml.MappingNode):
             raise _expected(node, key, annotation, path)
-        return {str(name.value): _read_value(value, args[1], f"{key}.{name.value}", path)
-                for name, value in node.value}
+        return {
+            str(name.value): _read_value(value, args[1], f"{key}.{name.value}", path)
+            for name, value in node.value
+        }
     if not isinstance(node, yaml.ScalarNode) or _is_null(node):
         raise _expected(node, key, annotation, path)
     try:
@@ -570,8 +650,10 @@ def _read_value(node: yaml.Node, annotation: Any, key: str, path: Path | None) -
 
 # --- command-line and environment overrides -------------------------------------------------------
 
-def _override(config: Config, dotted: str, text: str,
-              source: str = "command-line setting") -> Config:
+
+def _override(
+    config: Config, dotted: str, text: str, source: str = "command-line setting"
+) -> Config:
     try:
         changed: Config = _replace_path(config, Config, dotted.split("."), text, "")
         _check_minimums(changed, Config, "", None)
@@ -592,7 +674,8 @@ def _replace_path(value: Any, annotation: Any, parts: list[str], text: str, pref
             raise ValueError(_unknown_key(name, names, prefix))
         inner = typing.get_type_hints(annotation)[name]
         return dataclasses.replace(
-            value, **{name: _replace_path(getattr(value, name), inner, rest, text, key)})
+            value, **{name: _replace_path(getattr(value, name), inner, rest, text, key)}
+        )
     if typing.get_origin(annotation) is dict:
         if name not in value and rest:
             raise ValueError(f"'{prefix}' has no entry '{name}'")

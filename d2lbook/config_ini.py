@@ -29,6 +29,7 @@ from d2lbook.files import read_source
 
 # --- legacy config.ini -------------------------------------------------------------------------
 
+
 def _same(section: str, *names: str) -> dict[str, str | None]:
     return {name: f"{section}.{name}" for name in names}
 
@@ -36,27 +37,68 @@ def _same(section: str, *names: str) -> dict[str, str | None]:
 _TAB_LIBRARY_KEYS = tuple(item.name for item in dataclasses.fields(TabLibraryConfig))
 # ini key -> dotted schema key; None: a key of the original tool, accepted and unused.
 _INI_KEYS: dict[str, dict[str, str | None]] = {
-    "project": {**_same("project", "name", "title", "author", "copyright", "release"),
-                "lang": "project.language"},
+    "project": {
+        **_same("project", "name", "title", "author", "copyright", "release"),
+        "lang": "project.language",
+    },
     "translation": dict.fromkeys(("origin_repo", "origin_lang", "translator", "terminology")),
-    "build": {**_same("build", "index", "notebooks", "exclusions", "dependencies", "resources",
-                      "source_dir", "output_dir", "warning_is_error", "sphinx_extensions",
-                      "sphinx_configs", "tabs"),
-              "non-notebooks": "build.non_notebooks", "eval_notebook": "build.eval",
-              **dict.fromkeys(("rsts", "origin_repo", "html_dir"))},
-    "html": {**_same("html", "header_links", "favicon", "include_css", "include_js"),
-             "html_logo": "html.logo"},
-    "pdf": {**_same("pdf", "main_font", "sans_font", "mono_font", "post_latex", "latex_logo",
-                    "bibfile", "style"),
-            "latex_url": None},  # never downloaded: the renderer ships its own LaTeX style
-    "library": {"version_file": "library.version_file",
-                **dict.fromkeys(("save_filename", "save_mark", "save_patterns", "version",
-                                 "root_dir", *_TAB_LIBRARY_KEYS))},
-    "deploy": {"github_repo": "deploy.repository",
-               **dict.fromkeys(("s3_bucket", "other_file_s3urls",
-                                "google_analytics_tracking_id"))},
-    "colab": {**_same("colab", "github_repo", "libs", "replace_svg_url"),
-              **dict.fromkeys(("exclusions", "libs_header", "gpu_pattern"))},
+    "build": {
+        **_same(
+            "build",
+            "index",
+            "notebooks",
+            "exclusions",
+            "dependencies",
+            "resources",
+            "source_dir",
+            "output_dir",
+            "warning_is_error",
+            "sphinx_extensions",
+            "sphinx_configs",
+            "tabs",
+        ),
+        "non-notebooks": "build.non_notebooks",
+        "eval_notebook": "build.eval",
+        **dict.fromkeys(("rsts", "origin_repo", "html_dir")),
+    },
+    "html": {
+        **_same("html", "header_links", "favicon", "include_css", "include_js"),
+        "html_logo": "html.logo",
+    },
+    "pdf": {
+        **_same(
+            "pdf",
+            "main_font",
+            "sans_font",
+            "mono_font",
+            "post_latex",
+            "latex_logo",
+            "bibfile",
+            "style",
+        ),
+        "latex_url": None,
+    },  # never downloaded: the renderer ships its own LaTeX style
+    "library": {
+        "version_file": "library.version_file",
+        **dict.fromkeys(
+            (
+                "save_filename",
+                "save_mark",
+                "save_patterns",
+                "version",
+                "root_dir",
+                *_TAB_LIBRARY_KEYS,
+            )
+        ),
+    },
+    "deploy": {
+        "github_repo": "deploy.repository",
+        **dict.fromkeys(("s3_bucket", "other_file_s3urls", "google_analytics_tracking_id")),
+    },
+    "colab": {
+        **_same("colab", "github_repo", "libs", "replace_svg_url"),
+        **dict.fromkeys(("exclusions", "libs_header", "gpu_pattern")),
+    },
 }
 _ANY_KEY_SECTIONS = ("sagemaker", "slides")  # read by no stage yet; any key is accepted
 _LINE_LISTS = ("sphinx_configs", "libs", "alias", "reverse_alias", "args_alias")
@@ -66,14 +108,18 @@ _KEPT_WHEN_EMPTY = ("alias", "fluent_alias")
 
 
 def read_ini(path: Path) -> dict[str, Any]:
-    text = read_source(path, "save config.ini as UTF-8 (your editor's 'Save with encoding', or "
-                             "'iconv -f {encoding} -t utf-8 config.ini > config.utf8.ini')")
+    text = read_source(
+        path,
+        "save config.ini as UTF-8 (your editor's 'Save with encoding', or "
+        "'iconv -f {encoding} -t utf-8 config.ini > config.utf8.ini')",
+    )
     parser = configparser.ConfigParser()  # interpolating, as the original: '%%' means '%'
     try:
         parser.read_string(text, source=str(path))
     except configparser.Error as error:
-        raise ConfigError(f"invalid config.ini: {error.message}", path,
-                          getattr(error, "lineno", None)) from None
+        raise ConfigError(
+            f"invalid config.ini: {error.message}", path, getattr(error, "lineno", None)
+        ) from None
     lines = text.splitlines()
     hints = typing.get_type_hints(Config)
     values: dict[str, dict[str, Any]] = {}
@@ -117,10 +163,13 @@ def _ini_value(target: str, key: str, raw: str, annotation: Any) -> Any:
         items = [item.strip() for item in raw.replace("\n", ",").split(",") if item.strip()]
         if len(items) % 3:
             raise ValueError(f"expected 'name, url, icon' triples, got {len(items)} items")
-        return tuple(HeaderLink(*items[start:start + 3]) for start in range(0, len(items), 3))
+        return tuple(HeaderLink(*items[start : start + 3]) for start in range(0, len(items), 3))
     if target == "colab.github_repo":
-        rows = [[item.strip() for item in line.split(",") if item.strip()]
-                for line in raw.splitlines() if line.strip()]
+        rows = [
+            [item.strip() for item in line.split(",") if item.strip()]
+            for line in raw.splitlines()
+            if line.strip()
+        ]
         if len(rows) == 1 and len(rows[0]) == 1:
             return {"default": rows[0][0]}
         if any(len(row) != 2 for row in rows):
@@ -139,34 +188,48 @@ def _split_ini_list(key: str, raw: str) -> tuple[str, ...]:
         return tuple(line.strip() for line in raw.splitlines() if line.strip())
     if key in _TERM_LISTS:
         # Each line is split at commas, so a line end ends an entry even without a comma.
-        return tuple(term.strip() for line in raw.splitlines() for term in line.split(",")
-                     if term.strip())
+        return tuple(
+            term.strip() for line in raw.splitlines() for term in line.split(",") if term.strip()
+        )
     return tuple(raw.split())
 
 
-def _read_ini_libraries(parser: configparser.ConfigParser, tabs: tuple[str, ...], path: Path,
-                        lines: list[str]) -> dict[str, TabLibraryConfig]:
-    libraries = {tab: _read_ini_library(parser, f"library-{tab}", path, lines)
-                 for tab in tabs if parser.has_section(f"library-{tab}")}
+def _read_ini_libraries(
+    parser: configparser.ConfigParser, tabs: tuple[str, ...], path: Path, lines: list[str]
+) -> dict[str, TabLibraryConfig]:
+    libraries = {
+        tab: _read_ini_library(parser, f"library-{tab}", path, lines)
+        for tab in tabs
+        if parser.has_section(f"library-{tab}")
+    }
     for section in parser.sections():
         tab = section.removeprefix("library-")
         if tab != section and tab not in tabs:
-            _warn_legacy(path, _ini_line(lines, section),
-                         f"[{section}] ignored: '{tab}' is not one of build.tabs")
+            _warn_legacy(
+                path,
+                _ini_line(lines, section),
+                f"[{section}] ignored: '{tab}' is not one of build.tabs",
+            )
     plain = parser.has_section("library") and any(
         _ini_text(parser, "library", key, path, _ini_line(lines, "library", key)).strip()
-        for key in _TAB_LIBRARY_KEYS if parser.has_option("library", key))
+        for key in _TAB_LIBRARY_KEYS
+        if parser.has_option("library", key)
+    )
     if plain and tabs:
-        _warn_legacy(path, _ini_line(lines, "library"),
-                     "lib_file and aliases in [library] ignored: the book has tabs, "
-                     "give them in [library-<tab>] sections")
+        _warn_legacy(
+            path,
+            _ini_line(lines, "library"),
+            "lib_file and aliases in [library] ignored: the book has tabs, "
+            "give them in [library-<tab>] sections",
+        )
     elif plain:
         libraries["default"] = _read_ini_library(parser, "library", path, lines)
     return libraries
 
 
-def _read_ini_library(parser: configparser.ConfigParser, section: str, path: Path,
-                      lines: list[str]) -> TabLibraryConfig:
+def _read_ini_library(
+    parser: configparser.ConfigParser, section: str, path: Path, lines: list[str]
+) -> TabLibraryConfig:
     values: dict[str, Any] = {}
     for key in parser.options(section):
         line = _ini_line(lines, section, key)
@@ -186,26 +249,37 @@ def _read_ini_library(parser: configparser.ConfigParser, section: str, path: Pat
     return TabLibraryConfig(**values)
 
 
-def _ini_text(parser: configparser.ConfigParser, section: str, key: str, path: Path,
-              line: int | None) -> str:
+def _ini_text(
+    parser: configparser.ConfigParser, section: str, key: str, path: Path, line: int | None
+) -> str:
     """A value as the original read it (``%%`` is ``%``, ``%(key)s`` is interpolated); one
     that ConfigParser cannot interpolate (a lone ``%``) is kept as written, with a warning."""
     try:
         return parser.get(section, key)
     except configparser.InterpolationError as error:
-        reason = ("a '%' is not followed by '%' or '('"
-                  if isinstance(error, configparser.InterpolationSyntaxError)
-                  else error.message.splitlines()[0])
-        _warn_legacy(path, line, f"{section}.{key}: {reason}; the value is used as written "
-                     "(write '%%' for a literal '%')")
+        reason = (
+            "a '%' is not followed by '%' or '('"
+            if isinstance(error, configparser.InterpolationSyntaxError)
+            else error.message.splitlines()[0]
+        )
+        _warn_legacy(
+            path,
+            line,
+            f"{section}.{key}: {reason}; the value is used as written "
+            "(write '%%' for a literal '%')",
+        )
         return parser.get(section, key, raw=True)
 
 
 def ini_setting_line(path: Path, dotted: str, item: str | None = None) -> int | None:
     """The line of config.ini ``path`` that sets schema key ``dotted`` (for a list, the line
     of its entry ``item`` when found); None when the file does not set it."""
-    found = [(section, key) for section, keys in _INI_KEYS.items()
-             for key, target in keys.items() if target == dotted]
+    found = [
+        (section, key)
+        for section, keys in _INI_KEYS.items()
+        for key, target in keys.items()
+        if target == dotted
+    ]
     if not found:
         return None
     lines = path.read_text(encoding="utf-8").splitlines()

@@ -20,8 +20,16 @@ from d2lbook.config import Config
 from d2lbook.errors import BookError
 from d2lbook.files import copy_if_changed
 
-AUTHOR = ("-c", "user.name=d2lbook", "-c", "user.email=d2lbook@localhost",
-          "-c", "protocol.ext.allow=never", "-c", "protocol.fd.allow=never")
+AUTHOR = (
+    "-c",
+    "user.name=d2lbook",
+    "-c",
+    "user.email=d2lbook@localhost",
+    "-c",
+    "protocol.ext.allow=never",
+    "-c",
+    "protocol.fd.allow=never",
+)
 URL_SCHEMES = ("https", "http", "ssh", "git", "file")
 URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://[^\s]+")
 SCP_LIKE = re.compile(r"(?:[A-Za-z0-9._~-]+@)?[A-Za-z0-9][A-Za-z0-9.-]*:(?!:)[^\s]*")
@@ -49,11 +57,13 @@ class DeployResult:
 
 def run_git(arguments: list[str], cwd: Path) -> str:
     """Run git; a failure is a ``DeployError`` with git's message."""
-    process = subprocess.run(["git", *AUTHOR, *arguments], cwd=cwd, capture_output=True,
-                             text=True, check=False)
+    process = subprocess.run(
+        ["git", *AUTHOR, *arguments], cwd=cwd, capture_output=True, text=True, check=False
+    )
     if process.returncode != 0:
-        raise DeployError(f"git {' '.join(arguments)} failed: "
-                          f"{(process.stderr or process.stdout).strip()}", cwd)
+        raise DeployError(
+            f"git {' '.join(arguments)} failed: {(process.stderr or process.stdout).strip()}", cwd
+        )
     return process.stdout
 
 
@@ -62,9 +72,11 @@ def published_files(config: Config) -> dict[str, Path]:
     html = config.output_dir / "html"
     if not (html / "index.html").is_file():
         raise DeployError("no built site to publish; run 'd2lbook build html' first", html)
-    files = {path.relative_to(html).as_posix(): path for path in sorted(html.rglob("*"))
-             if path.is_file() and not path.name.startswith(".d2lbook")
-             and ".doctrees" not in path.parts}
+    files = {
+        path.relative_to(html).as_posix(): path
+        for path in sorted(html.rglob("*"))
+        if path.is_file() and not path.name.startswith(".d2lbook") and ".doctrees" not in path.parts
+    }
     for folder, suffix in (("pdf", ".pdf"), ("pkg", ".zip")):  # not the LaTeX work folders
         for path in sorted((config.output_dir / folder).glob(f"*{suffix}")):
             files.setdefault(path.name, path)
@@ -100,15 +112,18 @@ def check_branch(branch: str, what: str, path: Path | None) -> str:
 def is_remote(repository: str) -> bool:
     """A URL or ``user@host:path``, not a local folder."""
     return URL.fullmatch(repository) is not None or (
-        SCP_LIKE.fullmatch(repository) is not None and "/" not in repository.split(":")[0])
+        SCP_LIKE.fullmatch(repository) is not None and "/" not in repository.split(":")[0]
+    )
 
 
 def checkout_branch(repository: str, branch: str, folder: Path) -> None:
     """Clone ``branch`` into ``folder``, or start it empty when the repository lacks it."""
     heads = run_git(["ls-remote", "--heads", "--", repository, branch], folder.parent)
     if heads.strip():
-        run_git(["clone", "--quiet", "--depth", "1", "--branch", branch, "--", repository,
-                 str(folder)], folder.parent)
+        run_git(
+            ["clone", "--quiet", "--depth", "1", "--branch", branch, "--", repository, str(folder)],
+            folder.parent,
+        )
         return
     folder.mkdir()
     run_git(["init", "--quiet"], folder)
@@ -134,16 +149,22 @@ def sync_files(files: dict[str, Path], folder: Path) -> None:
             copy_if_changed(source, folder / name)
 
 
-def deploy(config: Config, repository: str | None = None, branch: str | None = None,
-           message: str = "Publish the book") -> DeployResult:
+def deploy(
+    config: Config,
+    repository: str | None = None,
+    branch: str | None = None,
+    message: str = "Publish the book",
+) -> DeployResult:
     """Publish the build to ``branch`` of ``repository`` (defaults from ``deploy``)."""
     what = "--repository" if repository else "deploy.repository"
     repository = repository or config.deploy.repository
-    branch = check_branch(branch or config.deploy.branch,
-                          "--branch" if branch else "deploy.branch", config.path)
+    branch = check_branch(
+        branch or config.deploy.branch, "--branch" if branch else "deploy.branch", config.path
+    )
     if not repository:
-        raise DeployError("no repository to publish to: set deploy.repository or pass "
-                          "--repository", config.path)
+        raise DeployError(
+            "no repository to publish to: set deploy.repository or pass --repository", config.path
+        )
     check_repository(repository, what, config.path)
     if not is_remote(repository):  # a local repository: an explicit path outside the book
         repository = str((config.root / repository).resolve())

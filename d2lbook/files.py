@@ -27,15 +27,19 @@ def decode_source(data: bytes, path: str | Path, advice: str = "save it as UTF-8
     """``data`` read from ``path`` as UTF-8 (see ``read_source``); ``advice`` may name the
     file's likely ``{encoding}``."""
     if data.startswith(UTF16_MARKS):
-        raise EncodingError(f"the file is UTF-16, not UTF-8; {advice.format(encoding='utf-16')}",
-                            path, 1)
+        raise EncodingError(
+            f"the file is UTF-16, not UTF-8; {advice.format(encoding='utf-16')}", path, 1
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        raise EncodingError(f"not UTF-8: byte 0x{data[error.start]:02x} at byte offset "
-                            f"{error.start} cannot be decoded; {advice.format(encoding='latin1')}",
-                            path, line) from None
+        raise EncodingError(
+            f"not UTF-8: byte 0x{data[error.start]:02x} at byte offset "
+            f"{error.start} cannot be decoded; {advice.format(encoding='latin1')}",
+            path,
+            line,
+        ) from None
 
 
 def write_if_changed(path: Path, content: str | bytes) -> bool:

@@ -31,7 +31,9 @@ def lock_build_dir(path: Path) -> Iterator[Path]:
             owner = os.pread(handle, 64, 0).decode(errors="replace").strip() or "unknown"
             raise BuildLockedError(
                 f"another build (process {owner}) is using this build folder; "
-                "wait for it to finish or stop it", lock_path) from None
+                "wait for it to finish or stop it",
+                lock_path,
+            ) from None
         os.ftruncate(handle, 0)
         os.pwrite(handle, str(os.getpid()).encode(), 0)
         yield path

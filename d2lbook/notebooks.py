@@ -53,8 +53,7 @@ class Chapter:
     0) and ``dependencies`` a tuple of strings when given (see ``read_front_matter``)."""
 
 
-def split_front_matter(document: Document
-                       ) -> tuple[Document, dict[str, object], dict[str, int]]:
+def split_front_matter(document: Document) -> tuple[Document, dict[str, object], dict[str, int]]:
     """Take a leading ``---`` YAML block off the first cell (kept out of the page); return
     the rest, the block's values and the line of each of its keys."""
     first = document.cells[0] if document.cells else None
@@ -63,18 +62,16 @@ def split_front_matter(document: Document
     lines = first.source.splitlines(keepends=True)
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
     if end is None:
-        raise ParseError("front matter opened with --- is never closed", document.path,
-                         first.line)
+        raise ParseError("front matter opened with --- is never closed", document.path, first.line)
     values, key_lines = read_front_matter("".join(lines[1:end]), document.path, first.line)
-    rest = "".join(lines[end + 1:])
+    rest = "".join(lines[end + 1 :])
     cells = document.cells[1:]
     if rest.strip():
         cells = (dataclasses.replace(first, source=rest, line=first.line + end + 1), *cells)
     return dataclasses.replace(document, cells=cells), values, key_lines
 
 
-def read_front_matter(text: str, path: str, line: int
-                      ) -> tuple[dict[str, object], dict[str, int]]:
+def read_front_matter(text: str, path: str, line: int) -> tuple[dict[str, object], dict[str, int]]:
     """The front matter below the ``---`` on ``line`` and the line of each key; known keys
     typed: ``gpus`` an integer of at least 0, ``dependencies`` a tuple of file names."""
     where = "front matter is not valid YAML"
@@ -83,29 +80,41 @@ def read_front_matter(text: str, path: str, line: int
         values = yaml.safe_load(text) if node is not None else {}
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        raise ParseError(f"{where}: {error.problem or error.context}", path,
-                         line + 1 + mark.line if mark else line) from None
+        raise ParseError(
+            f"{where}: {error.problem or error.context}",
+            path,
+            line + 1 + mark.line if mark else line,
+        ) from None
     except (yaml.YAMLError, RecursionError, ValueError, TypeError) as error:
         raise ParseError(f"{where}: {error}", path, line) from None
     if not isinstance(values, dict) or not isinstance(node, (yaml.MappingNode, type(None))):
         raise ParseError("front matter must be a mapping (key: value lines)", path, line)
-    lines = {str(key.value): line + 1 + key.start_mark.line for key, _ in node.value} \
-        if node is not None else {}
+    lines = (
+        {str(key.value): line + 1 + key.start_mark.line for key, _ in node.value}
+        if node is not None
+        else {}
+    )
     gpus = values.get("gpus")
     if gpus is not None:
         if isinstance(gpus, str) and gpus.strip().isdigit():
             gpus = int(gpus)
         if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 0:
-            raise ParseError(f"front matter gpus: expected an integer of at least 0, got "
-                             f"{gpus!r}", path, lines.get("gpus", line))
+            raise ParseError(
+                f"front matter gpus: expected an integer of at least 0, got {gpus!r}",
+                path,
+                lines.get("gpus", line),
+            )
         values["gpus"] = gpus
     if "dependencies" in values:
         declared = values["dependencies"]
         names = (declared,) if isinstance(declared, str) else declared or ()
         if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
-            raise ParseError("front matter dependencies: expected a file name or a list of "
-                             f"file names, got {declared!r}", path,
-                             lines.get("dependencies", line))
+            raise ParseError(
+                "front matter dependencies: expected a file name or a list of "
+                f"file names, got {declared!r}",
+                path,
+                lines.get("dependencies", line),
+            )
         values["dependencies"] = tuple(names)
     return values, lines
 
@@ -121,8 +130,14 @@ def read_chapters(config: Config, sources: BookSources) -> list[Chapter]:
         linked_files.check_named_files(config.root, config.source_dir, source.path, document)
         dependencies = front_matter.get("dependencies", ())
         if isinstance(dependencies, tuple) and dependencies:
-            linked_files.check_dependencies(config.root, config.source_dir, source.path,
-                                            dependencies, lines.get("dependencies"), external)
+            linked_files.check_dependencies(
+                config.root,
+                config.source_dir,
+                source.path,
+                dependencies,
+                lines.get("dependencies"),
+                external,
+            )
         chapters.append(Chapter(source.path, document, source.kind == "notebook", front_matter))
     return chapters
 
@@ -132,27 +147,33 @@ def selected_tabs(config: Config, tab: str | None) -> tuple[str, ...]:
     book_tabs = config.build.tabs
     if not book_tabs:
         if tab not in (None, "all"):
-            raise ConfigError(f"unknown tab {tab!r}; the book has no tabs (build.tabs)",
-                              path=config.path, line=setting_line(config, "build.tabs"))
+            raise ConfigError(
+                f"unknown tab {tab!r}; the book has no tabs (build.tabs)",
+                path=config.path,
+                line=setting_line(config, "build.tabs"),
+            )
         return ()
     if tab in (None, "all"):
         return book_tabs
     if tab not in book_tabs:
-        raise ConfigError(f"unknown tab {tab!r}; the book's tabs are {', '.join(book_tabs)}",
-                          path=config.path)
+        raise ConfigError(
+            f"unknown tab {tab!r}; the book's tabs are {', '.join(book_tabs)}", path=config.path
+        )
     return (tab,)
 
 
-def tab_notebooks(config: Config, chapter: Chapter,
-                  build_tabs: tuple[str, ...]) -> dict[str | None, nbformat.NotebookNode]:
+def tab_notebooks(
+    config: Config, chapter: Chapter, build_tabs: tuple[str, ...]
+) -> dict[str | None, nbformat.NotebookNode]:
     """One unexecuted notebook per tab of the chapter (a book without tabs: key None)."""
     if not config.build.tabs:
         return {None: to_notebook(chapter.document)}
     notebooks: dict[str | None, nbformat.NotebookNode] = {}
     for tab in build_tabs:
         split = tabs.split_document(chapter.document, tab, config.build.tabs)
-        if notebooks and not any(cell.kind == "code" or tabs.markdown_tabs(cell)
-                                 for cell in split.cells):
+        if notebooks and not any(
+            cell.kind == "code" or tabs.markdown_tabs(cell) for cell in split.cells
+        ):
             continue  # no code or text of its own: the shared prose is in the first notebook
         notebook = to_notebook(split)
         notebook.metadata.setdefault("d2lbook", {})["tab"] = tab
@@ -210,21 +231,30 @@ def job_context(config: Config) -> JobContext:
         shared.append((name, file_digest(path) if path.exists() else "missing"))
     shared.append(("kernel-profile", hashlib.sha256(KERNEL_PROFILE.encode()).hexdigest()))
     environment = kernel_environment(config)
-    versions = package_versions(config.build.kernel, config.build.cache_key_packages,
-                                environment, config.source_dir)
+    versions = package_versions(
+        config.build.kernel, config.build.cache_key_packages, environment, config.source_dir
+    )
     shared += [(f"{PACKAGE_PREFIX}{name}", version) for name, version in versions]
     libraries = {tab: library.library_digest(config, tab) for tab in config.library.tabs}
     return JobContext(environment, tuple(shared), libraries)
 
 
-def make_job(config: Config, chapter: Chapter, tab: str | None,
-             notebook: nbformat.NotebookNode, context: JobContext) -> NotebookJob:
+def make_job(
+    config: Config,
+    chapter: Chapter,
+    tab: str | None,
+    notebook: nbformat.NotebookNode,
+    context: JobContext,
+) -> NotebookJob:
     """The execution job of one (chapter, tab) notebook, with its dependencies."""
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
     dependencies = list(context.dependencies)
     library_tab = tab if tab is not None else next(iter(context.libraries), None)
-    if library_tab is not None and library_tab in context.libraries \
-            and IMPORTS_LIBRARY.search(code):
+    if (
+        library_tab is not None
+        and library_tab in context.libraries
+        and IMPORTS_LIBRARY.search(code)
+    ):
         dependencies.append((f"library:{library_tab}", context.libraries[library_tab]))
     declared = chapter.front_matter.get("dependencies", ())
     for name in declared if isinstance(declared, tuple) else ():
@@ -245,8 +275,9 @@ def make_job(config: Config, chapter: Chapter, tab: str | None,
     )
 
 
-def merge_page(config: Config, executed: Mapping[str | None, nbformat.NotebookNode]
-               ) -> nbformat.NotebookNode:
+def merge_page(
+    config: Config, executed: Mapping[str | None, nbformat.NotebookNode]
+) -> nbformat.NotebookNode:
     """Executed tab notebooks of one chapter as the notebook Sphinx renders."""
     if None in executed:
         merged = executed[None]

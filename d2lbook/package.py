@@ -48,8 +48,7 @@ def chapter_titles(chapters: list[notebooks.Chapter]) -> dict[str, str]:
     """Chapter path without ``.md`` -> its first level-1 heading (or the path)."""
     titles = {}
     for chapter in chapters:
-        text = "\n".join(cell.source for cell in chapter.document.cells
-                         if cell.kind == "markdown")
+        text = "\n".join(cell.source for cell in chapter.document.cells if cell.kind == "markdown")
         match = HEADING.search(text)
         stem = chapter.path.removesuffix(".md")
         titles[stem] = match.group(1) if match else stem
@@ -79,8 +78,8 @@ def clean_markdown(text: str, chapter_path: str, titles: dict[str, str]) -> str:
     output: list[str] = []
     start = 0
     for block in find_code_blocks(text):
-        output += clean_prose(lines[start:block.first])
-        fence = lines[block.first:block.stop]
+        output += clean_prose(lines[start : block.first])
+        fence = lines[block.first : block.stop]
         output += toc_links(fence, chapter_path, titles) if block.info == "toc" else fence
         start = block.stop
     output += clean_prose(lines[start:])
@@ -107,8 +106,9 @@ def clean_roles(line: str) -> str:
     return LOOSE_ROLE.sub(clean_role, ROLE.sub(clean_role, line))
 
 
-def reader_notebook(notebook: nbformat.NotebookNode, chapter_path: str,
-                    titles: dict[str, str]) -> nbformat.NotebookNode:
+def reader_notebook(
+    notebook: nbformat.NotebookNode, chapter_path: str, titles: dict[str, str]
+) -> nbformat.NotebookNode:
     """A copy of an executed tab notebook cleaned of the book's marks."""
     result = copy.deepcopy(notebook)
     cells = []
@@ -129,8 +129,9 @@ def reader_notebook(notebook: nbformat.NotebookNode, chapter_path: str,
     return result
 
 
-def build_ipynb(config: Config, options: pipeline.BuildOptions
-                ) -> tuple[list[NotebookSet], list[RunRecord]]:
+def build_ipynb(
+    config: Config, options: pipeline.BuildOptions
+) -> tuple[list[NotebookSet], list[RunRecord]]:
     """Execute what changed and write the reader notebooks of every selected tab."""
     sources = find_sources(config)
     pipeline.refresh_library(config, sources)
@@ -156,8 +157,9 @@ def build_ipynb(config: Config, options: pipeline.BuildOptions
     return sets, records
 
 
-def tab_versions(chapter: notebooks.Chapter, executed: pipeline.Executed,
-                 build_tabs: tuple[str, ...]) -> dict[str | None, nbformat.NotebookNode]:
+def tab_versions(
+    chapter: notebooks.Chapter, executed: pipeline.Executed, build_tabs: tuple[str, ...]
+) -> dict[str | None, nbformat.NotebookNode]:
     """The chapter's notebook per tab; pages without code of a tab use the shared text."""
     if chapter.executable:
         found = executed[chapter.path]
@@ -165,8 +167,11 @@ def tab_versions(chapter: notebooks.Chapter, executed: pipeline.Executed,
             return dict(found)
         shared = next(iter(found.values()))
         return {tab: found.get(tab, shared) for tab in build_tabs}
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
-        "".join(cell.source for cell in chapter.document.cells))])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("".join(cell.source for cell in chapter.document.cells))
+        ]
+    )
     return {tab: notebook for tab in (build_tabs or (None,))}
 
 

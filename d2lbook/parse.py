@@ -30,8 +30,17 @@ from d2lbook.errors import ParseError, warn_dialect
 if TYPE_CHECKING:  # nbformat takes a fifth of a second to import: only notebooks need it
     import nbformat
 
-__all__ = ["Cell", "Document", "find_fences", "is_blank", "parse_markdown", "split_lines",
-           "strip_newline", "to_notebook", "write_markdown"]
+__all__ = [
+    "Cell",
+    "Document",
+    "find_fences",
+    "is_blank",
+    "parse_markdown",
+    "split_lines",
+    "strip_newline",
+    "to_notebook",
+    "write_markdown",
+]
 
 CellKind = Literal["markdown", "code"]
 
@@ -94,9 +103,7 @@ class Piece:
     """Tabs of a ``:begin_tab:`` block; code cells read theirs from the source."""
 
 
-def find_code_cells(
-    fences: list[Block], lines: list[str], path: str
-) -> list[tuple[int, int]]:
+def find_code_cells(fences: list[Block], lines: list[str], path: str) -> list[tuple[int, int]]:
     """Return ``(first, stop)`` line ranges of the executed ```` ```{.python .input} ```` cells
     among the ``fences`` of ``find_fences``."""
     ranges = []
@@ -131,7 +138,11 @@ def find_quiet_lines(fences: list[Block], lines: list[str]) -> set[int]:
 
 
 def split_markdown(
-    lines: list[str], first: int, stop: int, quiet: set[int], path: str,
+    lines: list[str],
+    first: int,
+    stop: int,
+    quiet: set[int],
+    path: str,
     loose: dict[str, list[int]] | None = None,
 ) -> list[Piece]:
     """Split the markdown between two code cells at ``:begin_tab:``/``:end_tab:`` lines.
@@ -147,8 +158,12 @@ def split_markdown(
     tabs: tuple[str, ...] = ()
     for index in range(first, stop):
         line = lines[index]
-        if line.startswith("#") and tab_start >= 0 > heading and index not in quiet \
-                and ATX_HEADING.match(line):
+        if (
+            line.startswith("#")
+            and tab_start >= 0 > heading
+            and index not in quiet
+            and ATX_HEADING.match(line)
+        ):
             heading = index
         if not line.startswith(":") or index in quiet:
             continue  # every mark starts its line with a colon
@@ -169,8 +184,9 @@ def split_markdown(
             start, tab_start, heading, tabs = index, index, -1, parse_tab_names(mark.value)
         elif mark.name == "end_tab":
             if tab_start < 0:
-                warn_dialect(":end_tab: without an open :begin_tab: block; ignored", path,
-                             index + 1)
+                warn_dialect(
+                    ":end_tab: without an open :begin_tab: block; ignored", path, index + 1
+                )
                 continue
             pieces.append(Piece("markdown", start, index + 1, tabs))
             start, tab_start, heading, tabs = index + 1, -1, -1, ()
@@ -180,8 +196,9 @@ def split_markdown(
     return pieces + end_open_block(start, stop, heading, tabs, path, ending)
 
 
-def end_open_block(start: int, stop: int, heading: int, tabs: tuple[str, ...], path: str,
-                   ending: str) -> list[Piece]:
+def end_open_block(
+    start: int, stop: int, heading: int, tabs: tuple[str, ...], path: str, ending: str
+) -> list[Piece]:
     """The pieces of a ``:begin_tab:`` block from ``start`` that no ``:end_tab:`` closes:
     it ends before its first heading, else at ``stop`` (``ending`` says what is there);
     warns where it ends."""
@@ -197,16 +214,20 @@ def check_unknown_mark(line: str, path: str, line_number: int) -> None:
     name = unknown_mark(line)
     if name is not None:
         known = ", ".join(LINE_MARKS)
-        warn_dialect(f"unknown mark :{name}: (line marks: {known}); kept as text", path,
-                     line_number)
+        warn_dialect(
+            f"unknown mark :{name}: (line marks: {known}); kept as text", path, line_number
+        )
 
 
 def check_loose_roles(text: str, lines: list[str], quiet: set[int], path: str) -> None:
     """Warn once per file about roles written with stray spaces (``: numref: `x```),
     which the translation reads as roles (double backticks pass silently, as in the
     original)."""
-    found = [match for match in LOOSE_ROLE.finditer(text)  # double backticks: as the original
-             if not ROLE.fullmatch(match[0].replace("``", "`"))]
+    found = [
+        match
+        for match in LOOSE_ROLE.finditer(text)  # double backticks: as the original
+        if not ROLE.fullmatch(match[0].replace("``", "`"))
+    ]
     if not found:
         return
     starts = list(itertools.accumulate((len(line) for line in lines), initial=0))
@@ -215,8 +236,9 @@ def check_loose_roles(text: str, lines: list[str], quiet: set[int], path: str) -
     if located:
         line, written = located[0]
         more = f" (and {len(located) - 1} more)" if len(located) > 1 else ""
-        warn_dialect(f"role {written!r} written with stray spaces{more}; read as a role", path,
-                     line)
+        warn_dialect(
+            f"role {written!r} written with stray spaces{more}; read as a role", path, line
+        )
 
 
 def check_citation_keys(text: str, lines: list[str], quiet: set[int], path: str) -> None:
@@ -232,8 +254,11 @@ def check_citation_keys(text: str, lines: list[str], quiet: set[int], path: str)
         starts = starts or list(itertools.accumulate((len(line) for line in lines), initial=0))
         line = bisect.bisect_right(starts, match.start())
         if line - 1 not in quiet:
-            warn_dialect(f"citation key {spaced[0]!r} holds spaces; read as "
-                         f"{''.join(spaced[0].split())!r}", path, line)
+            warn_dialect(
+                f"citation key {spaced[0]!r} holds spaces; read as {''.join(spaced[0].split())!r}",
+                path,
+                line,
+            )
             return
 
 
@@ -241,8 +266,9 @@ def make_cell(lines: list[str], piece: Piece, first: int, last: int, trailing: s
     """Build the cell of ``piece`` from its non-blank lines ``first`` to ``last`` (excluded),
     followed by the blank lines ``trailing``."""
     if piece.kind == "markdown":
-        return Cell("markdown", "".join(lines[first:last]), first + 1, piece.tabs,
-                    trailing=trailing)
+        return Cell(
+            "markdown", "".join(lines[first:last]), first + 1, piece.tabs, trailing=trailing
+        )
     opening = lines[first]
     fence = strip_newline(opening)
     source = "".join(lines[first + 1 : last - 1])
@@ -251,8 +277,9 @@ def make_cell(lines: list[str], piece: Piece, first: int, last: int, trailing: s
         if not is_blank(line):
             tabs = read_code_tab_mark(line) or ()
             break
-    return Cell("code", source, first + 1, tabs, fence, opening[len(fence) :], lines[last - 1],
-                trailing)
+    return Cell(
+        "code", source, first + 1, tabs, fence, opening[len(fence) :], lines[last - 1], trailing
+    )
 
 
 def assemble(lines: list[str], pieces: list[Piece], path: str) -> Document:

@@ -21,10 +21,28 @@ if TYPE_CHECKING:  # config calls this module while it loads
 
 BUILD_MARKER = ".d2lbook-build"
 """File in the root of every build folder: the tool's claim that it may delete there."""
-MARKER_TEXT = ("This folder holds the outputs of d2lbook; 'd2lbook clear' deletes inside it.\n"
-               "d2lbook never deletes inside a folder without this file.\n")
-BUILD_NAMES = ("cache", "eval", "merged", "html", "doctrees", "pdf", "ipynb", "pkg", "slides",
-               "colab", "ipython", "rst", "linkcheck", "sagemaker", "lib", ".lock")
+MARKER_TEXT = (
+    "This folder holds the outputs of d2lbook; 'd2lbook clear' deletes inside it.\n"
+    "d2lbook never deletes inside a folder without this file.\n"
+)
+BUILD_NAMES = (
+    "cache",
+    "eval",
+    "merged",
+    "html",
+    "doctrees",
+    "pdf",
+    "ipynb",
+    "pkg",
+    "slides",
+    "colab",
+    "ipython",
+    "rst",
+    "linkcheck",
+    "sagemaker",
+    "lib",
+    ".lock",
+)
 """Names (also with a tab: ``eval_pytorch``) of what a build folder of this tool or of the
 original d2lbook holds: a folder holding nothing else is taken over by adding the marker."""
 EXTERNAL_KEYS = ("build.dependencies", "front matter dependencies", "pdf.post_latex")
@@ -46,9 +64,16 @@ def resolve(base: Path, value: str | Path) -> Path:
     return Path(os.path.realpath(os.path.join(base, value)))
 
 
-def resolve_inside(book_root: Path, value: str | Path, what: str, path: str | Path | None = None,
-                   line: int | None = None, *, base: Path | None = None,
-                   external: Iterable[Path] = ()) -> Path:
+def resolve_inside(
+    book_root: Path,
+    value: str | Path,
+    what: str,
+    path: str | Path | None = None,
+    line: int | None = None,
+    *,
+    base: Path | None = None,
+    external: Iterable[Path] = (),
+) -> Path:
     """``value`` (relative to ``base``, default the book root) resolved; ``PathError`` naming
     ``what`` at ``path:line`` unless it lies inside ``book_root`` or a folder of
     ``external`` (resolved folders that the user chose to read from)."""
@@ -59,18 +84,27 @@ def resolve_inside(book_root: Path, value: str | Path, what: str, path: str | Pa
         return resolved
     if any(resolved.is_relative_to(folder) for folder in external):
         return resolved
-    hint = (" (list its folder in build.external_paths to read it from there)"
-            if _may_be_external(what) else "")
-    raise PathError(f"{what}: '{value}' leads outside the book folder (to {resolved}){hint}",
-                    path, line)
+    hint = (
+        " (list its folder in build.external_paths to read it from there)"
+        if _may_be_external(what)
+        else ""
+    )
+    raise PathError(
+        f"{what}: '{value}' leads outside the book folder (to {resolved}){hint}", path, line
+    )
 
 
 def _may_be_external(what: str) -> bool:
     return any(what.startswith(key) for key in EXTERNAL_KEYS)
 
 
-def check_tree(book_root: Path, folder: Path, what: str, path: str | Path | None = None,
-               external: Iterable[Path] = ()) -> None:
+def check_tree(
+    book_root: Path,
+    folder: Path,
+    what: str,
+    path: str | Path | None = None,
+    external: Iterable[Path] = (),
+) -> None:
     """Every symbolic link under ``folder`` (a resource copied as a whole) stays inside."""
     external, root = tuple(external), resolve(book_root, ".")
     for link in symlinks_under(folder):
@@ -98,8 +132,11 @@ def check_relative(value: str, what: str, path: str | Path | None) -> None:
     so the copy the build makes under the same name stays inside the build folder."""
     normal = os.path.normpath(value)
     if os.path.isabs(value) or normal == ".." or normal.startswith("../"):
-        raise PathError(f"{what}: '{value}' must be a path inside the book, relative to it "
-                        "and without '..' leading out of it", path)
+        raise PathError(
+            f"{what}: '{value}' must be a path inside the book, relative to it "
+            "and without '..' leading out of it",
+            path,
+        )
 
 
 def external_folders(config: Config) -> tuple[Path, ...]:
@@ -112,17 +149,23 @@ def check_config_paths(config: Config) -> None:
     root, where = config.root, config.path
     for index, folder in enumerate(config.build.external_paths):
         if resolve(root, folder) == Path("/"):
-            raise PathError(f"build.external_paths[{index}]: '/' would let the book read any "
-                            "file; name the folders it reads from", where)
+            raise PathError(
+                f"build.external_paths[{index}]: '/' would let the book read any "
+                "file; name the folders it reads from",
+                where,
+            )
     external = external_folders(config)
     source = resolve_inside(root, config.build.source_dir, "build.source_dir", where)
     check_output_folder(root, source, config.build.output_dir, "build.output_dir", where)
     copied_keys: list[tuple[str, tuple[str, ...]]] = [
-        ("html.favicon", (config.html.favicon,)), ("html.logo", (config.html.logo,)),
+        ("html.favicon", (config.html.favicon,)),
+        ("html.logo", (config.html.logo,)),
         ("html.include_css", config.html.include_css),
         ("html.include_js", config.html.include_js),
-        ("pdf.latex_logo", (config.pdf.latex_logo,)), ("pdf.bibfile", (config.pdf.bibfile,)),
-        ("build.resources", tuple(glob_prefix(item) for item in config.build.resources))]
+        ("pdf.latex_logo", (config.pdf.latex_logo,)),
+        ("pdf.bibfile", (config.pdf.bibfile,)),
+        ("build.resources", tuple(glob_prefix(item) for item in config.build.resources)),
+    ]
     for key, values in copied_keys:  # copied to the same relative path in the build
         for value in values:
             if value and "://" not in value:
@@ -133,18 +176,24 @@ def check_config_paths(config: Config) -> None:
     if config.pdf.post_latex:  # run from the book root
         resolve_inside(root, config.pdf.post_latex, "pdf.post_latex", where, external=external)
     written = [("library.version_file", config.library.version_file)]
-    written += [(f"library.{tab}.lib_file", library.lib_file)
-                for tab, library in config.library.tabs.items()]
+    written += [
+        (f"library.{tab}.lib_file", library.lib_file)
+        for tab, library in config.library.tabs.items()
+    ]
     for key, value in written:  # written into the book: never over a chapter or the config
         if not value:
             continue
         target = resolve_inside(root, value, key, where)
         if target.suffix in (".md", ".ipynb") or (where and target == resolve(root, where)):
-            raise PathError(f"{key}: '{value}' would overwrite a chapter or the config; "
-                            "name the Python module to write", where)
+            raise PathError(
+                f"{key}: '{value}' would overwrite a chapter or the config; "
+                "name the Python module to write",
+                where,
+            )
 
 
 # --- the build folder ------------------------------------------------------------------------
+
 
 def dangerous_folders(book_root: Path) -> set[Path]:
     """Folders no build folder may be: ``/``, the home folder, the book and its parents."""
@@ -152,22 +201,26 @@ def dangerous_folders(book_root: Path) -> set[Path]:
     return {Path("/"), resolve(Path.home(), "."), root, *root.parents}
 
 
-def check_output_folder(book_root: Path, source_dir: Path, value: str, what: str,
-                        config_path: Path | None) -> Path:
+def check_output_folder(
+    book_root: Path, source_dir: Path, value: str, what: str, config_path: Path | None
+) -> Path:
     """The build folder named by ``value``: inside the book, never the book or source folder
     itself, nor a folder holding them, ``/`` or the home folder."""
     folder = resolve_inside(book_root, value, what, config_path)
     source = resolve(book_root, source_dir)
     if folder in dangerous_folders(book_root) or source.is_relative_to(folder):
-        raise PathError(f"{what}: '{value}' would make {folder}, which holds the book's "
-                        "sources, the build folder; name a folder of its own such as '_build'",
-                        config_path)
+        raise PathError(
+            f"{what}: '{value}' would make {folder}, which holds the book's "
+            "sources, the build folder; name a folder of its own such as '_build'",
+            config_path,
+        )
     return folder
 
 
 def looks_like_build(folder: Path) -> bool:
     """Whether an unmarked ``folder`` holds only what a build writes (or nothing): the
     ``BUILD_NAMES``, alone or with a ``_tab`` suffix, and the original tool's ``.zip``."""
+
     def ours(entry: Path) -> bool:
         base = entry.name.split("_", 1)[0]
         return base in BUILD_NAMES or (entry.is_file() and entry.suffix == ".zip")
@@ -195,12 +248,14 @@ def claim_build_folder(folder: Path) -> Path:
         return folder
     if folder.exists():
         if not folder.is_dir():
-            raise PathError("the build folder is a file; remove it or set build.output_dir",
-                            folder)
+            raise PathError("the build folder is a file; remove it or set build.output_dir", folder)
         if not looks_like_build(folder):
-            raise PathError(f"this folder holds files no build wrote and has no {BUILD_MARKER} "
-                            "file; set build.output_dir to a folder of its own, or empty this "
-                            "one", folder)
+            raise PathError(
+                f"this folder holds files no build wrote and has no {BUILD_MARKER} "
+                "file; set build.output_dir to a folder of its own, or empty this "
+                "one",
+                folder,
+            )
     folder.mkdir(parents=True, exist_ok=True)
     marker.write_text(MARKER_TEXT, encoding="utf-8")
     return folder
@@ -215,5 +270,8 @@ def require_build_folder(folder: Path) -> Path:
             break
         if (candidate / BUILD_MARKER).is_file():
             return resolved
-    raise PathError(f"refusing to delete: {folder} is not inside a build folder made by "
-                    f"d2lbook (no {BUILD_MARKER} file)", folder)
+    raise PathError(
+        f"refusing to delete: {folder} is not inside a build folder made by "
+        f"d2lbook (no {BUILD_MARKER} file)",
+        folder,
+    )

@@ -140,9 +140,12 @@ def watch_parent(interval: float = 0.1) -> threading.Thread:
     return thread
 
 
-def run_process(command: Sequence[str], cwd: Path | str | None = None,
-                env: Mapping[str, str] | None = None,
-                stdin: int | None = subprocess.DEVNULL) -> subprocess.CompletedProcess[str]:
+def run_process(
+    command: Sequence[str],
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: int | None = subprocess.DEVNULL,
+) -> subprocess.CompletedProcess[str]:
     """Run ``command`` to its end, capturing its output as text.
 
     The child leads its own process group and dies with this process (SIGKILL included);
@@ -150,9 +153,17 @@ def run_process(command: Sequence[str], cwd: Path | str | None = None,
     before the exception goes on, so a Sphinx or LaTeX run never outlives the build.
     """
     process = subprocess.Popen(
-        list(command), cwd=cwd, env=dict(env) if env is not None else None, stdin=stdin,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
-        start_new_session=True, preexec_fn=die_with_parent)
+        list(command),
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+    )
     try:
         stdout, stderr = process.communicate()
     except BaseException:

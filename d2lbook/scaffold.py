@@ -39,8 +39,9 @@ def create_book(folder: Path, title: str | None = None) -> list[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.suffix in (".md", ".yaml", ".yml"):
             text = source.read_text(encoding="utf-8")
-            target.write_text(text.replace("__NAME__", name).replace("__TITLE__", title),
-                              encoding="utf-8")
+            target.write_text(
+                text.replace("__NAME__", name).replace("__TITLE__", title), encoding="utf-8"
+            )
         else:
             target.write_bytes(source.read_bytes())
         written.append(target)

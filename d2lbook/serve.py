@@ -112,24 +112,37 @@ def rebuild(root: Path, options: pipeline.BuildOptions, echo: Callable[[str], No
     return not report.failures
 
 
-def watch(root: Path, output: Path, options: pipeline.BuildOptions, state: SiteState,
-          interval: float, echo: Callable[[str], None], stop: threading.Event) -> None:
+def watch(
+    root: Path,
+    output: Path,
+    options: pipeline.BuildOptions,
+    state: SiteState,
+    interval: float,
+    echo: Callable[[str], None],
+    stop: threading.Event,
+) -> None:
     """Rebuild whenever a source changes, until ``stop`` is set."""
     snapshot = source_snapshot(root, output)
     while not stop.wait(interval):
         current = source_snapshot(root, output)
         if current == snapshot:
             continue
-        changed = sorted(path for path in set(current) | set(snapshot)
-                         if current.get(path) != snapshot.get(path))
+        changed = sorted(
+            path for path in set(current) | set(snapshot) if current.get(path) != snapshot.get(path)
+        )
         echo("changed: " + ", ".join(str(path.relative_to(root)) for path in changed[:5]))
         snapshot = current
         rebuild(root, options, echo)
         state.bump()
 
 
-def serve(root: Path, options: pipeline.BuildOptions, port: int = 0, interval: float = 1.0,
-          echo: Callable[[str], None] = print) -> None:
+def serve(
+    root: Path,
+    options: pipeline.BuildOptions,
+    port: int = 0,
+    interval: float = 1.0,
+    echo: Callable[[str], None] = print,
+) -> None:
     """Build, then serve and rebuild until interrupted (Ctrl-C or a signal)."""
     root = Path(root)
     config = load_config(root)
@@ -140,9 +153,11 @@ def serve(root: Path, options: pipeline.BuildOptions, port: int = 0, interval: f
     handler = partial(ReloadingHandler, directory=str(html), state=state)
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     stop = threading.Event()
-    watcher = threading.Thread(target=watch, daemon=True,
-                               args=(root, config.output_dir, options, state, interval, echo,
-                                     stop))
+    watcher = threading.Thread(
+        target=watch,
+        daemon=True,
+        args=(root, config.output_dir, options, state, interval, echo, stop),
+    )
     watcher.start()
     echo(f"serving http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
     try:

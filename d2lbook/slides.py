@@ -23,8 +23,11 @@ from d2lbook.execute import RunRecord
 from d2lbook.files import copy_if_changed, write_if_changed
 from d2lbook.source import find_sources
 
-MARK = re.compile(r"\[\*\*(?P<start>.+?)\*\*\](?![(\[])|\(\*\*(?P<more>.+?)\*\*\)"
-                  r"|\(~~(?P<only>.+?)~~\)", re.DOTALL)
+MARK = re.compile(
+    r"\[\*\*(?P<start>.+?)\*\*\](?![(\[])|\(\*\*(?P<more>.+?)\*\*\)"
+    r"|\(~~(?P<only>.+?)~~\)",
+    re.DOTALL,
+)
 TITLE = re.compile(r"^#\s+(?P<title>.+?)\s*$", re.MULTILINE)
 
 
@@ -87,7 +90,8 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode | N
             cell.metadata["slideshow"] = {"slide_type": part.kind}
         cells.append(cell)
     deck: nbformat.NotebookNode = nbformat.v4.new_notebook(
-        cells=cells, metadata=dict(notebook.metadata))
+        cells=cells, metadata=dict(notebook.metadata)
+    )
     deck.metadata["celltoolbar"] = "Slideshow"
     deck.metadata["rise"] = {"scroll": True}
     return deck
@@ -118,15 +122,19 @@ def deck_html(deck: nbformat.NotebookNode, title: str, reveal_url: str) -> str:
         if cell.cell_type == "markdown":
             body = renderer.render(cell.source)
         else:
-            body = (f'<pre><code class="language-python">{html.escape(cell.source)}</code></pre>'
-                    + "".join(output_html(output) for output in cell.get("outputs", [])))
+            body = (
+                f'<pre><code class="language-python">{html.escape(cell.source)}</code></pre>'
+                + "".join(output_html(output) for output in cell.get("outputs", []))
+            )
         if kind == "slide" or not slides:
             slides.append([])
-        slides[-1].append(body if kind == "slide" or not slides[-1]
-                          else f'<div class="fragment">{body}</div>')
+        slides[-1].append(
+            body if kind == "slide" or not slides[-1] else f'<div class="fragment">{body}</div>'
+        )
     sections = "\n".join(f"<section>\n{''.join(parts)}\n</section>" for parts in slides)
-    return DECK_PAGE.format(title=html.escape(title), reveal=reveal_url.rstrip("/"),
-                            sections=sections)
+    return DECK_PAGE.format(
+        title=html.escape(title), reveal=reveal_url.rstrip("/"), sections=sections
+    )
 
 
 DECK_PAGE = """<!DOCTYPE html>
@@ -144,8 +152,9 @@ DECK_PAGE = """<!DOCTYPE html>
 """
 
 
-def build_slides(config: Config, options: pipeline.BuildOptions
-                 ) -> tuple[list[Path], list[RunRecord]]:
+def build_slides(
+    config: Config, options: pipeline.BuildOptions
+) -> tuple[list[Path], list[RunRecord]]:
     """Execute what changed and write a deck (``.ipynb`` + ``.slides.html``) per marked
     chapter and tab into ``<output>/slides/[<tab>/]``."""
     sources = find_sources(config)

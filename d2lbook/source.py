@@ -62,8 +62,9 @@ def find_sources(config: Config) -> BookSources:
     source_dir = config.source_dir
     index = config.build.index.removesuffix(".md") + ".md"
     if not (source_dir / index).is_file():
-        raise ConfigError(f"the book has no index page: {source_dir / index} does not exist",
-                          config.path)
+        raise ConfigError(
+            f"the book has no index page: {source_dir / index} does not exist", config.path
+        )
     ignored = _output_folder(config)
     excluded = _glob_files(source_dir, config.build.exclusions, ignored)
     markdown = _glob_files(source_dir, config.build.non_notebooks, ignored) - excluded
@@ -73,13 +74,17 @@ def find_sources(config: Config) -> BookSources:
     check_chapter_paths(config, found)
     for path in order:
         if path not in found:
-            warnings.warn(f"{source_dir / path}: in a toc, but the build patterns of "
-                          f"{config.path or 'the config'} leave it out; it is not built",
-                          TocWarning, stacklevel=2)
+            warnings.warn(
+                f"{source_dir / path}: in a toc, but the build patterns of "
+                f"{config.path or 'the config'} leave it out; it is not built",
+                TocWarning,
+                stacklevel=2,
+            )
     ordered = [path for path in order if path in found]
     ordered += sorted(found.difference(order))
-    files = tuple(SourceFile(path, "markdown" if path in markdown else "notebook")
-                  for path in ordered)
+    files = tuple(
+        SourceFile(path, "markdown" if path in markdown else "notebook") for path in ordered
+    )
     resources, missing = _find_resources(config)
     return BookSources(index=index, files=files, resources=resources, missing_resources=missing)
 
@@ -137,24 +142,28 @@ def may_hold_toc(text: str) -> bool:
     return False
 
 
-def _resolve_entry(source_dir: Path, root: Path, path: str, entry: str,
-                   line: int) -> str | None:
+def _resolve_entry(source_dir: Path, root: Path, path: str, entry: str, line: int) -> str | None:
     """The page a toc entry of ``path`` names; None (with a ``TocWarning``) if it does not
     exist; ``ParseError`` if it lies outside the book."""
     name = entry
     if name.endswith(">") and "<" in name:  # Sphinx style 'Title <page>'
-        name = name[name.rindex("<") + 1:-1].strip()
+        name = name[name.rindex("<") + 1 : -1].strip()
     target = posixpath.normpath(posixpath.join(posixpath.dirname(path), name))
     if not target.endswith(".md"):
         target += ".md"
     file = os.path.join(source_dir, target)  # os.path: thousands of entries in a big book
     outside = target.startswith("../") or posixpath.isabs(target)
     if outside or not os.path.realpath(file).startswith(os.path.join(root, "")):
-        raise ParseError(f"toc entry '{entry}' points outside the book folder",
-                         source_dir / path, line)
+        raise ParseError(
+            f"toc entry '{entry}' points outside the book folder", source_dir / path, line
+        )
     if not os.path.isfile(file):
-        warnings.warn(f"{source_dir / path}:{line}: toc entry '{entry}' names a missing file: "
-                      f"{target}; the entry is left out", TocWarning, stacklevel=4)
+        warnings.warn(
+            f"{source_dir / path}:{line}: toc entry '{entry}' names a missing file: "
+            f"{target}; the entry is left out",
+            TocWarning,
+            stacklevel=4,
+        )
         return None
     return target
 
@@ -165,8 +174,7 @@ def check_chapter_paths(config: Config, found: Iterable[str]) -> None:
     root = paths.resolve(config.root, ".")
     source_dir = config.source_dir
     for path in sorted(found):
-        if not os.path.realpath(os.path.join(source_dir, path)).startswith(
-                os.path.join(root, "")):
+        if not os.path.realpath(os.path.join(source_dir, path)).startswith(os.path.join(root, "")):
             paths.resolve_inside(root, path, "chapter", source_dir / path, base=source_dir)
 
 
@@ -218,8 +226,10 @@ def _find_resources(config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
     for pattern in config.build.resources:
         name = pattern.rstrip("/")
         if any(character in name for character in "*?["):
-            matches = sorted(Path(match).as_posix()
-                             for match in glob.glob(name, root_dir=source_dir, recursive=True))
+            matches = sorted(
+                Path(match).as_posix()
+                for match in glob.glob(name, root_dir=source_dir, recursive=True)
+            )
         else:
             exists = (source_dir / name).exists() or name in generated_paths(config)
             matches = [name] if exists else []
@@ -227,12 +237,14 @@ def _find_resources(config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
             missing.append(name)
             line = setting_line(config, "build.resources", pattern)
             where = f"{config.path}:{line}" if config.path and line else config.path or source_dir
-            warnings.warn(f"{where}: resource '{pattern}' does not exist",
-                          MissingResourceWarning, stacklevel=3)
+            warnings.warn(
+                f"{where}: resource '{pattern}' does not exist",
+                MissingResourceWarning,
+                stacklevel=3,
+            )
         for match in matches:
             what = f"build.resources '{pattern}'"
-            resolved = paths.resolve_inside(config.root, match, what, config.path,
-                                            base=source_dir)
+            resolved = paths.resolve_inside(config.root, match, what, config.path, base=source_dir)
             if resolved.is_dir():
                 paths.check_tree(config.root, resolved, what, config.path)
         found += [match for match in matches if match not in found]

@@ -78,8 +78,9 @@ def rewrite_inline(text: str) -> str:
     index = 0
     while index < len(text):
         character = text[index]
-        role = (ROLE.match(text, index) or LOOSE_ROLE.match(text, index)) \
-            if character == ":" else None
+        role = (
+            (ROLE.match(text, index) or LOOSE_ROLE.match(text, index)) if character == ":" else None
+        )
         if role:
             if role.re is LOOSE_ROLE and output and output[-1].isalnum():
                 output.append(" ")  # "e: numref:`x`" was "e :numref:`x`" before the spaces moved
@@ -173,8 +174,7 @@ def translate_markdown(text: str, path: str, first_line: int = 1) -> str:
     for block in find_code_blocks(text):
         prose = rewrite_paragraphs(lines[start : block.first])
         rewriter.rewrite(prose, Span(path, first_line + start))
-        rewriter.output += rewrite_fence(lines[block.first : block.stop], block.info,
-                                         block.markup)
+        rewriter.output += rewrite_fence(lines[block.first : block.stop], block.info, block.markup)
         start = block.stop
     prose = rewrite_paragraphs(lines[start:])
     rewriter.rewrite(prose, Span(path, first_line + start))

@@ -54,8 +54,10 @@ def require_corpus(name: str = "d2l-en-subset") -> Path:
 
 def require_tex() -> None:
     missing = [tool for tool in TEX_TOOLS if shutil.which(tool) is None]
-    require(not missing, f"TeX Live, rsvg-convert or poppler-utils missing: {', '.join(missing)}"
-            " (make system-deps)")
+    require(
+        not missing,
+        f"TeX Live, rsvg-convert or poppler-utils missing: {', '.join(missing)} (make system-deps)",
+    )
 
 
 def require_chromium() -> Path:
@@ -64,8 +66,10 @@ def require_chromium() -> Path:
 
 
 def require_oracle() -> Path:
-    require(ORACLE.exists(), f"the original d2lbook is not at {ORACLE} "
-            "(make it with ../shared/tools/oracle-venv)")
+    require(
+        ORACLE.exists(),
+        f"the original d2lbook is not at {ORACLE} (make it with ../shared/tools/oracle-venv)",
+    )
     return ORACLE
 
 
@@ -120,10 +124,17 @@ def copy_book(tmp_path):
     return copy
 
 
-def run_d2lbook(*args: str, cwd: Path, timeout: float = 600,
-                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_d2lbook(
+    *args: str, cwd: Path, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run the real command line in a child process, as a user would (``env``: variables
     set on top of this process's environment)."""
     environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "d2lbook", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout, env=environment)
+    return subprocess.run(
+        [sys.executable, "-m", "d2lbook", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment,
+    )

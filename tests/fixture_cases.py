@@ -73,8 +73,18 @@ def read_cases(path: Path) -> list[Case]:
 def write_cases(path: Path, cases: list[Case]) -> None:
     """Write cases back, expected sections included."""
     blocks = [
-        "\n".join([case.title, SEPARATOR, case.input.removesuffix("\n"), SEPARATOR,
-                   case.expected, SEPARATOR, case.warnings, SEPARATOR])
+        "\n".join(
+            [
+                case.title,
+                SEPARATOR,
+                case.input.removesuffix("\n"),
+                SEPARATOR,
+                case.expected,
+                SEPARATOR,
+                case.warnings,
+                SEPARATOR,
+            ]
+        )
         for case in cases
     ]
     path.write_text("\n\n".join(blocks) + "\n", encoding="utf-8")
@@ -87,6 +97,9 @@ def run_case(case: Case, run: Callable[[str], str]) -> Case:
         output = run(case.input)
     found = [record.message for record in caught]
     assert all(isinstance(message, DialectWarning) for message in found), found
-    described = "\n".join(f"{message.line}: {message.message}" for message in found
-                          if isinstance(message, DialectWarning))
+    described = "\n".join(
+        f"{message.line}: {message.message}"
+        for message in found
+        if isinstance(message, DialectWarning)
+    )
     return replace(case, expected=output.removesuffix("\n"), warnings=described)

@@ -86,15 +86,26 @@ def test_restored_build_folder_in_a_fresh_copy_hits_the_cache(built_tiny, tmp_pa
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (lambda b: (b / "chapter_one" / "sums.md").write_text(
-            "# Sums\n\n```{.python .input}\nprint(1)\n"), r"chapter_one/sums\.md:3"),
-        (lambda b: (b / "chapter_one" / "index.md").write_text(
-            "# Counting\n\n```toc\n:maxdepth: 2\n\nsums\nmissing\n```\n"),
-         r"chapter_one/index\.md:7"),
-        (lambda b: (b / "config.yaml").write_text("project:\n  name: [unclosed\n"),
-         r"config\.yaml:\d+"),
-        (lambda b: (b / "chapter_one" / "sums.md").write_text(
-            "# Sums\n:lable:`sec_sums`\n"), r"chapter_one/sums\.md:2"),
+        (
+            lambda b: (b / "chapter_one" / "sums.md").write_text(
+                "# Sums\n\n```{.python .input}\nprint(1)\n"
+            ),
+            r"chapter_one/sums\.md:3",
+        ),
+        (
+            lambda b: (b / "chapter_one" / "index.md").write_text(
+                "# Counting\n\n```toc\n:maxdepth: 2\n\nsums\nmissing\n```\n"
+            ),
+            r"chapter_one/index\.md:7",
+        ),
+        (
+            lambda b: (b / "config.yaml").write_text("project:\n  name: [unclosed\n"),
+            r"config\.yaml:\d+",
+        ),
+        (
+            lambda b: (b / "chapter_one" / "sums.md").write_text("# Sums\n:lable:`sec_sums`\n"),
+            r"chapter_one/sums\.md:2",
+        ),
     ],
     ids=["unclosed-fence", "missing-toc-entry", "broken-config", "unknown-mark"],
 )
@@ -127,10 +138,18 @@ def test_tiny_book_pdf(built_tiny):
     pdf = book / "_build" / "pdf" / "tiny.pdf"
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
     assert "A Tiny Book" in info.stdout and "Test Author" in info.stdout
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
-    for expected in ("Counting", "Sums", "Products", "Fig. 1.1", "(1.1)", "total: 5050 5050",
-                     "Disquisitiones Arithmeticae"):
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for expected in (
+        "Counting",
+        "Sums",
+        "Products",
+        "Fig. 1.1",
+        "(1.1)",
+        "total: 5050 5050",
+        "Disquisitiones Arithmeticae",
+    ):
         assert expected in text, expected
 
 
@@ -192,12 +211,17 @@ def test_ctrl_c_stops_the_build_kills_kernels_and_keeps_finished_work(tmp_path):
     (book / "config.yaml").write_text("project: {name: stop}\nbuild: {notebooks: ['*.md']}\n")
     (book / "index.md").write_text("# Stop\n\n```toc\nquick\nslow\n```\n")
     (book / "quick.md").write_text("# Quick\n\n```{.python .input}\nprint('quick done')\n```\n")
-    (book / "slow.md").write_text("# Slow\n\n```{.python .input}\nimport time\n"
-                                  "time.sleep(300)\n```\n")
-    process = subprocess.Popen([sys.executable, "-m", "d2lbook", "build", "eval", "--workers",
-                                "2"], cwd=book, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    (book / "slow.md").write_text(
+        "# Slow\n\n```{.python .input}\nimport time\ntime.sleep(300)\n```\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "d2lbook", "build", "eval", "--workers", "2"],
+        cwd=book,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     lines = []
     try:
         deadline = time.time() + 120

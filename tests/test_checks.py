@@ -18,15 +18,24 @@ def test_outputcheck_reports_output_fences_and_notebook_outputs(copy_book):
     book = copy_book("tiny")
     chapter = book / "chapter_one" / "products.md"
     text = chapter.read_text()
-    chapter.write_text(text + "\n```{.json .output n=2}\n[{\"data\": 1}]\n```\n")
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "1 + 1", execution_count=1, outputs=[nbformat.v4.new_output(
-            "execute_result", {"text/plain": "2"}, execution_count=1)])])
+    chapter.write_text(text + '\n```{.json .output n=2}\n[{"data": 1}]\n```\n')
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "1 + 1",
+                execution_count=1,
+                outputs=[
+                    nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)
+                ],
+            )
+        ]
+    )
     nbformat.write(notebook, book / "extra.ipynb")
     problems = check_outputs(load_config(book))
     fence_line = len(text.splitlines()) + 2
     assert [(p.path, p.line) for p in problems if p.path.endswith(".md")] == [
-        (str(chapter), fence_line)]
+        (str(chapter), fence_line)
+    ]
     assert any(p.path.endswith("extra.ipynb") and "code cell 1" in p.message for p in problems)
     result = run_d2lbook("build", "outputcheck", cwd=book)
     assert result.returncode == 1
@@ -48,10 +57,12 @@ def write_site(folder):
         '<a href="sub/page.html#missing">bad anchor</a>\n'
         '<img src="img/none.svg">\n'
         '<a href="mailto:a@b.c">mail</a>\n'
-        '</body></html>\n')
+        "</body></html>\n"
+    )
     (folder / "sub" / "page.html").write_text(
         '<html><body><p id="there">x</p><a href="../index.html">up</a>\n'
-        '<a href="../">up</a></body></html>\n')
+        '<a href="../">up</a></body></html>\n'
+    )
 
 
 def test_linkcheck_reports_broken_links_and_anchors_with_lines(tmp_path):
@@ -72,8 +83,9 @@ def test_linkcheck_external_links_only_when_asked(tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    (site / "index.html").write_text(f'<a href="{base}/here.html">a</a>\n'
-                                     f'<a href="{base}/gone.html">b</a>\n')
+    (site / "index.html").write_text(
+        f'<a href="{base}/here.html">a</a>\n<a href="{base}/gone.html">b</a>\n'
+    )
     try:
         assert check_links(site) == []
         problems = check_links(site, external=True)

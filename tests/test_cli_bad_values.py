@@ -24,14 +24,16 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def error_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines()
-            if line.strip() and not line.startswith(USAGE_LINES)]
+    return [
+        line for line in stderr.splitlines() if line.strip() and not line.startswith(USAGE_LINES)
+    ]
 
 
 def assert_one_line_error(result: Result) -> None:
     assert result.exit_code not in (0, None), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), (
-        f"{type(result.exception).__name__}: {result.exception}")
+        f"{type(result.exception).__name__}: {result.exception}"
+    )
     assert "Traceback" not in result.output + result.stderr
     lines = error_lines(result.stderr)
     assert len(lines) == 1, result.stderr
@@ -112,7 +114,9 @@ def test_bad_alias_in_config_is_located(book: Path, tmp_path: Path) -> None:
     broken.mkdir()
     (broken / "config.yaml").write_text(
         config + "\nlibrary:\n  tabs:\n    default:\n      lib_file: d2l.py\n"
-        "      args_alias: ['reshape(x, -> y']\n", encoding="utf-8")
+        "      args_alias: ['reshape(x, -> y']\n",
+        encoding="utf-8",
+    )
     result = CliRunner().invoke(main, ["build", "lib", "--dir", str(broken)])
     assert_one_line_error(result)
     assert "args_alias" in result.stderr
@@ -123,18 +127,23 @@ def test_bad_colab_libs_is_located(book: Path, tmp_path: Path) -> None:
     config = (book / "config.yaml").read_text(encoding="utf-8")
     broken = tmp_path / "book"
     broken.mkdir()
-    (broken / "config.yaml").write_text(config + "\ncolab:\n  libs: ['torch only']\n",
-                                        encoding="utf-8")
+    (broken / "config.yaml").write_text(
+        config + "\ncolab:\n  libs: ['torch only']\n", encoding="utf-8"
+    )
     result = CliRunner().invoke(main, ["clear", "--dir", str(broken)])
     assert_one_line_error(result)
     assert "colab.libs[0]" in result.stderr and f"{broken / 'config.yaml'}:" in result.stderr
 
 
-@pytest.mark.parametrize("arguments", [
-    ["build", "eval", "--gpus", "x"],
-    ["cache", "prune", "--keep-days", "-2"],
-    ["build", "html", "--set", "build.eval=maybe"],
-], ids=" ".join)
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["build", "eval", "--gpus", "x"],
+        ["cache", "prune", "--keep-days", "-2"],
+        ["build", "html", "--set", "build.eval=maybe"],
+    ],
+    ids=" ".join,
+)
 def test_bad_value_in_a_real_process(book: Path, arguments: list[str]) -> None:
     """The installed entry point as a user runs it: same one line, no traceback."""
     result = run_d2lbook(*arguments, cwd=book, timeout=120)
@@ -146,6 +155,7 @@ def test_bad_value_in_a_real_process(book: Path, arguments: list[str]) -> None:
 def test_bad_environment_override_is_a_config_error(book: Path) -> None:
     """$D2LBOOK_CACHE_URL sets build.cache_url: a bad one is reported as that key."""
     result = CliRunner(env={"D2LBOOK_CACHE_URL": "nosuchprotocol://bucket"}).invoke(
-        main, ["cache", "stats", "--dir", str(book)])
+        main, ["cache", "stats", "--dir", str(book)]
+    )
     assert_one_line_error(result)
     assert "build.cache_url nosuchprotocol://bucket" in result.stderr

@@ -33,6 +33,7 @@ def write_yaml(folder: Path, text: str) -> Path:
 
 # --- config.yaml ---------------------------------------------------------------------------------
 
+
 def test_yaml_book_reads_every_section():
     config = load_config(FIXTURES / "yaml-book")
     assert config.path == FIXTURES / "yaml-book" / "config.yaml"
@@ -68,18 +69,31 @@ def test_empty_yaml_gives_defaults(tmp_path):
     ("text", "line", "message"),
     [
         ("projct:\n  name: x\n", 1, "unknown key 'projct' (did you mean 'project'?)"),
-        ("build:\n  tabs: [a]\n  evl: true\n", 3,
-         "unknown key 'build.evl' (did you mean 'build.eval'?)"),
+        (
+            "build:\n  tabs: [a]\n  evl: true\n",
+            3,
+            "unknown key 'build.evl' (did you mean 'build.eval'?)",
+        ),
         ("build:\n  eval: maybe\n", 2, "build.eval: expected true/false, got 'maybe'"),
-        ("build:\n  cell_timeout: soon\n", 2,
-         "build.cell_timeout: expected an integer, got 'soon'"),
-        ("build:\n  tabs: {pytorch: 1}\n", 2,
-         "build.tabs: expected a list of strings, got a mapping"),
+        (
+            "build:\n  cell_timeout: soon\n",
+            2,
+            "build.cell_timeout: expected an integer, got 'soon'",
+        ),
+        (
+            "build:\n  tabs: {pytorch: 1}\n",
+            2,
+            "build.tabs: expected a list of strings, got a mapping",
+        ),
         ("project: [a, b]\n", 1, "project: expected a mapping, got a list"),
         ("project:\n  title: [a]\n", 2, "project.title: expected a string, got a list"),
         ("html:\n  header_links:\n    - {name: x}\n", 3, "html.header_links[0]: missing url"),
-        ("library:\n  tabs:\n    torch:\n      lib_nme: torch\n", 4,
-         "unknown key 'library.tabs.torch.lib_nme' (did you mean 'library.tabs.torch.lib_name'?)"),
+        (
+            "library:\n  tabs:\n    torch:\n      lib_nme: torch\n",
+            4,
+            "unknown key 'library.tabs.torch.lib_nme' "
+            "(did you mean 'library.tabs.torch.lib_name'?)",
+        ),
         ("build:\n  eval: true\n  eval: false\n", 3, "key 'build.eval' given twice"),
         ("build:\n  tabs: [a, b\n", 3, "invalid YAML"),
         ("project:\n\tname: x\n", 2, "invalid YAML"),
@@ -117,24 +131,30 @@ def test_no_config_file_warns_and_uses_defaults(tmp_path):
 
 # --- command-line overrides ----------------------------------------------------------------------
 
+
 def test_overrides_convert_to_field_types():
-    config = load_config(FIXTURES / "yaml-book", {
-        "build.eval": "true",
-        "build.tabs": "numpy, pytorch",
-        "build.cell_timeout": "5",
-        "project.title": "Renamed",
-        "library.tabs.numpy.lib_name": "numpy",
-        "colab.github_repo.numpy": "tiny/numpy-colab",
-        "html.header_links": "[{name: Home, url: /}]",
-    })
+    config = load_config(
+        FIXTURES / "yaml-book",
+        {
+            "build.eval": "true",
+            "build.tabs": "numpy, pytorch",
+            "build.cell_timeout": "5",
+            "project.title": "Renamed",
+            "library.tabs.numpy.lib_name": "numpy",
+            "colab.github_repo.numpy": "tiny/numpy-colab",
+            "html.header_links": "[{name: Home, url: /}]",
+        },
+    )
     assert config.build.eval is True
     assert config.build.tabs == ("numpy", "pytorch")
     assert config.build.cell_timeout == 5
     assert config.project.title == "Renamed"
     assert config.library.tabs["numpy"].lib_name == "numpy"
     assert config.library.tabs["pytorch"].lib_name == "torch"
-    assert config.colab.github_repo == {"pytorch": "tiny/tiny-pytorch-colab",
-                                        "numpy": "tiny/numpy-colab"}
+    assert config.colab.github_repo == {
+        "pytorch": "tiny/tiny-pytorch-colab",
+        "numpy": "tiny/numpy-colab",
+    }
     assert config.html.header_links == (HeaderLink("Home", "/"),)
 
 
@@ -156,6 +176,7 @@ def test_bad_overrides_raise(key, value, message):
 
 
 # --- per-tab copies and the schema's help --------------------------------------------------------
+
 
 def test_for_tab_derives_a_copy():
     config = load_config(FIXTURES / "yaml-book")
@@ -190,6 +211,7 @@ def test_describe_schema_lists_every_setting_with_help():
 
 # --- legacy config.ini ---------------------------------------------------------------------------
 
+
 @needs_corpus
 def test_corpus_ini_maps_onto_the_schema(tmp_path):
     shutil.copy(CORPUS / "config.ini", tmp_path / "config.ini")
@@ -201,12 +223,12 @@ def test_corpus_ini_maps_onto_the_schema(tmp_path):
     assert config.build.tabs == ("pytorch", "mxnet", "jax", "tensorflow")
     assert config.build.notebooks == ("*.md", "*/*.md")
     assert config.build.exclusions[-1] == "contrib/*md"
-    assert config.build.resources == ("img/", "d2l/", "d2l.bib", "setup.py",
-                                      "static/latex_style/")
+    assert config.build.resources == ("img/", "d2l/", "d2l.bib", "setup.py", "static/latex_style/")
     assert config.build.eval is True
     assert len(config.html.header_links) == 7
-    assert config.html.header_links[-1] == HeaderLink("中文版", "https://zh.d2l.ai",
-                                                      "fas fa-external-link-alt")
+    assert config.html.header_links[-1] == HeaderLink(
+        "中文版", "https://zh.d2l.ai", "fas fa-external-link-alt"
+    )
     assert config.html.logo == "static/logo-with-text.png"
     assert config.html.include_css == ("static/d2l.css",)
     assert (config.pdf.main_font, config.pdf.mono_font) == ("Source Serif Pro", "Inconsolata")
@@ -225,12 +247,19 @@ def test_corpus_ini_aliases_split_like_the_original(tmp_path):
     assert (mxnet.lib_file, mxnet.lib_name) == ("d2l/mxnet.py", "np")
     # 'expand_dims' ends its line without a comma: the line end still ends the entry.
     start = mxnet.simple_alias.index("randn -> random.randn")
-    assert mxnet.simple_alias[start:start + 3] == ("randn -> random.randn", "expand_dims",
-                                                   "rand -> random.rand")
+    assert mxnet.simple_alias[start : start + 3] == (
+        "randn -> random.randn",
+        "expand_dims",
+        "rand -> random.rand",
+    )
     assert len(mxnet.simple_alias) == 27
-    assert mxnet.alias == ("size = lambda a: a.size", "transpose = lambda a: a.T",
-                           "nn_Module = nn.Block", "sigmoid = npx.sigmoid",
-                           "batch_matmul = npx.batch_dot")
+    assert mxnet.alias == (
+        "size = lambda a: a.size",
+        "transpose = lambda a: a.T",
+        "nn_Module = nn.Block",
+        "sigmoid = npx.sigmoid",
+        "batch_matmul = npx.batch_dot",
+    )
     assert mxnet.reverse_alias[0] == r"d2l.size\(([\w\_\d]+)\) -> \1.size"
     assert "exp(" in torch.simple_alias  # kept as written
     assert torch.fluent_alias[0] == "numpy -> detach().numpy"
@@ -244,10 +273,10 @@ def test_legacy_ini_maps_keys_and_warns_about_unknown_ones():
     messages = [str(warning.message) for warning in caught]
     ini = FIXTURES / "legacy-book" / "config.ini"
     assert f"{ini}:12: unknown key 'shiny_new_option' in [build] ignored" in messages
-    assert (f"{ini}:13: unknown key 'dependences' in [build] ignored (did you mean "
-            "'dependencies'?)") in messages
-    assert any(message.startswith(f"{ini}:35: unknown section [telemetry]")
-               for message in messages)
+    assert (
+        f"{ini}:13: unknown key 'dependences' in [build] ignored (did you mean 'dependencies'?)"
+    ) in messages
+    assert any(message.startswith(f"{ini}:35: unknown section [telemetry]") for message in messages)
     assert any("[library-jax] ignored" in message for message in messages)
     assert len(messages) == 4
     assert config.project.language == "de"
@@ -256,15 +285,18 @@ def test_legacy_ini_maps_keys_and_warns_about_unknown_ones():
     assert config.build.non_notebooks == ("notes/*.md",)
     assert config.build.notebooks == ("**/*.md",)  # the original tool's default
     assert config.build.sphinx_configs == ("numfig_secnum_depth = 2", "latex_engine = 'xelatex'")
-    assert config.html.header_links == (HeaderLink("GitHub", "https://example.org",
-                                                   "fab fa-github"),)
+    assert config.html.header_links == (
+        HeaderLink("GitHub", "https://example.org", "fab fa-github"),
+    )
     mxnet = config.library.tabs["mxnet"]
     assert mxnet.simple_alias == ("a", "b -> c", "d")
     assert mxnet.args_alias == ("f(x, y) -> g(x, y, 1)",)  # one entry per line: commas kept
     assert config.library.tabs["pytorch"].lib_name == ""
     assert "jax" not in config.library.tabs
-    assert config.colab.github_repo == {"mxnet": "someone/legacy-mxnet",
-                                        "pytorch": "someone/legacy-pytorch"}
+    assert config.colab.github_repo == {
+        "mxnet": "someone/legacy-mxnet",
+        "pytorch": "someone/legacy-pytorch",
+    }
 
 
 def test_legacy_ini_without_tabs_has_a_default_library():
@@ -284,8 +316,11 @@ def test_legacy_ini_without_tabs_has_a_default_library():
     [
         ("[build]\neval_notebook = maybe\n", 2, "build.eval_notebook: expected true/false"),
         ("[html]\nheader_links = a, b, c,\n  d, e\n", 2, "expected 'name, url, icon' triples"),
-        ("[build]\ntabs = torch\n[library-torch]\nlib_name = torch\n", 3,
-         "[library-torch] has no lib_file"),
+        (
+            "[build]\ntabs = torch\n[library-torch]\nlib_name = torch\n",
+            3,
+            "[library-torch] has no lib_file",
+        ),
         ("[project]\nname = a\nname = b\n", 3, "invalid config.ini"),
         ("name = a\n", 1, "invalid config.ini"),
     ],
@@ -313,19 +348,22 @@ def test_legacy_ini_values_are_interpolated_as_the_original_read_them(tmp_path):
         "sphinx_configs = numfig_format = {'figure': 'Fig. %%s', 'table': 'Tab. %%s'}\n"
         "                 html_baseurl = '%(site)s/book'\n"
         "[html]\nheader_links = Home, %(site)s, fas fa-home\n"
-        "[project]\ntitle = 50% off\n", encoding="utf-8")
+        "[project]\ntitle = 50% off\n",
+        encoding="utf-8",
+    )
     with pytest.warns(LegacyConfigWarning) as caught:
         config = load_config(tmp_path)
     assert config.build.sphinx_configs == (
         "numfig_format = {'figure': 'Fig. %s', 'table': 'Tab. %s'}",
-        "html_baseurl = 'https://example.org/book'")
-    assert config.html.header_links == (HeaderLink("Home", "https://example.org",
-                                                   "fas fa-home"),)
+        "html_baseurl = 'https://example.org/book'",
+    )
+    assert config.html.header_links == (HeaderLink("Home", "https://example.org", "fas fa-home"),)
     # A lone '%' stopped the original; it is kept as written, with a warning at its line.
     assert config.project.title == "50% off"
     assert [str(warning.message) for warning in caught] == [
         f"{tmp_path / 'config.ini'}:9: project.title: a '%' is not followed by '%' or '('; "
-        "the value is used as written (write '%%' for a literal '%')"]
+        "the value is used as written (write '%%' for a literal '%')"
+    ]
 
 
 def test_numbering_is_the_original_one_for_ini_books_and_a_choice_for_yaml_books(tmp_path):
@@ -343,14 +381,23 @@ def test_numbering_is_the_original_one_for_ini_books_and_a_choice_for_yaml_books
 @pytest.mark.parametrize(
     ("file", "text", "item", "line"),
     [
-        ("config.ini", "[project]\nname = a\n\n[build]\nsphinx_configs = a = 1\n"
-         "    b = '%%s'\n    c = 3\ntabs = x\n", "b = '%s'", 6),
+        (
+            "config.ini",
+            "[project]\nname = a\n\n[build]\nsphinx_configs = a = 1\n"
+            "    b = '%%s'\n    c = 3\ntabs = x\n",
+            "b = '%s'",
+            6,
+        ),
         ("config.ini", "[build]\nsphinx_configs =\n    a = 1\n", "a = 1", 3),
         ("config.ini", "[build]\nsphinx_configs: a = 1\n", "a = 1", 2),
         ("config.ini", "[build]\nsphinx_configs = a = 1\n", None, 2),
         ("config.ini", "[build]\ntabs = x\n", None, None),
-        ("config.yaml", "build:\n  tabs: [x]\n  sphinx_configs:\n    - a = 1\n    - b = 2\n",
-         "b = 2", 5),
+        (
+            "config.yaml",
+            "build:\n  tabs: [x]\n  sphinx_configs:\n    - a = 1\n    - b = 2\n",
+            "b = 2",
+            5,
+        ),
         ("config.yaml", "build:\n  sphinx_configs: [a = 1]\n", None, 2),
         ("config.yaml", "project:\n  name: x\n", None, None),
     ],
@@ -375,8 +422,10 @@ def test_environment_overrides_are_config_sources(tmp_path):
     assert (config.build.cache_url, config.build.ray_shared_path) == ("file:///from-env", "/nfs")
     config = load_config(tmp_path, {"build.cache_url": "file:///from-set"}, environment)
     assert config.build.cache_url == "file:///from-set"
-    assert load_config(tmp_path, environment={"D2LBOOK_CACHE_URL": ""}).build.cache_url \
+    assert (
+        load_config(tmp_path, environment={"D2LBOOK_CACHE_URL": ""}).build.cache_url
         == "file:///from-file"
+    )
     help_texts = {key: text for key, _, text in describe_schema()}
     for variable, key in ENVIRONMENT_OVERRIDES.items():
         assert f"${variable}" in help_texts[key]

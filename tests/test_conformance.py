@@ -43,14 +43,17 @@ LOCATED = re.compile(r"^(?:warning: )?[^\s:][^:]*:\d+: ")
 # - marks written loosely that we read as the author meant ([dialect]): issue 11 asks for a
 #   warning naming file and line on each of them, where the original rendered them silently,
 #   often wrongly.
-DELIBERATE = re.compile(r"resource '[^']*' does not exist|ignored \(did you mean '|"
-                        r" \[dialect\]$")
+DELIBERATE = re.compile(
+    r"resource '[^']*' does not exist|ignored \(did you mean '|"
+    r" \[dialect\]$"
+)
 NUMREFS = ("ref_fig", "ref_table", "ref_section", "ref_other")
 
 
 @dataclass(frozen=True)
 class CorpusBuild:
     """Our build of one corpus book, with the original's record for it."""
+
     name: str
     record: dict = field(repr=False)
     result: subprocess.CompletedProcess = field(repr=False)
@@ -81,8 +84,10 @@ def built(request, tmp_path_factory) -> CorpusBuild:
     start, used = time.monotonic(), processor_seconds()
     result = run_d2lbook("build", "html", "--no-eval", cwd=book, timeout=1700)
     seconds = time.monotonic() - start
-    print(f"\n{name}: ours built in {seconds:.0f}s ({processor_seconds() - used:.0f} CPU s, "
-          f"exit {result.returncode}); the original took {record['seconds']}s")
+    print(
+        f"\n{name}: ours built in {seconds:.0f}s ({processor_seconds() - used:.0f} CPU s, "
+        f"exit {result.returncode}); the original took {record['seconds']}s"
+    )
     return CorpusBuild(name, record, result, book / "_build" / "html", seconds)
 
 
@@ -93,8 +98,10 @@ def measured(built: CorpusBuild, book_diff: ModuleType) -> dict[str, dict]:
         pytest.fail(f"{built.name} did not build: {built.output[-2000:]}", pytrace=False)
     html = str(built.html)
     pages = book_diff.measure_build(html, book_diff.list_pages(html), built.record["tab"])
-    return {page: {**book_diff.flat_counts(metrics), "figure_numbers": metrics.figure_numbers}
-            for page, metrics in pages.items()}
+    return {
+        page: {**book_diff.flat_counts(metrics), "figure_numbers": metrics.figure_numbers}
+        for page, metrics in pages.items()
+    }
 
 
 def shortfalls(record: dict, measured: dict[str, dict], names: tuple[str, ...]) -> list[str]:
@@ -103,10 +110,16 @@ def shortfalls(record: dict, measured: dict[str, dict], names: tuple[str, ...]) 
     for page, original in sorted(record["pages"].items()):
         ours = measured.get(page)
         for name in names:
-            want = len(original.get("figure_numbers", [])) if name == "figures_numbered" \
+            want = (
+                len(original.get("figure_numbers", []))
+                if name == "figures_numbered"
                 else original.get(name, 0)
-            have = 0 if ours is None else (len(ours["figure_numbers"]) if name ==
-                                           "figures_numbered" else ours[name])
+            )
+            have = (
+                0
+                if ours is None
+                else (len(ours["figure_numbers"]) if name == "figures_numbered" else ours[name])
+            )
             if have < want:
                 found.append(f"{page}: {name} {want}->{have}")
     return found
@@ -114,9 +127,12 @@ def shortfalls(record: dict, measured: dict[str, dict], names: tuple[str, ...]) 
 
 def excesses(record: dict, measured: dict[str, dict], names: tuple[str, ...]) -> list[str]:
     """'page: name original->ours' for each defect count where ours is above the original's."""
-    return [f"{page}: {name} {record['pages'].get(page, {}).get(name, 0)}->{ours[name]}"
-            for page, ours in sorted(measured.items()) for name in names
-            if ours[name] > record["pages"].get(page, {}).get(name, 0)]
+    return [
+        f"{page}: {name} {record['pages'].get(page, {}).get(name, 0)}->{ours[name]}"
+        for page, ours in sorted(measured.items())
+        for name in names
+        if ours[name] > record["pages"].get(page, {}).get(name, 0)
+    ]
 
 
 def test_builds_unmodified(built: CorpusBuild):
@@ -147,23 +163,36 @@ def test_no_lost_headings_or_code(built: CorpusBuild, measured: dict[str, dict])
 
 
 def test_no_lost_figures_or_tables(built: CorpusBuild, measured: dict[str, dict]):
-    lost = shortfalls(built.record, measured, ("figures", "figures_captioned", "figures_numbered",
-                                               "images", "tables", "tables_captioned"))
+    lost = shortfalls(
+        built.record,
+        measured,
+        (
+            "figures",
+            "figures_captioned",
+            "figures_numbered",
+            "images",
+            "tables",
+            "tables_captioned",
+        ),
+    )
     assert not lost, "\n".join(lost)
 
 
 def test_figures_numbered_as_the_original(built: CorpusBuild, measured: dict[str, dict]):
     """The original numbers figures within sections (Fig. 10.8.2): the numbers must match,
     whatever word precedes them; a figure we number and the original does not is allowed."""
+
     def numbers(labels: list[str]) -> list[str]:
         return [re.sub(r"[^\d.]", "", label).strip(".") for label in labels]
+
     differ = []
     for page, original in sorted(built.record["pages"].items()):
         want = numbers(original.get("figure_numbers", []))
         have = iter(numbers(measured.get(page, {}).get("figure_numbers", [])))
         if not all(number in have for number in want):  # want is a subsequence of have
-            differ.append(f"{page}: {want} vs "
-                          f"{numbers(measured.get(page, {}).get('figure_numbers', []))}")
+            differ.append(
+                f"{page}: {want} vs {numbers(measured.get(page, {}).get('figure_numbers', []))}"
+            )
     assert not differ, "\n".join(differ[:30])
 
 
@@ -185,8 +214,7 @@ def test_no_lost_references(built: CorpusBuild, measured: dict[str, dict]):
     assert not lost, "\n".join(lost)
 
 
-def test_no_leaked_markup_or_unresolved_references(built: CorpusBuild,
-                                                   measured: dict[str, dict]):
+def test_no_leaked_markup_or_unresolved_references(built: CorpusBuild, measured: dict[str, dict]):
     """No page shows more raw markup ($$, ```, :numref:, (eq_x), %%tab...) or unresolved
     references than the original's (references to chapters a subset lacks stay unresolved
     in both)."""
@@ -201,6 +229,8 @@ def test_api_page_renders_its_entries(built: CorpusBuild, measured: dict[str, di
     for page, ours in sorted(measured.items()):
         original = built.record["pages"].get(page, {}).get("api_entries", 0)
         if ours["api_entries"] < max(ours["api_directives"], original):
-            empty.append(f"{page}: {ours['api_entries']} entries for {ours['api_directives']}"
-                         f" directives (original {original})")
+            empty.append(
+                f"{page}: {ours['api_entries']} entries for {ours['api_directives']}"
+                f" directives (original {original})"
+            )
     assert not empty, "\n".join(empty)

@@ -31,14 +31,19 @@ def test_html_with_evaluation_off(corpus):
     assert warnings, "the subset references chapters it lacks: expected some warnings"
     assert all(GENUINE.search(line) for line in warnings), warnings
     # every warning names the markdown chapter and a line
-    assert all(re.match(r"^(config\.ini|warning: config\.ini|[\w/-]+\.md:\d+)", line.removeprefix(
-        "warning: ")) for line in warnings), warnings
+    assert all(
+        re.match(
+            r"^(config\.ini|warning: config\.ini|[\w/-]+\.md:\d+)", line.removeprefix("warning: ")
+        )
+        for line in warnings
+    ), warnings
     page = (corpus / "_build" / "html" / "chapter_preliminaries" / "ndarray.html").read_text()
     for tab in ("pytorch", "mxnet", "jax", "tensorflow"):
         assert f"tag_d2l-tab-{tab}" in page, tab
     assert 'name="d2lbook-tabs" content="pytorch,mxnet,jax,tensorflow"' in page
-    assert not (corpus / "_build" / "eval" / "pytorch" / "chapter_preliminaries"
-                / "ndarray.ipynb").exists()  # nothing executed
+    assert not (
+        corpus / "_build" / "eval" / "pytorch" / "chapter_preliminaries" / "ndarray.ipynb"
+    ).exists()  # nothing executed
 
 
 def test_pdf_with_evaluation_off(corpus):
@@ -50,7 +55,8 @@ def test_pdf_with_evaluation_off(corpus):
     assert "Dive into Deep Learning" in info.stdout
     pages = int(re.search(r"Pages:\s+(\d+)", info.stdout).group(1))
     assert pages > 50
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "Linear Neural Networks for Regression" in text
     assert re.search(r"Fig\. \d+\.\d+", text)

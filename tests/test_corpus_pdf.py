@@ -29,8 +29,10 @@ BOOKS = {
 @pytest.mark.parametrize("book", sorted(BOOKS))
 def test_whole_book_pdf_with_evaluation_off(book, tmp_path):
     require((CORPUS_ROOT / book).is_dir(), f"corpus book {book} missing")
-    require(all(shutil.which(tool) for tool in ("xelatex", "latexmk", "pdfinfo")),
-            "TeX Live or poppler-utils missing (make system-deps)")
+    require(
+        all(shutil.which(tool) for tool in ("xelatex", "latexmk", "pdfinfo")),
+        "TeX Live or poppler-utils missing (make system-deps)",
+    )
     copy = tmp_path / book
     shutil.copytree(CORPUS_ROOT / book, copy)
     result = run_d2lbook("build", "pdf", "--no-eval", cwd=copy, timeout=7000)
@@ -39,7 +41,8 @@ def test_whole_book_pdf_with_evaluation_off(book, tmp_path):
     pdf = copy / "_build" / "pdf" / name
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
     assert int(re.search(r"Pages:\s+(\d+)", info.stdout).group(1)) > 500
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert expected in text
     assert "lack characters" not in result.stderr  # every character has a glyph

@@ -10,8 +10,9 @@ from tests.conftest import run_d2lbook
 
 
 def git(*arguments, cwd):
-    return subprocess.run(["git", *arguments], cwd=cwd, capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["git", *arguments], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout
 
 
 @pytest.fixture

@@ -39,7 +39,8 @@ def translate_case(text: str) -> str:
     document = parse_markdown(text, "case.md")
     return document.leading + "".join(
         translate_markdown(cell.source, "case.md", cell.line) + cell.trailing
-        for cell in document.cells)
+        for cell in document.cells
+    )
 
 
 def check_cases(path: Path, run) -> None:
@@ -49,8 +50,9 @@ def check_cases(path: Path, run) -> None:
         write_cases(path, answered)
         return
     for case, answer in zip(cases, answered, strict=True):
-        assert (answer.expected, answer.warnings) == (case.expected, case.warnings), \
+        assert (answer.expected, answer.warnings) == (case.expected, case.warnings), (
             f"{path.name}:{case.line}: {case.title}"
+        )
 
 
 def case_ids(path: Path) -> list[str]:
@@ -113,8 +115,17 @@ def test_line_marks_read_as_meant(line: str, name: str, value: str, exact: bool)
     assert (mark.name, mark.value, mark.exact) == (name, value, exact)
 
 
-@pytest.mark.parametrize("line", [":numref:`fig_a`", ":foo:`x`", ":foo:", "text :label:`x`",
-                                  ": numref: `x` shows", ":maxdepth: 2"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        ":numref:`fig_a`",
+        ":foo:`x`",
+        ":foo:",
+        "text :label:`x`",
+        ": numref: `x` shows",
+        ":maxdepth: 2",
+    ],
+)
 def test_text_is_no_line_mark(line: str) -> None:
     assert read_line_mark(line) is None
 

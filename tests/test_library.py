@@ -57,7 +57,9 @@ def test_fixture_book_matches_golden_libraries(tmp_path):
     book = copy_book(FIXTURES / "book", tmp_path)
     records = build_library(load_config(book))
     assert [(record.tab, record.blocks, record.changed) for record in records] == [
-        ("pytorch", 6, True), ("jax", 5, True)]
+        ("pytorch", 6, True),
+        ("jax", 5, True),
+    ]
     for name in ("torch", "jax"):
         written = (book / "d2l" / f"{name}.py").read_text()
         assert written == (FIXTURES / "expected" / f"{name}.py").read_text()
@@ -98,8 +100,9 @@ def test_generated_torch_library_imports(tmp_path):
     book = copy_book(FIXTURES / "book", tmp_path)
     build_library(load_config(book))
     code = "from d2l import torch as d2l; m = d2l.Model(1); m.grow(2); print(m.size, d2l.scale)"
-    result = subprocess.run([sys.executable, "-c", code], cwd=book, capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=book, capture_output=True, text=True, check=True
+    )
     assert result.stdout.split() == ["3", "3"]
 
 
@@ -117,8 +120,9 @@ def test_standalone_mark_saves_following_statements_up_to_a_blank_line():
 
 
 def test_tab_selection_keeps_only_the_tabs_cells():
-    text = chapter("#@tab pytorch\na = 1  #@save", "#@tab jax\nb = 2  #@save",
-                   "#@tab all\nc = 3  #@save")
+    text = chapter(
+        "#@tab pytorch\na = 1  #@save", "#@tab jax\nb = 2  #@save", "#@tab all\nc = 3  #@save"
+    )
     assert saved(text, "pytorch") == ["a = 1", "c = 3"]
     assert saved(text, "jax") == ["b = 2", "c = 3"]
 
@@ -135,10 +139,12 @@ def test_unmarked_code_belongs_to_the_default_tab_only():
 
 
 def test_tab_selected_branches_are_resolved():
-    text = chapter("#@tab all\ndef f():  #@save\n"
-                   "    if tab.selected('pytorch'):\n"
-                   "        return 1\n    if tab.selected('jax'):\n        return 2",
-                   "#@tab jax\npass")
+    text = chapter(
+        "#@tab all\ndef f():  #@save\n"
+        "    if tab.selected('pytorch'):\n"
+        "        return 1\n    if tab.selected('jax'):\n        return 2",
+        "#@tab jax\npass",
+    )
     assert saved(text, "pytorch") == ["def f():\n    return 1"]
     assert saved(text, "jax") == ["def f():\n    return 2"]
 
@@ -171,8 +177,7 @@ def read_mark_cases() -> list[MarkCase]:
             end = lines.index(".", index)
             parts.append(lines[index:end])
             index = end + 1
-        cases.append(MarkCase(title, "\n".join(parts[0]), "\n".join(parts[1]),
-                              tuple(parts[2])))
+        cases.append(MarkCase(title, "\n".join(parts[0]), "\n".join(parts[1]), tuple(parts[2])))
     return cases
 
 
@@ -194,18 +199,23 @@ def test_save_mark_cases(case):
         warnings.simplefilter("always")
         blocks = saved(text)
     assert blocks == ([case.saved] if case.saved else [])
-    expected = [re.sub(r"\{(\d+)\}", lambda match: str(first + int(match[1]) - 1),
-                       f"chapter.md:{warning}") for warning in case.warnings]
-    assert [str(warning.message) for warning in caught
-            if issubclass(warning.category, LibraryWarning)] == expected
+    expected = [
+        re.sub(r"\{(\d+)\}", lambda match: str(first + int(match[1]) - 1), f"chapter.md:{warning}")
+        for warning in case.warnings
+    ]
+    assert [
+        str(warning.message) for warning in caught if issubclass(warning.category, LibraryWarning)
+    ] == expected
 
 
 def write_case_book(case: MarkCase, book: Path) -> Path:
     (book / "chapter").mkdir(parents=True)
     (book / "d2l").mkdir()
     (book / "d2l" / "__init__.py").write_text('__version__ = ""\n')
-    (book / "config.ini").write_text("[build]\nnotebooks = *.md */*.md\ntabs = pytorch\n\n"
-                                     "[library-pytorch]\nlib_file = d2l/torch.py\n")
+    (book / "config.ini").write_text(
+        "[build]\nnotebooks = *.md */*.md\ntabs = pytorch\n\n"
+        "[library-pytorch]\nlib_file = d2l/torch.py\n"
+    )
     (book / "index.md").write_text("# Book\n\n```toc\nchapter/one\n```\n")
     (book / "chapter" / "one.md").write_text(case_chapter(case)[0])
     return book
@@ -226,12 +236,18 @@ def original_mark_libraries(tmp_path_factory) -> dict[str, str]:
     """The library the original writes for each case of ``save_marks.txt``, by title."""
     require(ORACLE.exists(), f"the original d2lbook is not installed at {ORACLE}")
     folder = tmp_path_factory.mktemp("original")
-    books = {case.title: write_case_book(case, folder / str(index))
-             for index, case in enumerate(MARK_CASES)}
+    books = {
+        case.title: write_case_book(case, folder / str(index))
+        for index, case in enumerate(MARK_CASES)
+    }
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    subprocess.run([str(ORACLE.parent / "python"), "-c", ORIGINAL_SAVE,
-                    *map(str, books.values())], cwd=folder, env=environment, check=True,
-                   capture_output=True)  # cwd: not beside our own d2lbook package
+    subprocess.run(
+        [str(ORACLE.parent / "python"), "-c", ORIGINAL_SAVE, *map(str, books.values())],
+        cwd=folder,
+        env=environment,
+        check=True,
+        capture_output=True,
+    )  # cwd: not beside our own d2lbook package
     return {title: (book / "d2l" / "torch.py").read_text() for title, book in books.items()}
 
 
@@ -287,11 +303,14 @@ def test_bad_chapter_leaves_existing_library_untouched(tmp_path):
 
 
 def test_imports_are_sorted_isort_style(tmp_path):
-    code = ("import sys\nfrom jax import numpy as jnp\nimport os, abc\n"
-            "from jax import vmap, grad\nx = 1")
+    code = (
+        "import sys\nfrom jax import numpy as jnp\nimport os, abc\n"
+        "from jax import vmap, grad\nx = 1"
+    )
     assert sort_imports(code, tmp_path) == (
         "import abc\nimport os\nimport sys\nfrom jax import grad\nfrom jax import numpy as jnp\n"
-        "from jax import vmap\n\nx = 1")
+        "from jax import vmap\n\nx = 1"
+    )
 
 
 def test_first_party_folders_sort_after_third_party(tmp_path):
@@ -305,22 +324,30 @@ def block(code: str, label: str = "`sec_x`") -> SavedBlock:
 
 def test_location_appended_to_one_line_docstring_or_added():
     assert locate_definitions(block('def f():\n    """Doc."""\n    return 1')).code == (
-        'def f():\n    """Doc.\n\n    Defined in :numref:`sec_x`"""\n    return 1')
+        'def f():\n    """Doc.\n\n    Defined in :numref:`sec_x`"""\n    return 1'
+    )
     assert locate_definitions(block("def f():\n    return 1")).code == (
-        'def f():\n    """Defined in :numref:`sec_x`"""\n    return 1')
+        'def f():\n    """Defined in :numref:`sec_x`"""\n    return 1'
+    )
     assert locate_definitions(block("def f():\n    return 1", label="")).code == (
-        "def f():\n    return 1")
+        "def f():\n    return 1"
+    )
 
 
 def test_location_closes_a_docstring_over_several_lines():
     code = 'def f():\n    """Doc.\n\n    More.\n    """\n    return 1'
     assert locate_definitions(block(code)).code == (
-        'def f():\n    """Doc.\n\n    More.\n\n    Defined in :numref:`sec_x`"""\n    return 1')
+        'def f():\n    """Doc.\n\n    More.\n\n    Defined in :numref:`sec_x`"""\n    return 1'
+    )
 
 
 def test_add_to_class_is_folded_into_its_class():
-    texts = fold_classes([block("class A:\n    x = 1"),
-                          block("@d2l.add_to_class(d2l.A)\ndef f(self):\n    return 1")])
+    texts = fold_classes(
+        [
+            block("class A:\n    x = 1"),
+            block("@d2l.add_to_class(d2l.A)\ndef f(self):\n    return 1"),
+        ]
+    )
     assert texts == ["class A:\n    x = 1\n\n    def f(self):\n        return 1"]
 
 
@@ -330,15 +357,21 @@ def test_add_to_class_for_an_unknown_class_warns_with_location():
     assert texts == ["@d2l.add_to_class(B)\ndef f(self):\n    return 1"]
 
 
-@pytest.mark.parametrize(("source", "from_cell"), [
-    ("#@save\n# a comment\nclass A:\n    x = 1\n\n\n@d2l.add_to_class(A)  #@save\n"
-     "def f(self):\n    return 1\n", True),
-    ("x = 1\n\ndef f(a,  #@save\n      b):\n    return a\n    # trailing\n\ny = 2\n", True),
-    ("@decorate  #@save\n@d2l.add_to_class(d2l.B)\ndef g(self): pass\nz = 3  #@save\n", True),
-    ("\n#@save\nclass B(A):\n    pass\n#@save\ndef h():\n    pass\nw = 1\n", True),
-    ("import sys  #@save\nimport os  #@save\ndef f():  #@save\n    return os, sys\n", False),
-    ("#@save\ndef f():\n    %time x = 1\n    return 1\n", False),
-])
+@pytest.mark.parametrize(
+    ("source", "from_cell"),
+    [
+        (
+            "#@save\n# a comment\nclass A:\n    x = 1\n\n\n@d2l.add_to_class(A)  #@save\n"
+            "def f(self):\n    return 1\n",
+            True,
+        ),
+        ("x = 1\n\ndef f(a,  #@save\n      b):\n    return a\n    # trailing\n\ny = 2\n", True),
+        ("@decorate  #@save\n@d2l.add_to_class(d2l.B)\ndef g(self): pass\nz = 3  #@save\n", True),
+        ("\n#@save\nclass B(A):\n    pass\n#@save\ndef h():\n    pass\nw = 1\n", True),
+        ("import sys  #@save\nimport os  #@save\ndef f():  #@save\n    return os, sys\n", False),
+        ("#@save\ndef f():\n    %time x = 1\n    return 1\n", False),
+    ],
+)
 def test_outline_read_from_the_cell_equals_the_block_parsed_again(source, from_cell):
     from d2lbook.library.collect import extract_region, saved_text
     from d2lbook.library.outline import outline_block, outline_rows
@@ -356,17 +389,21 @@ def test_outline_read_from_the_cell_equals_the_block_parsed_again(source, from_c
 
 # ------------------------------------------------------------------ aliases
 
-TORCH = TabLibraryConfig(lib_file="d2l/torch.py", lib_name="torch",
-                         simple_alias=("ones", "concat -> cat"),
-                         fluent_alias=("reshape", "numpy -> detach().numpy"),
-                         args_alias=("linreg(a_x, a_w, b=0) -> a_x @ a_w + b",),
-                         reverse_alias=(r"d2l.size\(([\w]+)\) -> \1.numel()",))
+TORCH = TabLibraryConfig(
+    lib_file="d2l/torch.py",
+    lib_name="torch",
+    simple_alias=("ones", "concat -> cat"),
+    fluent_alias=("reshape", "numpy -> detach().numpy"),
+    args_alias=("linreg(a_x, a_w, b=0) -> a_x @ a_w + b",),
+    reverse_alias=(r"d2l.size\(([\w]+)\) -> \1.numel()",),
+)
 
 
 def test_simple_and_fluent_aliases_are_reversed():
     code = "%matplotlib inline\ny = d2l.reshape(d2l.ones(2) + 1, (2, 1))\nz = d2l.numpy(y)"
     assert apply_reverse_aliases(code, TORCH) == (
-        "%matplotlib inline\ny = (torch.ones(2) + 1).reshape((2, 1))\nz = y.detach().numpy()")
+        "%matplotlib inline\ny = (torch.ones(2) + 1).reshape((2, 1))\nz = y.detach().numpy()"
+    )
 
 
 def test_args_alias_and_reverse_patterns():
@@ -394,22 +431,27 @@ def test_paddle_tab_matches_the_original_tools_output(tmp_path):
 
 
 def test_import_runs_after_code_are_sorted_and_spaced_as_isort_does(tmp_path):
-    code = ("import sys\nx = 1\nimport paddle\nimport numpy\ndef f():\n"
-            "    import re\n    import abc\n    return 1\ny = 2\nimport b  # keep\nimport a")
+    code = (
+        "import sys\nx = 1\nimport paddle\nimport numpy\ndef f():\n"
+        "    import re\n    import abc\n    return 1\ny = 2\nimport b  # keep\nimport a"
+    )
     assert sort_imports(code, tmp_path) == (
         "import sys\n\nx = 1\nimport numpy\nimport paddle\n\n\ndef f():\n"
-        "    import abc\n    import re\n    return 1\ny = 2\nimport b  # keep\nimport a")
+        "    import abc\n    import re\n    return 1\ny = 2\nimport b  # keep\nimport a"
+    )
 
 
 def test_comment_among_imports_moves_above_them(tmp_path):
     assert sort_imports("import sys\n# hi\nimport abc\nx = 1", tmp_path) == (
-        "# hi\nimport abc\nimport sys\n\nx = 1")
+        "# hi\nimport abc\nimport sys\n\nx = 1"
+    )
 
 
 def test_book_without_library_warns_and_writes_nothing(tmp_path):
     (tmp_path / "index.md").write_text("# Book\n\n```{.python .input}\nx = 1  #@save\n```\n")
-    (tmp_path / "config.ini").write_text("[library]\nsave_filename = lib/lib.py\n"
-                                         "save_mark = Save to the lib package\n")
+    (tmp_path / "config.ini").write_text(
+        "[library]\nsave_filename = lib/lib.py\nsave_mark = Save to the lib package\n"
+    )
     with pytest.warns(LibraryWarning, match=r"config.ini: no library to generate"):
         assert build_library(load_config(tmp_path)) == []
     assert not (tmp_path / "lib").exists()
@@ -442,14 +484,22 @@ def test_committed_library_is_regenerated_byte_for_byte(tmp_path):
     assert result.returncode == 0, result.stderr
     written, expected = library_files(book / "d2l"), library_files(committed / "d2l")
     assert written["torch.py"] != expected["torch.py"]
-    assert written["torch.py"].replace(b"\n\n\n# Alias defined", b"# Alias defined") == (
-        expected["torch.py"])
+    assert (
+        written["torch.py"].replace(b"\n\n\n# Alias defined", b"# Alias defined")
+        == (expected["torch.py"])
+    )
     (book / "d2l" / "torch.py").write_bytes(expected["torch.py"])
     result = run_d2lbook("build", "lib", cwd=book)
     assert result.returncode == 0, result.stderr
     assert library_files(book / "d2l") == expected
-    assert result.stdout.split() == ["unchanged", "d2l/mxnet.py", "unchanged", "d2l/torch.py",
-                                     "unchanged", "d2l/tensorflow.py"]
+    assert result.stdout.split() == [
+        "unchanged",
+        "d2l/mxnet.py",
+        "unchanged",
+        "d2l/torch.py",
+        "unchanged",
+        "d2l/tensorflow.py",
+    ]
 
 
 # SHA-256 of what the original d2lbook 1.0.3 writes for d2l-pt. The library d2l-pt commits
@@ -472,8 +522,9 @@ def test_stale_committed_library_is_regenerated_as_the_original_1_0_3(tmp_path):
     book = copy_writable(committed, tmp_path / "d2l-pt")
     result = run_d2lbook("build", "lib", cwd=book)
     assert result.returncode == 0, result.stderr
-    digests = {name: hashlib.sha256(data).hexdigest()
-               for name, data in library_files(book / "d2l").items()}
+    digests = {
+        name: hashlib.sha256(data).hexdigest() for name, data in library_files(book / "d2l").items()
+    }
     assert digests == D2L_PT_ORIGINAL
 
 
@@ -497,8 +548,9 @@ def test_corpus_libraries_match_original_tool(tmp_path, corpus, oracle):
     ours = copy_book(corpus, tmp_path / "ours")
     theirs = copy_book(corpus, tmp_path / "theirs")
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    subprocess.run([str(oracle), "build", "lib"], cwd=theirs, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(oracle), "build", "lib"], cwd=theirs, env=env, check=True, capture_output=True
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         build_library(load_config(ours))

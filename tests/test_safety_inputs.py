@@ -44,16 +44,19 @@ def built_site(book: Path) -> None:
     (book / "_build" / "html" / "index.html").write_text("<html>index</html>")
 
 
-@pytest.mark.parametrize(("key", "value"), [
-    ("repository", "--upload-pack=touch PWNED"),
-    ("repository", "-oProxyCommand=touch PWNED"),
-    ("repository", "ext::sh -c touch% PWNED"),
-    ("repository", "ext::sh"),
-    ("repository", "fd::17"),
-    ("repository", "gopher://example.org/x"),
-    ("branch", "--exec=touch PWNED"),
-    ("branch", "../../x"),
-])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("repository", "--upload-pack=touch PWNED"),
+        ("repository", "-oProxyCommand=touch PWNED"),
+        ("repository", "ext::sh -c touch% PWNED"),
+        ("repository", "ext::sh"),
+        ("repository", "fd::17"),
+        ("repository", "gopher://example.org/x"),
+        ("branch", "--exec=touch PWNED"),
+        ("branch", "../../x"),
+    ],
+)
 def test_deploy_with_a_hostile_value_runs_no_command(copy_book, recorded_git, key, value):
     environment, log = recorded_git
     book = copy_book("tiny")
@@ -76,37 +79,47 @@ def test_deploy_puts_double_dash_before_the_repository(copy_book, recorded_git, 
     result = run_d2lbook("deploy", cwd=book, env=environment)
     assert result.returncode == 0, result.stderr
     commands = [line for line in log.read_text().splitlines() if str(remote) in line]
-    assert commands and all(f"-- {remote}" in line or f"-- origin {remote}" in line
-                            for line in commands), commands
+    assert commands and all(
+        f"-- {remote}" in line or f"-- origin {remote}" in line for line in commands
+    ), commands
 
 
 @pytest.mark.parametrize("repository", ["-x/y", "owner/name extra", "a/b/c", "../x", "owner"])
 def test_colab_repository_must_be_owner_and_name(copy_book, repository):
     book = copy_book("tiny")
     configure(book, "colab", "github_repo", {"default": repository})
-    assert "colab.github_repo.default" in one_error_line(
-        run_d2lbook("build", "tabcheck", cwd=book))
+    assert "colab.github_repo.default" in one_error_line(run_d2lbook("build", "tabcheck", cwd=book))
 
 
 # --- item 4: decoding ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "data", "expected"), [
-    ("chapter_one/sums.md", b"# Sums\n\nCaf\xe9 au lait\n", "sums.md:3: not UTF-8: byte 0xe9 at "
-                                                          "byte offset 11"),
-    ("chapter_one/sums.md", "# Sums\n".encode("utf-16"), "sums.md:1: the file is UTF-16"),
-    ("index.md", b"# Home\n\xff\n", "index.md:2: not UTF-8: byte 0xff at byte offset 7"),
-    ("config.yaml", b"project:\n  name: caf\xe9\n", "config.yaml:2: not UTF-8"),
-])
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        (
+            "chapter_one/sums.md",
+            b"# Sums\n\nCaf\xe9 au lait\n",
+            "sums.md:3: not UTF-8: byte 0xe9 at byte offset 11",
+        ),
+        ("chapter_one/sums.md", "# Sums\n".encode("utf-16"), "sums.md:1: the file is UTF-16"),
+        ("index.md", b"# Home\n\xff\n", "index.md:2: not UTF-8: byte 0xff at byte offset 7"),
+        ("config.yaml", b"project:\n  name: caf\xe9\n", "config.yaml:2: not UTF-8"),
+    ],
+)
 def test_text_that_is_not_utf8_names_file_line_and_offset(copy_book, name, data, expected):
     book = copy_book("tiny")
     (book / name).write_bytes(data)
     assert expected in one_error_line(run_d2lbook("build", "tabcheck", cwd=book))
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    (b"[project]\nname = caf\xe9\n", "config.ini:2: not UTF-8: byte 0xe9 at byte offset 20"),
-    ("[project]\nname = x\n".encode("utf-16"), "config.ini:1: the file is UTF-16"),
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"[project]\nname = caf\xe9\n", "config.ini:2: not UTF-8: byte 0xe9 at byte offset 20"),
+        ("[project]\nname = x\n".encode("utf-16"), "config.ini:1: the file is UTF-16"),
+    ],
+)
 def test_config_ini_in_another_encoding_says_how_to_save_it(copy_book, data, expected):
     book = copy_book("tiny")
     (book / "config.yaml").unlink()
@@ -129,8 +142,9 @@ def test_a_byte_order_mark_is_accepted_everywhere(copy_book):
     assert parsed.document.cells[0].source.startswith("# Sums")
 
     (book / "config.yaml").unlink()
-    (book / "config.ini").write_bytes(bom + b"[project]\nname = legacy\n[build]\n"
-                                      b"notebooks = index.md chapter_one/*.md\n")
+    (book / "config.ini").write_bytes(
+        bom + b"[project]\nname = legacy\n[build]\nnotebooks = index.md chapter_one/*.md\n"
+    )
     assert load_config(book).project.name == "legacy"
     result = run_d2lbook("build", "tabcheck", cwd=book)
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
@@ -138,16 +152,20 @@ def test_a_byte_order_mark_is_accepted_everywhere(copy_book):
 
 # --- item 4: values typed at the boundary -------------------------------------------------------
 
-@pytest.mark.parametrize(("front_matter", "expected"), [
-    ('gpus: "many"', "sums.md:2: front matter gpus: expected an integer of at least 0"),
-    ("gpus: -1", "sums.md:2: front matter gpus"),
-    ("gpus: [1, 2]", "sums.md:2: front matter gpus"),
-    ("gpus: 1\ndependencies: {a: 1}", "sums.md:3: front matter dependencies: expected a file"),
-    ("dependencies: 3", "sums.md:2: front matter dependencies"),
-    ("dependencies: [[a]]", "sums.md:2: front matter dependencies"),
-    ("- a list", "sums.md:1: front matter must be a mapping"),
-    ("gpus: [", "sums.md:"),
-])
+
+@pytest.mark.parametrize(
+    ("front_matter", "expected"),
+    [
+        ('gpus: "many"', "sums.md:2: front matter gpus: expected an integer of at least 0"),
+        ("gpus: -1", "sums.md:2: front matter gpus"),
+        ("gpus: [1, 2]", "sums.md:2: front matter gpus"),
+        ("gpus: 1\ndependencies: {a: 1}", "sums.md:3: front matter dependencies: expected a file"),
+        ("dependencies: 3", "sums.md:2: front matter dependencies"),
+        ("dependencies: [[a]]", "sums.md:2: front matter dependencies"),
+        ("- a list", "sums.md:1: front matter must be a mapping"),
+        ("gpus: [", "sums.md:"),
+    ],
+)
 def test_bad_front_matter_value_names_the_key_file_and_line(copy_book, front_matter, expected):
     book = copy_book("tiny")
     chapter = book / "chapter_one" / "sums.md"
@@ -155,26 +173,32 @@ def test_bad_front_matter_value_names_the_key_file_and_line(copy_book, front_mat
     assert expected in one_error_line(run_d2lbook("build", "tabcheck", cwd=book))
 
 
-@pytest.mark.parametrize(("setting", "key"), [
-    ("build.cell_timeout=-5", "build.cell_timeout"),
-    ("build.notebook_timeout=0", "build.notebook_timeout"),
-    ("build.workers=-1", "build.workers"),
-    ("build.cell_timeout=soon", "build.cell_timeout"),
-])
+@pytest.mark.parametrize(
+    ("setting", "key"),
+    [
+        ("build.cell_timeout=-5", "build.cell_timeout"),
+        ("build.notebook_timeout=0", "build.notebook_timeout"),
+        ("build.workers=-1", "build.workers"),
+        ("build.cell_timeout=soon", "build.cell_timeout"),
+    ],
+)
 def test_bad_numbers_on_the_command_line_name_the_key(copy_book, setting, key):
     book = copy_book("tiny")
     line = one_error_line(run_d2lbook("build", "tabcheck", "--set", setting, cwd=book))
     assert key in line and "command-line setting" in line
 
 
-@pytest.mark.parametrize(("key", "value", "minimum"), [
-    ("cell_timeout", -1, 1), ("notebook_timeout", 0, 1), ("workers", -2, 0)])
+@pytest.mark.parametrize(
+    ("key", "value", "minimum"),
+    [("cell_timeout", -1, 1), ("notebook_timeout", 0, 1), ("workers", -2, 0)],
+)
 def test_bad_numbers_in_config_name_key_file_and_line(copy_book, key, value, minimum):
     book = copy_book("tiny")
     configure(book, "build", key, value)
     line = one_error_line(run_d2lbook("build", "tabcheck", cwd=book))
-    assert "config.yaml:" in line and f"build.{key}: expected an integer of at least {minimum}" \
-        in line
+    assert (
+        "config.yaml:" in line and f"build.{key}: expected an integer of at least {minimum}" in line
+    )
 
 
 def test_bad_numbers_in_a_legacy_config_ini_name_the_key(copy_book):
@@ -186,6 +210,7 @@ def test_bad_numbers_in_a_legacy_config_ini_name_the_key(copy_book):
 
 
 # --- item 4: a damaged cache is a miss ----------------------------------------------------------
+
 
 def write_entry(cache: NotebookCache, key: str, body: bytes) -> None:
     header = {"format": 1, "key": key, "checksum": hashlib.sha256(body).hexdigest()}
@@ -200,8 +225,7 @@ def notebook_with_code_cells(count: int) -> nbformat.NotebookNode:
 
 def test_cache_entry_nested_too_deeply_is_a_miss_with_a_warning(tmp_path):
     cache, key = NotebookCache(tmp_path / "cache"), "ab" * 32
-    body = (b'{"cells": [' + b"[" * 100_000 + b"]" * 100_000 + b'], "metadata": {}, '
-            b'"duration": 1}')
+    body = b'{"cells": [' + b"[" * 100_000 + b"]" * 100_000 + b'], "metadata": {}, "duration": 1}'
     write_entry(cache, key, body)
     with pytest.warns(CacheWarning, match="nested too deeply"):
         assert cache.load(key, notebook_with_code_cells(1)) is None
@@ -210,8 +234,9 @@ def test_cache_entry_nested_too_deeply_is_a_miss_with_a_warning(tmp_path):
 def test_cache_entry_with_the_wrong_cell_count_is_a_miss_with_a_warning(tmp_path):
     cache, key = NotebookCache(tmp_path / "cache"), "cd" * 32
     cell = {"outputs": [], "execution_count": 1}
-    write_entry(cache, key, json.dumps({"cells": [cell, cell], "metadata": {},
-                                        "duration": 1.0}).encode())
+    write_entry(
+        cache, key, json.dumps({"cells": [cell, cell], "metadata": {}, "duration": 1.0}).encode()
+    )
     assert cache.load(key, notebook_with_code_cells(2)) is not None
     with pytest.warns(CacheWarning, match="2 code cells, the notebook 3"):
         assert cache.load(key, notebook_with_code_cells(3)) is None
@@ -227,7 +252,8 @@ def test_a_nul_character_in_a_setting_or_front_matter_is_one_error(copy_book):
     book = copy_book("tiny")
     configure(book, "html", "favicon", "img/a\x00b.png")
     assert "html.favicon: a NUL character" in one_error_line(
-        run_d2lbook("build", "tabcheck", cwd=book))
+        run_d2lbook("build", "tabcheck", cwd=book)
+    )
     configure(book, "html", "favicon", "")
     chapter = book / "chapter_one" / "sums.md"
     chapter.write_text('---\ndependencies: ["a\\0b"]\n---\n' + chapter.read_text())
@@ -242,12 +268,12 @@ def test_negative_or_unreadable_gpu_ids_are_refused(copy_book, gpus):
     assert "--gpus" in result.stderr and not (book / "_build").exists()
 
 
-def test_deploy_repository_option_starting_with_a_dash_runs_no_command(copy_book,
-                                                                       recorded_git):
+def test_deploy_repository_option_starting_with_a_dash_runs_no_command(copy_book, recorded_git):
     environment, log = recorded_git
     book = copy_book("tiny")
     built_site(book)
-    result = run_d2lbook("deploy", "--repository=--upload-pack=touch PWNED", cwd=book,
-                         env=environment)
+    result = run_d2lbook(
+        "deploy", "--repository=--upload-pack=touch PWNED", cwd=book, env=environment
+    )
     assert "--repository" in one_error_line(result)
     assert not log.exists() and not list(book.rglob("PWNED"))

@@ -32,7 +32,8 @@ def snapshot(folder: Path) -> dict[str, bytes]:
         for name in names:
             path = Path(current, name)
             files[path.relative_to(folder).as_posix()] = (
-                b"link:" + os.readlink(path).encode() if path.is_symlink() else path.read_bytes())
+                b"link:" + os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+            )
     return files
 
 
@@ -58,8 +59,10 @@ def one_error_line(result) -> str:
 
 # --- item 2: the build folder ------------------------------------------------------------------
 
-@pytest.mark.parametrize("output_dir", [".", "..", "../sibling", "chapter_one", "{parent}",
-                                        "{home}"])
+
+@pytest.mark.parametrize(
+    "output_dir", [".", "..", "../sibling", "chapter_one", "{parent}", "{home}"]
+)
 def test_clear_with_a_dangerous_output_dir_changes_nothing(book_in_a_parent, output_dir):
     book, parent = book_in_a_parent
     home = parent / "home"  # the home folder of the child process: the real one is never at risk
@@ -105,8 +108,11 @@ def test_an_older_build_folder_is_taken_over_and_cleared(copy_book):
     result = run_d2lbook("clear", cwd=book)
     assert result.returncode == 0, result.stderr
     assert (book / "_build" / BUILD_MARKER).is_file()
-    assert sorted(p.name for p in (book / "_build").iterdir()) == [".d2lbook-build", ".lock",
-                                                                   "cache"]
+    assert sorted(p.name for p in (book / "_build").iterdir()) == [
+        ".d2lbook-build",
+        ".lock",
+        "cache",
+    ]
     assert snapshot(book / "chapter_one") == before
 
 
@@ -121,22 +127,27 @@ def test_deletion_needs_the_marker(tmp_path):
 
 # --- item 1: paths named by the config ---------------------------------------------------------
 
-@pytest.mark.parametrize(("section", "key", "value"), [
-    ("build", "resources", ["img/", "../outside/*"]),
-    ("build", "resources", ["../outside/data.txt"]),
-    ("build", "dependencies", ["../outside/data.txt"]),
-    ("build", "source_dir", ".."),
-    ("html", "favicon", "../outside/data.txt"),
-    ("html", "logo", "/etc/hostname"),
-    ("html", "include_css", ["../outside/data.txt"]),
-    ("pdf", "latex_logo", "../outside/data.txt"),
-    ("pdf", "bibfile", "../outside/data.txt"),
-    ("pdf", "post_latex", "../outside/data.txt"),
-    ("library", "version_file", "../outside/version.py"),
-    ("library", "tabs", {"default": {"lib_file": "../outside/lib.py"}}),
-])
-def test_every_escaping_config_path_is_refused_with_its_key(copy_book, tmp_path, section, key,
-                                                            value):
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("build", "resources", ["img/", "../outside/*"]),
+        ("build", "resources", ["../outside/data.txt"]),
+        ("build", "dependencies", ["../outside/data.txt"]),
+        ("build", "source_dir", ".."),
+        ("html", "favicon", "../outside/data.txt"),
+        ("html", "logo", "/etc/hostname"),
+        ("html", "include_css", ["../outside/data.txt"]),
+        ("pdf", "latex_logo", "../outside/data.txt"),
+        ("pdf", "bibfile", "../outside/data.txt"),
+        ("pdf", "post_latex", "../outside/data.txt"),
+        ("library", "version_file", "../outside/version.py"),
+        ("library", "tabs", {"default": {"lib_file": "../outside/lib.py"}}),
+    ],
+)
+def test_every_escaping_config_path_is_refused_with_its_key(
+    copy_book, tmp_path, section, key, value
+):
     book = copy_book("tiny")
     (tmp_path / "outside").mkdir()
     (tmp_path / "outside" / "data.txt").write_text("secret")
@@ -151,8 +162,7 @@ def test_every_escaping_config_path_is_refused_with_its_key(copy_book, tmp_path,
         assert named in line and "outside the book folder" in line
 
 
-def test_external_paths_let_the_book_read_a_chosen_folder_and_nothing_more(copy_book,
-                                                                            tmp_path):
+def test_external_paths_let_the_book_read_a_chosen_folder_and_nothing_more(copy_book, tmp_path):
     book = copy_book("tiny")
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -166,8 +176,9 @@ def test_external_paths_let_the_book_read_a_chosen_folder_and_nothing_more(copy_
     assert result.returncode == 0, result.stderr
     assert f"may read files from {shared}" in result.stderr
     for key, value in (("html", "logo"), ("library", "version_file")):  # copied or written
-        configure(book, key, value, "../shared/logo.png" if value == "logo" else
-                  "../shared/version.py")
+        configure(
+            book, key, value, "../shared/logo.png" if value == "logo" else "../shared/version.py"
+        )
         assert f"{key}.{value}" in one_error_line(run_d2lbook("build", "tabcheck", cwd=book))
         configure(book, key, value, "")
 
@@ -175,11 +186,12 @@ def test_external_paths_let_the_book_read_a_chosen_folder_and_nothing_more(copy_
 def test_a_copied_file_named_with_dots_leading_out_is_refused(copy_book):
     book = copy_book("tiny")
     configure(book, "build", "resources", [f"../{book.name}/img/"])  # inside, but its copy
-    with pytest.raises(PathError, match="without '..'"):               # would not be
+    with pytest.raises(PathError, match="without '..'"):  # would not be
         load_config(book)
 
 
 # --- item 1: symbolic links and chapters ------------------------------------------------------
+
 
 def test_symlinked_chapter_file_outside_the_book_is_refused(copy_book, tmp_path):
     book = copy_book("tiny")
@@ -220,13 +232,17 @@ def test_symlinks_inside_the_book_pointing_inside_are_fine(copy_book):
 
 # --- item 1: paths named by chapters -----------------------------------------------------------
 
-@pytest.mark.parametrize("text", [
-    "![secret](../../../../../../../../etc/passwd)",
-    "![secret](/../../../../../../../../etc/passwd)",
-    '<img src="../../outside/data.txt" alt="x">',
-    "```eval_rst\n.. literalinclude:: ../../outside/data.txt\n```",
-    "```{figure} ../../outside/data.txt\nA figure\n```",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "![secret](../../../../../../../../etc/passwd)",
+        "![secret](/../../../../../../../../etc/passwd)",
+        '<img src="../../outside/data.txt" alt="x">',
+        "```eval_rst\n.. literalinclude:: ../../outside/data.txt\n```",
+        "```{figure} ../../outside/data.txt\nA figure\n```",
+    ],
+)
 def test_chapter_image_outside_the_book_is_refused_at_its_line(copy_book, tmp_path, text):
     book = copy_book("tiny")
     (tmp_path / "outside").mkdir()
@@ -234,8 +250,11 @@ def test_chapter_image_outside_the_book_is_refused_at_its_line(copy_book, tmp_pa
     chapter = book / "chapter_one" / "sums.md"
     lines = chapter.read_text().splitlines()
     chapter.write_text("\n".join([*lines, "", text, ""]))
-    offset = next(number for number, text_line in enumerate(text.splitlines())
-                  if "outside" in text_line or "etc" in text_line)
+    offset = next(
+        number
+        for number, text_line in enumerate(text.splitlines())
+        if "outside" in text_line or "etc" in text_line
+    )
     line = one_error_line(run_d2lbook("build", "tabcheck", cwd=book))
     assert f"chapter_one/sums.md:{len(lines) + 2 + offset}:" in line
     assert "outside the book folder" in line
@@ -245,18 +264,24 @@ def test_chapter_images_inside_the_book_and_urls_pass(copy_book):
     book = copy_book("tiny")
     chapter = book / "chapter_one" / "sums.md"
     with chapter.open("a") as text:
-        text.write("\n![a](../img/dots.svg) ![b](https://example.org/x.png)\n"
-                   '<img src="data:image/png;base64,AAAA">\n')
+        text.write(
+            "\n![a](../img/dots.svg) ![b](https://example.org/x.png)\n"
+            '<img src="data:image/png;base64,AAAA">\n'
+        )
     config = load_config(book)
     assert read_chapters(config, find_sources(config))
 
 
-@pytest.mark.parametrize(("front_matter", "message"), [
-    ("dependencies: ../../outside/data.txt", "outside the book folder"),
-    ("dependencies: [../img/dots.svg, missing.csv]", "'missing.csv' does not exist"),
-])
+@pytest.mark.parametrize(
+    ("front_matter", "message"),
+    [
+        ("dependencies: ../../outside/data.txt", "outside the book folder"),
+        ("dependencies: [../img/dots.svg, missing.csv]", "'missing.csv' does not exist"),
+    ],
+)
 def test_front_matter_dependency_outside_or_missing_names_file_and_line(
-        copy_book, tmp_path, front_matter, message):
+    copy_book, tmp_path, front_matter, message
+):
     book = copy_book("tiny")
     (tmp_path / "outside").mkdir()
     (tmp_path / "outside" / "data.txt").write_text("secret")
@@ -281,11 +306,17 @@ def test_activate_rewrites_only_files_of_the_book(copy_book, tmp_path):
     assert outside.read_bytes() == before
 
 
-@pytest.mark.parametrize(("names", "ours"), [
-    ((), True), (("eval_pytorch/", "rst_mxnet/", "html/", "d2l-en.zip", ".lock"), True),
-    (("pdfs/",), False), (("html/", "notes.txt"), False), (("cache.txt",), False)])
-def test_an_unmarked_folder_is_taken_over_only_when_it_holds_build_outputs(tmp_path, names,
-                                                                            ours):
+@pytest.mark.parametrize(
+    ("names", "ours"),
+    [
+        ((), True),
+        (("eval_pytorch/", "rst_mxnet/", "html/", "d2l-en.zip", ".lock"), True),
+        (("pdfs/",), False),
+        (("html/", "notes.txt"), False),
+        (("cache.txt",), False),
+    ],
+)
+def test_an_unmarked_folder_is_taken_over_only_when_it_holds_build_outputs(tmp_path, names, ours):
     folder = tmp_path / "_build"
     folder.mkdir()
     for name in names:
@@ -303,9 +334,11 @@ def test_only_images_markdown_shows_are_checked_not_code_about_them(copy_book):
     book = copy_book("tiny")
     chapter = book / "chapter_one" / "sums.md"
     with chapter.open("a") as text:
-        text.write("\nWrite `![x](../../../../etc/passwd)` for an image:\n\n"
-                   "```md\n![x](../../../../etc/passwd)\n```\n\n"
-                   "    ![x](../../../../etc/passwd)\n")
+        text.write(
+            "\nWrite `![x](../../../../etc/passwd)` for an image:\n\n"
+            "```md\n![x](../../../../etc/passwd)\n```\n\n"
+            "    ![x](../../../../etc/passwd)\n"
+        )
     config = load_config(book)
     assert read_chapters(config, find_sources(config))
 

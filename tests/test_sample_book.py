@@ -18,8 +18,15 @@ from tests.conftest import CHROMIUM, REPOSITORY, require_chromium, run_d2lbook
 pytestmark = pytest.mark.slow
 
 BOOK_FILES = ("config.yaml", "index.md", "chapters", "img", "references.bib")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +126,8 @@ def selected_tabs(page) -> list[str]:
     """The label of the selected tab of every tab group on the page."""
     return page.eval_on_selector_all(
         "[role=tablist]",
-        "lists => lists.map(l => l.querySelector('[role=tab][aria-selected=true]').innerText)")
+        "lists => lists.map(l => l.querySelector('[role=tab][aria-selected=true]').innerText)",
+    )
 
 
 def test_browser_switches_every_group_and_remembers(served_site, tmp_path):
@@ -128,8 +136,11 @@ def test_browser_switches_every_group_and_remembers(served_site, tmp_path):
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True,
-            args=CHROMIUM_FLAGS)
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+        )
         context.set_default_timeout(15_000)
         page = context.new_page()
         errors: list[str] = []
@@ -140,7 +151,8 @@ def test_browser_switches_every_group_and_remembers(served_site, tmp_path):
         page.locator("[role=tab]", has_text="NumPy").first.click()
         assert set(selected_tabs(page)) == {"NumPy"}
         visible = page.eval_on_selector_all(
-            "[role=tabpanel]:not([hidden])", "panels => panels.map(p => p.innerText)")
+            "[role=tabpanel]:not([hidden])", "panels => panels.map(p => p.innerText)"
+        )
         assert any("linreg_gradients" in text or "np." in text for text in visible)
         page.screenshot(path=str(tmp_path / "numpy-tab.png"), full_page=False)
         page.goto(f"{served_site}/chapters/basics/tensors.html")
@@ -186,15 +198,16 @@ def test_pdf_has_every_title_numbers_outputs_and_references(sample_book):
     result = run_d2lbook("build", "pdf", cwd=book)
     assert result.returncode == 0, result.stderr
     pdf = book / "_build" / "pdf" / "d2lbook-sample.pdf"
-    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
-                          check=True).stdout
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     assert "Learning from Data, by Hand" in info and "The d2lbook authors" in info
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     flat = " ".join(text.split())
     for chapter in sorted((book / "chapters").rglob("*.md")):
-        title = next(line[2:].strip() for line in chapter.read_text().splitlines()
-                     if line.startswith("# "))
+        title = next(
+            line[2:].strip() for line in chapter.read_text().splitlines() if line.startswith("# ")
+        )
         assert title in flat, (chapter, title)
     assert re.search(r"Fig\. 1\.1", flat) and re.search(r"Table \d\.\d", flat)
     assert re.search(r"\(\d\.\d\)", flat)  # numbered equations
@@ -203,8 +216,11 @@ def test_pdf_has_every_title_numbers_outputs_and_references(sample_book):
     log = next((book / "_build" / "pdf").rglob("d2lbook-sample.log")).read_text(errors="replace")
     assert "Missing character" not in log
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
-    rendered = subprocess.run(["pdftoppm", "-r", "20", "-png", str(pdf), str(book / "page")],
-                              capture_output=True, text=True)
+    rendered = subprocess.run(
+        ["pdftoppm", "-r", "20", "-png", str(pdf), str(book / "page")],
+        capture_output=True,
+        text=True,
+    )
     assert rendered.returncode == 0, rendered.stderr
     assert len(list(book.glob("page*.png"))) == pages
 
@@ -218,9 +234,14 @@ def test_editing_a_saved_function_reexecutes_its_importers_only(sample_book):
     chapter.write_text(text.replace(signature, signature + "    # tuned by the test\n", 1))
     result = run_d2lbook("build", "eval", cwd=book)
     assert result.returncode == 0, result.stderr
-    executed = {line.split()[1] + " " + line.split()[2] for line in result.stderr.splitlines()
-                if line.startswith("done ")}
-    assert executed == {"chapters/regression/data.md [pytorch]",
-                        "chapters/regression/scratch.md [pytorch]",
-                        "chapters/regression/evaluation.md [pytorch]"}, result.stderr
+    executed = {
+        line.split()[1] + " " + line.split()[2]
+        for line in result.stderr.splitlines()
+        if line.startswith("done ")
+    }
+    assert executed == {
+        "chapters/regression/data.md [pytorch]",
+        "chapters/regression/scratch.md [pytorch]",
+        "chapters/regression/evaluation.md [pytorch]",
+    }, result.stderr
     assert "3 executed" in result.stdout and "7 cached" in result.stdout

@@ -17,8 +17,12 @@ def test_new_writes_a_book_with_chapters_bib_image_and_workflow(tmp_path):
     config = load_config(book)
     assert (config.project.name, config.project.title) == ("my_book", "My Book")
     paths = [source.path for source in find_sources(config).files]
-    assert paths == ["index.md", "chapters/first_steps.md", "chapters/counting.md",
-                     "chapters/references.md"]
+    assert paths == [
+        "index.md",
+        "chapters/first_steps.md",
+        "chapters/counting.md",
+        "chapters/references.md",
+    ]
     assert (book / "references.bib").is_file() and (book / "img" / "logo.svg").is_file()
     assert (book / ".gitignore").read_text().startswith("_build/")
     workflow = yaml.safe_load((book / ".github" / "workflows" / "build.yml").read_text())
@@ -35,8 +39,9 @@ def test_new_writes_a_book_with_chapters_bib_image_and_workflow(tmp_path):
     assert environment["D2LBOOK_CACHE_URL"] == "${{ secrets.D2LBOOK_CACHE_URL }}"
     assert "secrets.AWS_SECRET_ACCESS_KEY" in environment["AWS_SECRET_ACCESS_KEY"]
     assert "pull_request" in environment["CACHE_PUSH"]
-    assert all("build.cache_push=$CACHE_PUSH" in run for run in runs
-               if run.startswith("d2lbook build"))
+    assert all(
+        "build.cache_push=$CACHE_PUSH" in run for run in runs if run.startswith("d2lbook build")
+    )
     assert any('"d2lbook[remote]"' in run for run in runs)
     assert sum("upload-artifact" in use for use in uses) == 2
 
@@ -54,8 +59,9 @@ def test_new_refuses_a_folder_that_is_not_empty(tmp_path):
 def test_starter_builds_html_without_warnings(tmp_path):
     assert run_d2lbook("new", "book", cwd=tmp_path).returncode == 0
     book = tmp_path / "book"
-    result = run_d2lbook("build", "html", "linkcheck", "--set", "build.warning_is_error=true",
-                         cwd=book)
+    result = run_d2lbook(
+        "build", "html", "linkcheck", "--set", "build.warning_is_error=true", cwd=book
+    )
     assert result.returncode == 0, result.stderr
     page = (book / "_build" / "html" / "chapters" / "counting.html").read_text()
     assert "5050" in page  # executed output of the starter's code

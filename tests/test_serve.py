@@ -33,16 +33,31 @@ def wait_for(predicate, timeout: float, what: str):
 def test_serve_rebuilds_and_reloads_after_an_edit(copy_book):
     book = copy_book("tiny")
     process = subprocess.Popen(
-        [sys.executable, "-m", "d2lbook", "serve", "--interval", "0.3"], cwd=book,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+        [sys.executable, "-m", "d2lbook", "serve", "--interval", "0.3"],
+        cwd=book,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,
+    )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
     reader.start()
     try:
-        address = wait_for(lambda: next((match.group(0) for line in lines for match in
-                                         [re.search(r"http://127\.0\.0\.1:\d+/", line)]
-                                         if match), None), 180, "the server address")
+        address = wait_for(
+            lambda: next(
+                (
+                    match.group(0)
+                    for line in lines
+                    for match in [re.search(r"http://127\.0\.0\.1:\d+/", line)]
+                    if match
+                ),
+                None,
+            ),
+            180,
+            "the server address",
+        )
         page = fetch(address + "chapter_one/sums.html")
         assert "We check" in page and "__d2lbook_version" in page
         assert fetch(address + "__d2lbook_version") == "0"
@@ -52,8 +67,7 @@ def test_serve_rebuilds_and_reloads_after_an_edit(copy_book):
         wait_for(lambda: fetch(address + "__d2lbook_version") != "0", 180, "a rebuild")
         assert "We verify" in fetch(address + "chapter_one/sums.html")
 
-        chapter.write_text(chapter.read_text().replace(":label:`sec_sums`",
-                                                       ":width:`sec_sums`"))
+        chapter.write_text(chapter.read_text().replace(":label:`sec_sums`", ":width:`sec_sums`"))
         wait_for(lambda: fetch(address + "__d2lbook_version") == "2", 180, "a failed rebuild")
         assert any("sums.md:" in line and "error" in line for line in lines)
         assert "We verify" in fetch(address + "chapter_one/sums.html")  # still serving

@@ -10,28 +10,40 @@ from tests.conftest import run_d2lbook
 
 
 def notebook_with_marks():
-    return nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# Linear Models\n:label:`sec_linear`\n\n"
-                                      "Not in slides. [**A line fits**] (**the data**).\n\n"
-                                      "(~~Only on slides~~) but this text is not."),
-        nbformat.v4.new_code_cell("x = 1  #@save", outputs=[
-            nbformat.v4.new_output("stream", name="stdout", text="1\n")]),
-        nbformat.v4.new_markdown_cell("[**Second slide**] and plain text.")])
+    return nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(
+                "# Linear Models\n:label:`sec_linear`\n\n"
+                "Not in slides. [**A line fits**] (**the data**).\n\n"
+                "(~~Only on slides~~) but this text is not."
+            ),
+            nbformat.v4.new_code_cell(
+                "x = 1  #@save",
+                outputs=[nbformat.v4.new_output("stream", name="stdout", text="1\n")],
+            ),
+            nbformat.v4.new_markdown_cell("[**Second slide**] and plain text."),
+        ]
+    )
 
 
 def test_marks_become_slides_fragments_and_code():
     deck = slide_notebook(notebook_with_marks())
     assert deck is not None
     summary = [(cell.metadata["slideshow"]["slide_type"], cell.source) for cell in deck.cells]
-    assert summary == [("slide", "# Linear Models"), ("slide", "A line fits the data"),
-                       ("fragment", "Only on slides"), ("fragment", "x = 1"),
-                       ("slide", "Second slide")]
+    assert summary == [
+        ("slide", "# Linear Models"),
+        ("slide", "A line fits the data"),
+        ("fragment", "Only on slides"),
+        ("fragment", "x = 1"),
+        ("slide", "Second slide"),
+    ]
     assert deck.cells[3].outputs[0].text == "1\n"
 
 
 def test_no_marks_no_deck():
-    plain = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T\n\n**bold**"),
-                                            nbformat.v4.new_code_cell("1")])
+    plain = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# T\n\n**bold**"), nbformat.v4.new_code_cell("1")]
+    )
     assert slide_notebook(plain) is None
 
 
@@ -56,6 +68,10 @@ def test_build_slides_on_the_tiny_book(copy_book):
     assert sorted(path.name for path in folder.iterdir()) == ["sums.ipynb", "sums.slides.html"]
     deck = nbformat.read(folder / "sums.ipynb", as_version=4)
     assert deck.cells[1].source == "We check numerically"
-    assert any("total: 5050" in output.get("text", "") for cell in deck.cells
-               if cell.cell_type == "code" for output in cell.outputs)
+    assert any(
+        "total: 5050" in output.get("text", "")
+        for cell in deck.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    )
     assert 'src="../reveal.js/dist/reveal.js"' in (folder / "sums.slides.html").read_text()

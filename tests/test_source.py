@@ -25,10 +25,15 @@ def find_quietly(config: Config) -> BookSources:
 
 def toc_entries(markdown: Path) -> list[str]:
     """The entries of the toc blocks of a file, read independently of the code under test."""
-    blocks = re.findall(r"^```toc\n(.*?)^```", markdown.read_text(encoding="utf-8"),
-                        flags=re.MULTILINE | re.DOTALL)
-    return [line.strip() for block in blocks for line in block.splitlines()
-            if line.strip() and not line.strip().startswith(":")]
+    blocks = re.findall(
+        r"^```toc\n(.*?)^```", markdown.read_text(encoding="utf-8"), flags=re.MULTILINE | re.DOTALL
+    )
+    return [
+        line.strip()
+        for block in blocks
+        for line in block.splitlines()
+        if line.strip() and not line.strip().startswith(":")
+    ]
 
 
 @pytest.fixture
@@ -40,6 +45,7 @@ def corpus_copy(tmp_path: Path, corpus: Path) -> Path:
 
 # --- the real book -------------------------------------------------------------------------------
 
+
 def test_corpus_follows_its_index_toc_blocks(corpus_copy):
     sources = find_quietly(load_config(corpus_copy))
     paths = [source.path for source in sources.files]
@@ -49,12 +55,15 @@ def test_corpus_follows_its_index_toc_blocks(corpus_copy):
     assert [path for path in paths if path in chapters] == chapters
     # Depth-first: each chapter's sections come right after its index, in its toc order.
     for chapter in chapters:
-        sections = [f"{Path(chapter).parent.as_posix()}/{entry}.md"
-                    for entry in toc_entries(corpus_copy / chapter)]
+        sections = [
+            f"{Path(chapter).parent.as_posix()}/{entry}.md"
+            for entry in toc_entries(corpus_copy / chapter)
+        ]
         start = paths.index(chapter)
-        assert paths[start + 1:start + 1 + len(sections)] == sections
+        assert paths[start + 1 : start + 1 + len(sections)] == sections
     assert paths[paths.index("chapter_preliminaries/index.md") + 1] == (
-        "chapter_preliminaries/ndarray.md")
+        "chapter_preliminaries/ndarray.md"
+    )
     assert paths[-1] == "chapter_references/zreferences.md"
     on_disk = {path.relative_to(corpus_copy).as_posix() for path in corpus_copy.rglob("*.md")}
     assert set(paths) == on_disk and len(paths) == len(on_disk) == 29
@@ -80,12 +89,16 @@ def test_corpus_orphans_come_last_and_build_output_is_never_a_source(corpus_copy
         (corpus_copy / folder / "page.md").write_text("# Not a source\n")
     (corpus_copy / "_build" / "page.md").write_text("# Not a source\n")
     paths = [source.path for source in find_quietly(load_config(corpus_copy)).files]
-    assert paths[-3:] == ["chapter_references/zreferences.md",
-                          "chapter_preliminaries/aaa-orphan.md", "zz-orphan.md"]
+    assert paths[-3:] == [
+        "chapter_references/zreferences.md",
+        "chapter_preliminaries/aaa-orphan.md",
+        "zz-orphan.md",
+    ]
     assert not [path for path in paths if path.startswith(("_build", ".")) or path == "README.md"]
 
 
 # --- small books ---------------------------------------------------------------------------------
+
 
 def test_toc_book_order_kinds_and_warnings():
     book = FIXTURES / "toc-book"
@@ -115,22 +128,28 @@ def test_toc_entry_naming_a_missing_file_warns_and_the_rest_is_built():
         sources = find_sources(load_config(book))  # no config: defaults
     assert [file.path for file in sources.files] == ["index.md", "present.md"]
     toc_warnings = [str(w.message) for w in caught if issubclass(w.category, TocWarning)]
-    assert toc_warnings == [f"{book / 'index.md'}:7: toc entry 'absent' names a missing "
-                            "file: absent.md; the entry is left out"]
+    assert toc_warnings == [
+        f"{book / 'index.md'}:7: toc entry 'absent' names a missing "
+        "file: absent.md; the entry is left out"
+    ]
 
 
 def test_missing_toc_entry_in_a_chapter_names_the_chapter_and_keeps_its_other_pages(tmp_path):
     (tmp_path / "index.md").write_text("# Home\n\n```toc\npart/index\n```\n")
     (tmp_path / "part").mkdir()
     (tmp_path / "part" / "index.md").write_text(
-        "# Part\n\n```toc\n:maxdepth: 2\n\ngone\nkept\n```\n")
+        "# Part\n\n```toc\n:maxdepth: 2\n\ngone\nkept\n```\n"
+    )
     (tmp_path / "part" / "kept.md").write_text("# Kept\n")
-    with pytest.warns(TocWarning, match=re.escape(
+    with pytest.warns(
+        TocWarning,
+        match=re.escape(
             f"{tmp_path / 'part' / 'index.md'}:6: toc entry 'gone' names a missing file: "
-            "part/gone.md")):
+            "part/gone.md"
+        ),
+    ):
         sources = find_quietly(Config(root=tmp_path))
-    assert [file.path for file in sources.files] == ["index.md", "part/index.md",
-                                                     "part/kept.md"]
+    assert [file.path for file in sources.files] == ["index.md", "part/index.md", "part/kept.md"]
 
 
 def test_toc_entry_outside_the_book_is_refused():

@@ -331,8 +331,7 @@ def test_tab_selected_named_in_comments_and_strings_is_not_a_use() -> None:
         """
     )
     assert select_code(source, "jax", TABS) == (
-        "# if tab.selected('jax'): is how a branch starts\n"
-        "note = \"tab.selected('jax')\"\nx = 1\n"
+        "# if tab.selected('jax'): is how a branch starts\nnote = \"tab.selected('jax')\"\nx = 1\n"
     )
     with pytest.raises(ParseError) as caught:
         select_code(source + "y = tab . selected('jax')\n", "jax", TABS)
@@ -782,8 +781,9 @@ x = 3
     ("tab", "expected"),
     [("pytorch", ["x = 0", "x = 2"]), ("mxnet", ["x = 1"]), ("jax", ["x = 2", "x = 3"])],
 )
-def test_sloppy_tab_marks_select_their_tab_and_leave_the_code(tab: str,
-                                                               expected: list[str]) -> None:
+def test_sloppy_tab_marks_select_their_tab_and_leave_the_code(
+    tab: str, expected: list[str]
+) -> None:
     document = split_document(parse_markdown(SLOPPY_MARKS, "marks.md"), tab, TABS)
     sources = [cell.source.strip() for cell in document.cells if cell.kind == "code"]
     assert sources == expected
@@ -793,8 +793,16 @@ def test_merged_sloppy_marks_show_each_cell_in_its_own_tab_only() -> None:
     document = parse_markdown(SLOPPY_MARKS, "marks.md")
     notebooks = {tab: to_notebook(split_document(document, tab, TABS)) for tab in TABS}
     merged = merge_notebooks(notebooks, TABS)
-    shown = [(cell.metadata["d2lbook"]["tab"], cell.source.strip())
-             for cell in merged.cells if cell.cell_type == "code"]
-    assert sorted(shown) == [("jax", "x = 2"), ("jax", "x = 3"), ("mxnet", "x = 1"),
-                             ("pytorch", "x = 0"), ("pytorch", "x = 2")]
+    shown = [
+        (cell.metadata["d2lbook"]["tab"], cell.source.strip())
+        for cell in merged.cells
+        if cell.cell_type == "code"
+    ]
+    assert sorted(shown) == [
+        ("jax", "x = 2"),
+        ("jax", "x = 3"),
+        ("mxnet", "x = 1"),
+        ("pytorch", "x = 0"),
+        ("pytorch", "x = 2"),
+    ]
     assert not any("tab" in source.split("\n")[0] for _, source in shown)

@@ -91,8 +91,7 @@ def read_line_mark(line: str) -> LineMark | None:
     match = EXACT_MARK.match(text)
     exact = match is not None
     if match is None and (opening := BEGIN_TAB_WITH_TEXT.match(text)) is not None:
-        return LineMark("begin_tab", opening["value"].strip(), "begin_tab", False,
-                        opening["rest"])
+        return LineMark("begin_tab", opening["value"].strip(), "begin_tab", False, opening["rest"])
     if match is None:
         match = LOOSE_MARK.match(text)
         if match is None or match["name"] not in LINE_MARKS:

@@ -18,7 +18,8 @@ def make_executor(name: str, address: str = "", shared_path: str = "") -> Execut
         try:
             from .ray_backend import RayExecutor
         except ImportError as error:
-            raise ConfigError(f"the ray executor needs Ray: pip install 'd2lbook[ray]' ({error})",
-                              ) from None
+            raise ConfigError(
+                f"the ray executor needs Ray: pip install 'd2lbook[ray]' ({error})",
+            ) from None
         return RayExecutor(address, shared_root=shared_path or None)
     raise ConfigError(f"unknown executor {name!r}; choose one of {', '.join(BACKENDS)}")

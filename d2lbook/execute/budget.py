@@ -43,7 +43,7 @@ def output_size(output: NotebookNode) -> int:
 
 def cut_text(text: str, size: int) -> str:
     """The first ``size`` bytes of ``text``, never splitting a character."""
-    return text.encode()[:max(size, 0)].decode(errors="ignore")
+    return text.encode()[: max(size, 0)].decode(errors="ignore")
 
 
 def format_size(size: int) -> str:
@@ -72,8 +72,7 @@ class OutputBudget:
         """The cell's outputs were cleared (a progress bar redrawing): start again."""
         self.cells.pop(cell_index, None)
 
-    def admit(self, outputs: list[NotebookNode], output: NotebookNode,
-              cell_index: int) -> None:
+    def admit(self, outputs: list[NotebookNode], output: NotebookNode, cell_index: int) -> None:
         """``output`` was just appended to ``outputs``: keep, cut or drop it."""
         if self.limit <= 0:
             return
@@ -89,8 +88,11 @@ class OutputBudget:
             return
         if kind == "stream" and room > 0:
             output["text"] = cut_text(output["text"], room)
-        elif kind in ("display_data", "execute_result") and room > 0 and \
-                any(key in output.get("data", {}) for key in TEXT_KEYS):
+        elif (
+            kind in ("display_data", "execute_result")
+            and room > 0
+            and any(key in output.get("data", {}) for key in TEXT_KEYS)
+        ):
             text = str(output["data"]["text/plain"])
             output["data"] = {"text/plain": cut_text(text, room)}
         elif outputs and outputs[-1] is output:
@@ -105,8 +107,11 @@ class OutputBudget:
         for index, budget in self.cells.items():
             if budget.dropped <= 0 or index >= len(cells):
                 continue
-            cells[index].outputs.append(new_output(
-                "stream", name="stderr", text=NOTE.format(size=format_size(budget.dropped))))
+            cells[index].outputs.append(
+                new_output(
+                    "stream", name="stderr", text=NOTE.format(size=format_size(budget.dropped))
+                )
+            )
 
 
 @dataclass(frozen=True)
@@ -130,8 +135,11 @@ def truncated_cells(notebook: NotebookNode) -> list[TruncatedCell]:
             continue
         number += 1
         for output in cell.get("outputs", []):
-            match = NOTE_PATTERN.match(str(output.get("text", ""))) \
-                if output.get("output_type") == "stream" else None
+            match = (
+                NOTE_PATTERN.match(str(output.get("text", "")))
+                if output.get("output_type") == "stream"
+                else None
+            )
             if match:
                 line = cell.get("metadata", {}).get("d2lbook", {}).get("line")
                 found.append(TruncatedCell(number, line, match["size"]))
@@ -143,6 +151,9 @@ def warn_truncated(source_path: str, tab: str | None, notebook: NotebookNode) ->
     for cell in truncated_cells(notebook):
         where = f"{source_path}:{cell.line}" if cell.line is not None else source_path
         in_tab = f" [{tab}]" if tab else ""
-        warnings.warn(f"{where}: cell {cell.number}{in_tab}: output truncated, {cell.dropped} "
-                      "dropped (raise build.max_output_bytes to keep more)",
-                      OutputTruncatedWarning, stacklevel=2)
+        warnings.warn(
+            f"{where}: cell {cell.number}{in_tab}: output truncated, {cell.dropped} "
+            "dropped (raise build.max_output_bytes to keep more)",
+            OutputTruncatedWarning,
+            stacklevel=2,
+        )

@@ -30,6 +30,7 @@ from .model import NotebookJob
 class CacheWarning(BookWarning):
     """A cache entry could not be used; its notebook runs again."""
 
+
 CACHE_FORMAT = 1
 """Bumped when the entry layout or the key's recipe changes."""
 
@@ -65,11 +66,18 @@ class CacheEntry:
 def make_entry(key: str, notebook: NotebookNode, duration: float) -> CacheEntry:
     """Take the outputs of an executed notebook into an entry."""
     cells = tuple(
-        {"outputs": copy.deepcopy(cell.get("outputs", [])),
-         "execution_count": cell.get("execution_count")}
-        for cell in notebook.cells if cell.cell_type == "code")
-    metadata = {name: copy.deepcopy(notebook.metadata[name])
-                for name in ("language_info",) if name in notebook.metadata}
+        {
+            "outputs": copy.deepcopy(cell.get("outputs", [])),
+            "execution_count": cell.get("execution_count"),
+        }
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    )
+    metadata = {
+        name: copy.deepcopy(notebook.metadata[name])
+        for name in ("language_info",)
+        if name in notebook.metadata
+    }
     return CacheEntry(key, cells, metadata, duration)
 
 
@@ -78,8 +86,9 @@ def apply_entry(entry: CacheEntry, notebook: NotebookNode) -> NotebookNode:
     filled = copy.deepcopy(notebook)
     code_cells = [cell for cell in filled.cells if cell.cell_type == "code"]
     if len(code_cells) != len(entry.cells):
-        raise ValueError(f"entry {entry.key} has {len(entry.cells)} code cells, "
-                         f"the notebook {len(code_cells)}")
+        raise ValueError(
+            f"entry {entry.key} has {len(entry.cells)} code cells, the notebook {len(code_cells)}"
+        )
     for cell, stored in zip(code_cells, entry.cells, strict=True):
         cell.outputs = [from_dict(output) for output in stored["outputs"]]
         cell.execution_count = stored["execution_count"]
@@ -90,11 +99,14 @@ def apply_entry(entry: CacheEntry, notebook: NotebookNode) -> NotebookNode:
 def encode_entry(entry: CacheEntry, labels: Mapping[str, Any] | None = None) -> bytes:
     """An entry's bytes: a JSON header line (format, key, checksum of the body, ``labels``
     such as package versions), then the JSON payload."""
-    payload = {"cells": list(entry.cells), "metadata": entry.metadata,
-               "duration": entry.duration}
+    payload = {"cells": list(entry.cells), "metadata": entry.metadata, "duration": entry.duration}
     body = json.dumps(payload, ensure_ascii=False).encode()
-    header = {**(labels or {}), "format": CACHE_FORMAT, "key": entry.key,
-              "checksum": hashlib.sha256(body).hexdigest()}
+    header = {
+        **(labels or {}),
+        "format": CACHE_FORMAT,
+        "key": entry.key,
+        "checksum": hashlib.sha256(body).hexdigest(),
+    }
     return json.dumps(header, ensure_ascii=False).encode() + b"\n" + body
 
 
@@ -129,8 +141,9 @@ def parse_entry(key: str, data: bytes, notebook: NotebookNode | None) -> CacheEn
         raise ValueError("checksum mismatch (truncated or altered)")
     try:
         payload = json.loads(body)
-        entry = CacheEntry(key, tuple(payload["cells"]), dict(payload["metadata"]),
-                           float(payload["duration"]))
+        entry = CacheEntry(
+            key, tuple(payload["cells"]), dict(payload["metadata"]), float(payload["duration"])
+        )
     except (KeyError, TypeError, AttributeError) as error:
         raise ValueError(f"malformed payload: {error!r}") from None
     check_cells(entry, notebook)
@@ -141,8 +154,11 @@ def check_cells(entry: CacheEntry, notebook: NotebookNode | None) -> None:
     """``ValueError`` unless each cell record holds a list of outputs and, for a given
     ``notebook``, there is one record per code cell."""
     for cell in entry.cells:
-        if not isinstance(cell, dict) or not isinstance(cell.get("outputs"), list) \
-                or not all(isinstance(output, dict) for output in cell["outputs"]):
+        if (
+            not isinstance(cell, dict)
+            or not isinstance(cell.get("outputs"), list)
+            or not all(isinstance(output, dict) for output in cell["outputs"])
+        ):
             raise ValueError("a cell record is malformed")
     if notebook is not None:
         count = sum(cell.cell_type == "code" for cell in notebook.cells)
@@ -187,8 +203,11 @@ class NotebookCache:
         try:
             return decode_entry(key, data, notebook)
         except ValueError as error:
-            warnings.warn(f"{path}: cache entry ignored ({error}); the notebook runs again",
-                          CacheWarning, stacklevel=2)
+            warnings.warn(
+                f"{path}: cache entry ignored ({error}); the notebook runs again",
+                CacheWarning,
+                stacklevel=2,
+            )
             return None
 
     def store(self, entry: CacheEntry, labels: Mapping[str, Any] | None = None) -> None:
@@ -212,5 +231,8 @@ class NotebookCache:
             return {}
         if not isinstance(data, dict):
             return {}
-        return {str(name): float(value) for name, value in data.items()
-                if isinstance(value, (int, float)) and abs(value) < 1e12}
+        return {
+            str(name): float(value)
+            for name, value in data.items()
+            if isinstance(value, (int, float)) and abs(value) < 1e12
+        }

@@ -22,9 +22,11 @@ GPU_LINE = re.compile(r"^GPU (\d+):", re.MULTILINE)
 # Code that spreads work over every GPU, or that uses one; matched in code cells only.
 USES_ALL_GPUS = re.compile(
     r"try_all_gpus|num_gpus|device_count\s*\(|DataParallel|MirroredStrategy|split_and_load"
-    r"|all_gpus")
+    r"|all_gpus"
+)
 USES_ONE_GPU = re.compile(
-    r"try_gpu|\.cuda\b|['\"]cuda|\bgpu\s*\(|/GPU:|npx\.gpu|\bcuda\.is_available")
+    r"try_gpu|\.cuda\b|['\"]cuda|\bgpu\s*\(|/GPU:|npx\.gpu|\bcuda\.is_available"
+)
 COMMENT = re.compile(r"#.*$", re.MULTILINE)
 
 
@@ -34,8 +36,9 @@ def detect_gpus() -> tuple[int, ...]:
     if program is None:
         return ()
     try:
-        listing = subprocess.run([program, "-L"], capture_output=True, text=True,
-                                 timeout=30, check=True).stdout
+        listing = subprocess.run(
+            [program, "-L"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return ()
     return tuple(int(number) for number in GPU_LINE.findall(listing))
@@ -59,15 +62,17 @@ def declared_gpu_count(metadata: Mapping[str, Any], path: str | None = None) -> 
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         where = path or (own.get("path") if isinstance(own, Mapping) else None)
-        raise ParseError(f"notebook metadata gpus: expected an integer of at least 0, got "
-                         f"{value!r}", where)
+        raise ParseError(
+            f"notebook metadata gpus: expected an integer of at least 0, got {value!r}", where
+        )
     return value
 
 
 def scan_gpu_use(notebook: NotebookNode) -> str:
     """``"all"``, ``"one"`` or ``"none"``: what the code cells appear to use."""
-    code = "\n".join(COMMENT.sub("", cell.source) for cell in notebook.cells
-                     if cell.cell_type == "code")
+    code = "\n".join(
+        COMMENT.sub("", cell.source) for cell in notebook.cells if cell.cell_type == "code"
+    )
     if USES_ALL_GPUS.search(code):
         return "all"
     if USES_ONE_GPU.search(code):
@@ -81,8 +86,10 @@ def gpu_need(job: NotebookJob, settings: ExecuteSettings) -> int:
     declared = declared_gpus(job)
     if declared is not None:
         if declared > available:
-            message = (f"{job.name} needs {declared} GPUs but only {available} "
-                       f"{'is' if available == 1 else 'are'} available")
+            message = (
+                f"{job.name} needs {declared} GPUs but only {available} "
+                f"{'is' if available == 1 else 'are'} available"
+            )
             failure = CellFailure(job.source_path, None, None, "NotEnoughGPUs", message, "")
             raise NotebookExecutionError(message, job.source_path, None, failure)
         return max(declared, 0)

@@ -36,9 +36,11 @@ MARKER = "D2LBOOK_EXECUTE_RUN"
 CELL_GRACE = 10.0
 """Seconds past the cell timeout before the parent kills a kernel nbclient did not stop."""
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
-WORKER_CODE = ("import sys; sys.path.insert(0, sys.argv[4]); "
-               "from d2lbook.execute.worker import main; "
-               "main(sys.argv[1], sys.argv[2], int(sys.argv[3]))")
+WORKER_CODE = (
+    "import sys; sys.path.insert(0, sys.argv[4]); "
+    "from d2lbook.execute.worker import main; "
+    "main(sys.argv[1], sys.argv[2], int(sys.argv[3]))"
+)
 
 
 @dataclass
@@ -88,28 +90,58 @@ class LocalExecutor:
     def start(self, launch: Launch, settings: ExecuteSettings) -> None:
         folder = Path(tempfile.mkdtemp(prefix="d2lbook-run-"))
         job = launch.job
-        payload = {"notebook": job.notebook, "kernel": settings.kernel, "cwd": str(job.cwd),
-                   "cell_timeout": settings.cell_timeout,
-                   "startup_timeout": settings.startup_timeout,
-                   "max_output_bytes": settings.max_output_bytes}
+        payload = {
+            "notebook": job.notebook,
+            "kernel": settings.kernel,
+            "cwd": str(job.cwd),
+            "cell_timeout": settings.cell_timeout,
+            "startup_timeout": settings.startup_timeout,
+            "max_output_bytes": settings.max_output_bytes,
+        }
         (folder / "job.json").write_text(json.dumps(payload))
         marker = f"{self.run_id}-{len(self.workers)}-{uuid.uuid4().hex[:8]}"
-        env = {**os.environ, **job.env, MARKER: marker, "PYTHONUNBUFFERED": "1",
-               "CUDA_VISIBLE_DEVICES": ",".join(str(gpu) for gpu in launch.gpus),
-               "JUPYTER_RUNTIME_DIR": str(folder / "runtime")}
+        env = {
+            **os.environ,
+            **job.env,
+            MARKER: marker,
+            "PYTHONUNBUFFERED": "1",
+            "CUDA_VISIBLE_DEVICES": ",".join(str(gpu) for gpu in launch.gpus),
+            "JUPYTER_RUNTIME_DIR": str(folder / "runtime"),
+        }
         read_end, write_end = os.pipe()
-        command = [sys.executable, "-c", WORKER_CODE, str(folder / "job.json"),
-                   str(folder / "result.json"), str(write_end), PACKAGE_ROOT]
+        command = [
+            sys.executable,
+            "-c",
+            WORKER_CODE,
+            str(folder / "job.json"),
+            str(folder / "result.json"),
+            str(write_end),
+            PACKAGE_ROOT,
+        ]
         with open(folder / "log.txt", "wb") as log:
-            process = subprocess.Popen(command, cwd=folder, env=env, stdin=subprocess.DEVNULL,
-                                       stdout=log, stderr=subprocess.STDOUT,
-                                       pass_fds=(write_end,), start_new_session=True)
+            process = subprocess.Popen(
+                command,
+                cwd=folder,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(write_end,),
+                start_new_session=True,
+            )
         os.close(write_end)
         os.set_blocking(read_end, False)
         now = time.time()
         self.workers[read_end] = WorkerProcess(
-            launch, process, read_end, folder, marker, now, now + settings.notebook_timeout,
-            settings.cell_timeout)
+            launch,
+            process,
+            read_end,
+            folder,
+            marker,
+            now,
+            now + settings.notebook_timeout,
+            settings.cell_timeout,
+        )
         self.selector.register(read_end, selectors.EVENT_READ)
 
     def wait(self, timeout: float) -> list[Completion]:
@@ -126,8 +158,10 @@ class LocalExecutor:
         return [self.finish(worker) for worker in ended]
 
     def running(self) -> list[RunningNotebook]:
-        return [RunningNotebook(worker.launch, worker.started, worker.cell_number or None)
-                for worker in self.workers.values()]
+        return [
+            RunningNotebook(worker.launch, worker.started, worker.cell_number or None)
+            for worker in self.workers.values()
+        ]
 
     def cancel_all(self) -> list[Completion]:
         workers = list(self.workers.values())
@@ -163,13 +197,21 @@ class LocalExecutor:
     def past_deadline(self, worker: WorkerProcess, now: float) -> bool:
         if now > worker.deadline:
             limit = worker.deadline - worker.started
-            worker.verdict = ("timeout", self.failure(
-                worker, "Timeout", f"the notebook ran longer than {limit:g} s"))
+            worker.verdict = (
+                "timeout",
+                self.failure(worker, "Timeout", f"the notebook ran longer than {limit:g} s"),
+            )
             return True
-        if worker.cell_started is not None and \
-                now > worker.cell_started + worker.cell_timeout + CELL_GRACE:
-            worker.verdict = ("timeout", self.failure(
-                worker, "Timeout", f"the cell ran longer than {worker.cell_timeout:g} s"))
+        if (
+            worker.cell_started is not None
+            and now > worker.cell_started + worker.cell_timeout + CELL_GRACE
+        ):
+            worker.verdict = (
+                "timeout",
+                self.failure(
+                    worker, "Timeout", f"the cell ran longer than {worker.cell_timeout:g} s"
+                ),
+            )
             return True
         return False
 
@@ -179,8 +221,12 @@ class LocalExecutor:
         line = None
         if worker.cell_index is not None:
             cell = worker.cell_number
-            line = job.notebook.cells[worker.cell_index].get("metadata", {}).get(
-                "d2lbook", {}).get("line")
+            line = (
+                job.notebook.cells[worker.cell_index]
+                .get("metadata", {})
+                .get("d2lbook", {})
+                .get("line")
+            )
         return CellFailure(job.source_path, cell, line, ename, evalue, self.log_tail(worker))
 
     def log_tail(self, worker: WorkerProcess, size: int = 4000) -> str:
@@ -220,11 +266,11 @@ class LocalExecutor:
         self.kill(worker, groups=False)  # strays the notebook started, e.g. a server
         shutil.rmtree(worker.folder, ignore_errors=True)
         startup = worker.first_cell - worker.started if worker.first_cell else None
-        return Completion(worker.launch, status, notebook, failure, worker.started,
-                          time.time(), startup)
+        return Completion(
+            worker.launch, status, notebook, failure, worker.started, time.time(), startup
+        )
 
-    def outcome(self, worker: WorkerProcess
-                ) -> tuple[RunStatus, NotebookNode, CellFailure | None]:
+    def outcome(self, worker: WorkerProcess) -> tuple[RunStatus, NotebookNode, CellFailure | None]:
         notebook = worker.launch.job.notebook
         if worker.verdict is not None:
             return worker.verdict[0], notebook, worker.verdict[1]
@@ -232,8 +278,14 @@ class LocalExecutor:
             result = json.loads((worker.folder / "result.json").read_text())
         except (OSError, ValueError):
             code = worker.process.returncode
-            return "crashed", notebook, self.failure(
-                worker, "WorkerDied", f"the worker process ended with status {code}")
-        failure = CellFailure(worker.launch.job.source_path, **result["failure"]) \
-            if result["failure"] else None
+            return (
+                "crashed",
+                notebook,
+                self.failure(worker, "WorkerDied", f"the worker process ended with status {code}"),
+            )
+        failure = (
+            CellFailure(worker.launch.job.source_path, **result["failure"])
+            if result["failure"]
+            else None
+        )
         return result["status"], nbformat.from_dict(result["notebook"]), failure

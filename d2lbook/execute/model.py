@@ -90,8 +90,13 @@ class CellFailure:
 class NotebookExecutionError(ExecutionError):
     """A notebook failed; ``failure`` holds the cell, the error and the traceback."""
 
-    def __init__(self, message: str, path: str | Path | None = None, line: int | None = None,
-                 failure: CellFailure | None = None):
+    def __init__(
+        self,
+        message: str,
+        path: str | Path | None = None,
+        line: int | None = None,
+        failure: CellFailure | None = None,
+    ):
         super().__init__(message, path, line)
         self.failure = failure
 

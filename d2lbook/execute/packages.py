@@ -43,17 +43,27 @@ def kernel_python(kernel: str) -> str:
     return argv[0]
 
 
-def package_versions(kernel: str, packages: Sequence[str], environment: Mapping[str, str],
-                     cwd: Path) -> tuple[tuple[str, str], ...]:
+def package_versions(
+    kernel: str, packages: Sequence[str], environment: Mapping[str, str], cwd: Path
+) -> tuple[tuple[str, str], ...]:
     """``(package, version)`` for each package, as the kernel's Python imports them."""
     if not packages:
         return ()
     command = [kernel_python(kernel), "-c", VERSIONS_SCRIPT, *packages]
     try:
-        done = subprocess.run(command, cwd=cwd, env={**os.environ, **environment},
-                              capture_output=True, text=True, timeout=120, check=True)
+        done = subprocess.run(
+            command,
+            cwd=cwd,
+            env={**os.environ, **environment},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
         versions = json.loads(done.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.SubprocessError, ValueError, IndexError) as error:
-        raise ExecutionError(f"cannot read the versions of build.cache_key_packages with the "
-                             f"kernel {kernel!r}'s Python: {error}") from None
+        raise ExecutionError(
+            f"cannot read the versions of build.cache_key_packages with the "
+            f"kernel {kernel!r}'s Python: {error}"
+        ) from None
     return tuple((name, str(versions.get(name) or NOT_INSTALLED)) for name in packages)

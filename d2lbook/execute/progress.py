@@ -74,14 +74,17 @@ class QuietProgress:
     def transfer(self, kind: str, done: int, total: int) -> None: ...
 
 
-def estimate_remaining(plan: Plan, running: list[RunningNotebook], queued: list[str],
-                       now: float) -> float:
+def estimate_remaining(
+    plan: Plan, running: list[RunningNotebook], queued: list[str], now: float
+) -> float:
     """Seconds left: remaining expected work over the slots (unknowns count as the mean)."""
     known = [value for value in plan.expected.values() if value is not None]
     typical = sum(known) / len(known) if known else 0.0
+
     def expected(name: str) -> float:
         value = plan.expected.get(name)
         return typical if value is None else value
+
     work = sum(expected(name) for name in queued)
     work += sum(max(expected(run.launch.job.name) - (now - run.started), 0.0) for run in running)
     return work / max(plan.slots, 1)
@@ -100,9 +103,11 @@ def slowest_table(records: list[RunRecord]) -> Table:
 
 def summary_line(summary: ScheduleSummary) -> str:
     ratio = summary.makespan / summary.lower_bound if summary.lower_bound > 0 else 1.0
-    return (f"executed {summary.executed} notebooks on {summary.slots} slots in "
-            f"{summary.makespan:.1f} s (lower bound {summary.lower_bound:.1f} s, "
-            f"ratio {ratio:.2f})")
+    return (
+        f"executed {summary.executed} notebooks on {summary.slots} slots in "
+        f"{summary.makespan:.1f} s (lower bound {summary.lower_bound:.1f} s, "
+        f"ratio {ratio:.2f})"
+    )
 
 
 class ConsoleProgress:
@@ -123,8 +128,10 @@ class ConsoleProgress:
         self.plan = plan
         self.done = plan.cached
         self.queued = list(plan.expected)
-        self.console.print(f"execute: {plan.total} notebooks, {plan.cached} cached, "
-                           f"{len(plan.expected)} to run on {plan.slots} slots")
+        self.console.print(
+            f"execute: {plan.total} notebooks, {plan.cached} cached, "
+            f"{len(plan.expected)} to run on {plan.slots} slots"
+        )
         if self.live_enabled and plan.expected:
             self.live = Live(console=self.console, refresh_per_second=4, transient=True)
             self.live.start()
@@ -141,21 +148,30 @@ class ConsoleProgress:
             self.queued.remove(record.name)
         mark = "done" if record.ok else record.status
         where = f": {record.error}" if record.error is not None else ""
-        self.console.print(f"{mark:<8} {record.name} in {record.duration:.1f} s "
-                           f"[{self.done}/{self.plan.total}]{where}", markup=False)
+        self.console.print(
+            f"{mark:<8} {record.name} in {record.duration:.1f} s "
+            f"[{self.done}/{self.plan.total}]{where}",
+            markup=False,
+        )
 
     def tick(self, running: list[RunningNotebook], queued: int) -> None:
         now = time.time()
         eta = estimate_remaining(self.plan, running, self.queued, now)
-        counts = (f"done {self.done}/{self.plan.total}, running {len(running)}, "
-                  f"queued {queued}, ETA {eta:.0f} s" + self.transfer_counts())
+        counts = (
+            f"done {self.done}/{self.plan.total}, running {len(running)}, "
+            f"queued {queued}, ETA {eta:.0f} s" + self.transfer_counts()
+        )
         if self.live is not None:
             table = Table(show_header=True, show_edge=False)
             for column in ("slot", "notebook", "cell", "elapsed"):
                 table.add_column(column)
             for run in running:
-                table.add_row(run.launch.slot, Text(run.launch.job.name), str(run.cell or "-"),
-                              f"{now - run.started:.0f} s")
+                table.add_row(
+                    run.launch.slot,
+                    Text(run.launch.job.name),
+                    str(run.cell or "-"),
+                    f"{now - run.started:.0f} s",
+                )
             self.live.update(Group(counts, table))
         elif now - self.last_status >= PLAIN_STATUS_EVERY:
             self.last_status = now
@@ -167,8 +183,9 @@ class ConsoleProgress:
             self.console.print(f"remote cache: {done} {kind}s done")
 
     def transfer_counts(self) -> str:
-        return "".join(f", {kind}s {done}/{total}"
-                       for kind, (done, total) in sorted(self.transfers.items()))
+        return "".join(
+            f", {kind}s {done}/{total}" for kind, (done, total) in sorted(self.transfers.items())
+        )
 
     def end(self, records: list[RunRecord], summary: ScheduleSummary) -> None:
         if self.live is not None:

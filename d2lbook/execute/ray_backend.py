@@ -75,16 +75,23 @@ def check_reachable(address: str) -> None:
 
 def largest_node_gpus() -> int:
     """GPUs of the largest live node of the cluster."""
-    return max((int(node.get("Resources", {}).get("GPU", 0)) for node in ray.nodes()
-                if node.get("Alive")), default=0)
+    return max(
+        (int(node.get("Resources", {}).get("GPU", 0)) for node in ray.nodes() if node.get("Alive")),
+        default=0,
+    )
 
 
 class RayExecutor:
     """Runs notebooks as Ray tasks on the cluster at ``address`` (``auto``,
     ``HOST:PORT``, ``ray://HOST:PORT``; empty starts a Ray on this machine)."""
 
-    def __init__(self, address: str = "", shared_root: str | Path | None = None,
-                 cpus_per_notebook: float = 1.0, ship_limit: int = DEFAULT_LIMIT):
+    def __init__(
+        self,
+        address: str = "",
+        shared_root: str | Path | None = None,
+        cpus_per_notebook: float = 1.0,
+        ship_limit: int = DEFAULT_LIMIT,
+    ):
         check_reachable(address)
         self.address = address
         self.shared_root = Path(shared_root) if shared_root else None
@@ -105,8 +112,11 @@ class RayExecutor:
         if not ray.is_initialized():
             self.connect({})
         try:
-            total = sum(int(node.get("Resources", {}).get("GPU", 0)) for node in ray.nodes()
-                        if node.get("Alive"))
+            total = sum(
+                int(node.get("Resources", {}).get("GPU", 0))
+                for node in ray.nodes()
+                if node.get("Alive")
+            )
         finally:
             ray.shutdown()
         return tuple(range(total))
@@ -116,23 +126,26 @@ class RayExecutor:
         zip (unless shared) and this package, uploaded once for every task."""
         environment: dict[str, Any] = {
             "py_modules": [str(PACKAGE)],
-            "env_vars": {"RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO": "1"}}
+            "env_vars": {"RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO": "1"},
+        }
         if self.shared_root is None:
             root = book_root(launch.job)
             output = output_folder(launch.job, root)
             excluded = frozenset({output} if output else ())
             folder = scratch_folder()
             try:
-                environment["working_dir"] = str(pack_book(root, excluded, folder,
-                                                           self.ship_limit))
+                environment["working_dir"] = str(pack_book(root, excluded, folder, self.ship_limit))
                 self.connect(environment)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
             self.shipper = JobShipper(root, excluded)
         else:
             if not book_root(launch.job).is_relative_to(self.shared_root.resolve()):
-                raise ExecutionError(f"the book is not under the shared path {self.shared_root} "
-                                     "(build.ray_shared_path)", book_root(launch.job))
+                raise ExecutionError(
+                    f"the book is not under the shared path {self.shared_root} "
+                    "(build.ray_shared_path)",
+                    book_root(launch.job),
+                )
             self.connect(environment)
         self.task = ray.remote(run_notebook)
 
@@ -140,15 +153,19 @@ class RayExecutor:
         """Join the cluster with ``environment`` for every task (uploads the book once)."""
         if ray.is_initialized():
             ray.shutdown()  # another book, or another executor: its runtime env differs
-        options: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False,
-                                   "runtime_env": environment}
+        options: dict[str, Any] = {
+            "logging_level": logging.ERROR,
+            "log_to_driver": False,
+            "runtime_env": environment,
+        }
         if not self.address:
             options["include_dashboard"] = False
         try:
             ray.init(address=self.address or None, **options)
         except (ConnectionError, ValueError, RuntimeError) as error:
-            raise ExecutionError(f"cannot use the Ray cluster at {self.address or 'local'}: "
-                                 f"{error}") from None
+            raise ExecutionError(
+                f"cannot use the Ray cluster at {self.address or 'local'}: {error}"
+            ) from None
 
     # the Executor protocol ----------------------------------------------------------------
 
@@ -160,11 +177,14 @@ class RayExecutor:
         if need and need > largest_node_gpus():
             self.refused.append(self.refusal(launch, need, now))
             return
-        shipped = shared_job(launch.job) if self.shipper is None else \
-            self.shipper.ship(launch.job)
-        task = self.task.options(num_returns="streaming", num_gpus=need,
-                                 num_cpus=self.cpus_per_notebook, max_retries=0,
-                                 name=launch.job.name)
+        shipped = shared_job(launch.job) if self.shipper is None else self.shipper.ship(launch.job)
+        task = self.task.options(
+            num_returns="streaming",
+            num_gpus=need,
+            num_cpus=self.cpus_per_notebook,
+            max_retries=0,
+            name=launch.job.name,
+        )
         stream = task.remote(shipped, launch.key, settings, self.run_id)
         self.runs.append(RayRun(launch, stream, now, settings.notebook_timeout))
 
@@ -200,8 +220,11 @@ class RayExecutor:
         self.sweep()
         now = time.time()
         for run in runs:
-            cancelled.append(Completion(run.launch, "cancelled", run.launch.job.notebook, None,
-                                        run.started, now, None))
+            cancelled.append(
+                Completion(
+                    run.launch, "cancelled", run.launch.job.notebook, None, run.started, now, None
+                )
+            )
         return cancelled
 
     # helpers ------------------------------------------------------------------------------
@@ -209,8 +232,10 @@ class RayExecutor:
     def refusal(self, launch: Launch, need: int, now: float) -> Completion:
         job = launch.job
         largest = largest_node_gpus()
-        message = (f"{job.name} needs {need} GPUs but the largest node of the Ray cluster "
-                   f"at {self.address or 'local'} has {largest}")
+        message = (
+            f"{job.name} needs {need} GPUs but the largest node of the Ray cluster "
+            f"at {self.address or 'local'} has {largest}"
+        )
         failure = CellFailure(job.source_path, None, None, "NotEnoughGPUs", message, "")
         return Completion(launch, "failed", job.notebook, failure, now, now, None)
 
@@ -256,39 +281,52 @@ class RayExecutor:
             startup = max(0.0, event["started"] + event["startup"] - run.started)
         status: RunStatus = event["status"]
         notebook = nbformat.from_dict(event["notebook"]) if event["notebook"] else job.notebook
-        return Completion(run.launch, status, notebook, failure, run.started, time.time(),
-                          startup)
+        return Completion(run.launch, status, notebook, failure, run.started, time.time(), startup)
 
     def lost(self, run: RayRun, reason: str) -> Completion:
         job = run.launch.job
         where = f" on node {run.node}" if run.node else ""
-        failure = CellFailure(job.source_path, run.cell, None, "WorkerDied",
-                              f"the Ray task{where} failed", reason)
-        return Completion(run.launch, "crashed", job.notebook, failure, run.started,
-                          time.time(), None)
+        failure = CellFailure(
+            job.source_path, run.cell, None, "WorkerDied", f"the Ray task{where} failed", reason
+        )
+        return Completion(
+            run.launch, "crashed", job.notebook, failure, run.started, time.time(), None
+        )
 
     def overdue(self, run: RayRun) -> Completion | None:
         """A task silent past its notebook timeout (its node hung): stop waiting for it. The
         task enforces the timeouts itself; this only guards against a node that went mute."""
-        if run.task_started is None or \
-                time.time() < run.task_started + run.notebook_timeout + DRIVER_GRACE:
+        if (
+            run.task_started is None
+            or time.time() < run.task_started + run.notebook_timeout + DRIVER_GRACE
+        ):
             return None
         ray.cancel(run.stream, force=True)
         job = run.launch.job
-        failure = CellFailure(job.source_path, run.cell, None, "Timeout",
-                              f"the notebook ran longer than {run.notebook_timeout:g} s "
-                              f"and its Ray task on node {run.node} did not answer", "")
-        return Completion(run.launch, "timeout", job.notebook, failure, run.started,
-                          time.time(), None)
+        failure = CellFailure(
+            job.source_path,
+            run.cell,
+            None,
+            "Timeout",
+            f"the notebook ran longer than {run.notebook_timeout:g} s "
+            f"and its Ray task on node {run.node} did not answer",
+            "",
+        )
+        return Completion(
+            run.launch, "timeout", job.notebook, failure, run.started, time.time(), None
+        )
 
     def sweep(self) -> None:
         """Kill processes of this build left on the nodes its tasks ran on."""
         if not self.nodes_used:
             return
         sweeper = ray.remote(sweep_processes)
-        references = [sweeper.options(num_cpus=0, scheduling_strategy=(
-            NodeAffinitySchedulingStrategy(node, soft=False))).remote(self.run_id)
-            for node in self.nodes_used]
+        references = [
+            sweeper.options(
+                num_cpus=0, scheduling_strategy=(NodeAffinitySchedulingStrategy(node, soft=False))
+            ).remote(self.run_id)
+            for node in self.nodes_used
+        ]
         try:
             ray.get(references, timeout=10)
         except Exception:  # a node that died has nothing left to sweep

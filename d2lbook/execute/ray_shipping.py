@@ -22,8 +22,20 @@ from typing import Literal
 from ..errors import ExecutionError
 from .model import NotebookJob
 
-SKIPPED_NAMES = frozenset({".git", ".hg", ".svn", ".venv", "venv", "__pycache__",
-                           ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
+SKIPPED_NAMES = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".ipynb_checkpoints",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+    }
+)
 """Folders never shipped, wherever they are."""
 DEFAULT_LIMIT = 256 * 1024 * 1024
 """Largest book (bytes before compression) shipped; Ray's own cap is 512 MiB zipped."""
@@ -68,8 +80,10 @@ class ShippedJob:
             target = scratch / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
-        env = {name: os.pathsep.join(part.resolve(book, scratch) for part in parts)
-               for name, parts in self.env.items()}
+        env = {
+            name: os.pathsep.join(part.resolve(book, scratch) for part in parts)
+            for name, parts in self.env.items()
+        }
         cwd = Path(self.cwd.resolve(book, scratch))
         cwd.mkdir(parents=True, exist_ok=True)
         return replace(self.job, cwd=cwd, env=env)
@@ -89,8 +103,7 @@ def output_folder(job: NotebookJob, root: Path) -> str | None:
     holds the kernel's working directory (``<output>/eval/<tab>/...``)."""
     cwd = Path(job.cwd).resolve()
     for folder in cwd.parents:
-        if folder.name == "eval" and folder.parent.is_relative_to(root) \
-                and folder.parent != root:
+        if folder.name == "eval" and folder.parent.is_relative_to(root) and folder.parent != root:
             return folder.parent.relative_to(root).as_posix()
     return None
 
@@ -100,27 +113,33 @@ def book_files(root: Path, excluded: frozenset[str]) -> list[Path]:
     files = []
     for folder, names, filenames in os.walk(root):
         relative = Path(folder).relative_to(root).as_posix()
-        names[:] = sorted(name for name in names if name not in SKIPPED_NAMES
-                          and f"{relative}/{name}".lstrip("./") not in excluded)
-        files += [Path(folder) / name for name in sorted(filenames)
-                  if not name.endswith(".pyc")]
+        names[:] = sorted(
+            name
+            for name in names
+            if name not in SKIPPED_NAMES and f"{relative}/{name}".lstrip("./") not in excluded
+        )
+        files += [Path(folder) / name for name in sorted(filenames) if not name.endswith(".pyc")]
     return files
 
 
-def pack_book(root: Path, excluded: frozenset[str], folder: Path,
-              limit: int = DEFAULT_LIMIT) -> Path:
+def pack_book(
+    root: Path, excluded: frozenset[str], folder: Path, limit: int = DEFAULT_LIMIT
+) -> Path:
     """Zip the book into ``folder``; a book larger than ``limit`` bytes is an error."""
     files = book_files(root, excluded)
     size = sum(path.stat().st_size for path in files if path.is_file())
     if size > limit:
         largest = sorted(files, key=lambda path: path.stat().st_size, reverse=True)[:3]
-        names = ", ".join(f"{path.relative_to(root)} ({path.stat().st_size >> 20} MiB)"
-                          for path in largest)
+        names = ", ".join(
+            f"{path.relative_to(root)} ({path.stat().st_size >> 20} MiB)" for path in largest
+        )
         raise ExecutionError(
             f"the book is {size >> 20} MiB, more than the {limit >> 20} MiB that can be shipped "
             f"to the Ray cluster (largest: {names}); move large data out of the book folder, "
             "or give the cluster a shared path "
-            "(build.ray_shared_path, or $D2LBOOK_RAY_SHARED_ROOT)", root)
+            "(build.ray_shared_path, or $D2LBOOK_RAY_SHARED_ROOT)",
+            root,
+        )
     target = folder / "book.zip"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for path in files:
@@ -154,13 +173,13 @@ class JobShipper:
         parts = relative.split("/")
         if any(part in SKIPPED_NAMES for part in parts):
             return None
-        if any(relative == folder or relative.startswith(folder + "/")
-               for folder in self.excluded):
+        if any(relative == folder or relative.startswith(folder + "/") for folder in self.excluded):
             return None
         return relative
 
-    def ship_value(self, value: str, inline: dict[str, bytes], index: int
-                   ) -> tuple[ShippedPath, ...]:
+    def ship_value(
+        self, value: str, inline: dict[str, bytes], index: int
+    ) -> tuple[ShippedPath, ...]:
         parts = []
         for number, entry in enumerate(value.split(os.pathsep)):
             path = Path(entry)
@@ -185,8 +204,10 @@ class JobShipper:
             chapter = Path(job.source_path).parent.as_posix()
             relative = chapter if (self.root / chapter).is_dir() else "."
         inline: dict[str, bytes] = {}
-        env = {name: self.ship_value(value, inline, index)
-               for index, (name, value) in enumerate(sorted(job.env.items()))}
+        env = {
+            name: self.ship_value(value, inline, index)
+            for index, (name, value) in enumerate(sorted(job.env.items()))
+        }
         return ShippedJob(job, ShippedPath("book", relative), env, inline)
 
 

@@ -31,18 +31,23 @@ def assigned_gpus() -> tuple[str, ...]:
     """GPU ids Ray gave this task (what it put in ``CUDA_VISIBLE_DEVICES``)."""
     import ray
 
-    return tuple(str(gpu) for gpu in ray.get_runtime_context().get_accelerator_ids().get(
-        "GPU", []))
+    return tuple(str(gpu) for gpu in ray.get_runtime_context().get_accelerator_ids().get("GPU", []))
 
 
-def run_notebook(shipped: ShippedJob, key: str, settings: ExecuteSettings, run_id: str
-                 ) -> Iterator[dict[str, Any]]:
+def run_notebook(
+    shipped: ShippedJob, key: str, settings: ExecuteSettings, run_id: str
+) -> Iterator[dict[str, Any]]:
     """Execute ``shipped`` in the task's working directory (the unpacked book)."""
     import ray
 
     gpus = assigned_gpus()
-    yield {"event": "started", "time": time.time(), "gpus": gpus, "pid": os.getpid(),
-           "node": ray.get_runtime_context().get_node_id()}
+    yield {
+        "event": "started",
+        "time": time.time(),
+        "gpus": gpus,
+        "pid": os.getpid(),
+        "node": ray.get_runtime_context().get_node_id(),
+    }
     scratch = scratch_folder()
     local = LocalExecutor()
     local.run_id = run_id  # markers start with the build's id, so a sweep finds strays
@@ -69,10 +74,15 @@ def run_notebook(shipped: ShippedJob, key: str, settings: ExecuteSettings, run_i
                 yield {"event": "cell", "cell": cell}
         completion = completions[0]
         failure = completion.failure
-        yield {"event": "result", "status": completion.status,
-               "notebook": completion.notebook, "started": completion.started,
-               "ended": completion.ended, "startup": completion.startup,
-               "failure": dataclasses.asdict(failure) if failure is not None else None}
+        yield {
+            "event": "result",
+            "status": completion.status,
+            "notebook": completion.notebook,
+            "started": completion.started,
+            "ended": completion.ended,
+            "startup": completion.startup,
+            "failure": dataclasses.asdict(failure) if failure is not None else None,
+        }
     finally:  # also on KeyboardInterrupt from ray.cancel: no kernel outlives the task
         local.cancel_all()
         shutil.rmtree(scratch, ignore_errors=True)

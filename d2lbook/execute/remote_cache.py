@@ -116,8 +116,11 @@ def store_options(protocol: str, timeout: float) -> dict[str, Any]:
         options["use_listings_cache"] = False
         # entries are fetched in parallel with each other; one request each (no HEAD first)
         options["max_concurrency"] = 1
-        options["config_kwargs"] = {"connect_timeout": timeout, "read_timeout": timeout,
-                                    "retries": {"max_attempts": 2, "mode": "standard"}}
+        options["config_kwargs"] = {
+            "connect_timeout": timeout,
+            "read_timeout": timeout,
+            "retries": {"max_attempts": 2, "mode": "standard"},
+        }
     return options
 
 
@@ -126,16 +129,19 @@ class RemoteCache:
 
     def __init__(self, url: str, push: bool = True, timeout: float = 30.0, transfers: int = 8):
         if urlsplit(url).password:
-            raise ConfigError("build.cache_url must not hold credentials; set them in the "
-                              "environment or the store's own configuration")
+            raise ConfigError(
+                "build.cache_url must not hold credentials; set them in the "
+                "environment or the store's own configuration"
+            )
         if timeout <= 0:
             raise ConfigError(f"build.cache_timeout must be positive seconds, not {timeout}")
         protocol = split_protocol(url)[0] or "file"
         try:
             self.fs, self.root = fsspec.core.url_to_fs(url, **store_options(protocol, timeout))
         except ImportError as error:
-            raise ConfigError(f"build.cache_url {url}: {error} "
-                              "(pip install \"d2lbook[remote]\")") from None
+            raise ConfigError(
+                f'build.cache_url {url}: {error} (pip install "d2lbook[remote]")'
+            ) from None
         except (ValueError, TypeError) as error:
             raise ConfigError(f"build.cache_url {url}: {error}") from None
         self.url = url.rstrip("/")
@@ -167,9 +173,13 @@ class RemoteCache:
             if self.failure is not None:
                 return
             self.failure = str(error) or type(error).__name__
-        warnings.warn(RemoteCacheWarning(
-            f"remote cache {self.url} unavailable ({self.failure}); the build goes on "
-            "with the local cache only"), stacklevel=2)
+        warnings.warn(
+            RemoteCacheWarning(
+                f"remote cache {self.url} unavailable ({self.failure}); the build goes on "
+                "with the local cache only"
+            ),
+            stacklevel=2,
+        )
 
     def call(self, function: Callable[..., Result], *args: Any) -> Result:
         """``function(*args)`` within the timeout; ``RemoteUnavailable`` otherwise."""
@@ -186,18 +196,24 @@ class RemoteCache:
 
     def list_entries(self) -> dict[str, RemoteObject]:
         """Every entry in the store, in one listing (paged by the store)."""
+
         def find() -> dict[str, RemoteObject]:
             found = {}
             for path, info in self.fs.find(f"{self.root}/entries", detail=True).items():
                 match = ENTRY_NAME.match(path.rsplit("/", 1)[-1])
                 if match:
-                    found[match[1]] = RemoteObject(match[1], int(info.get("size") or 0),
-                                                   modified_time(info))
+                    found[match[1]] = RemoteObject(
+                        match[1], int(info.get("size") or 0), modified_time(info)
+                    )
             return found
+
         return self.call(find)
 
-    def gather(self, work: dict[str, Callable[[], Result]],
-               each: Callable[[str, Result], None] | None = None) -> dict[str, Result]:
+    def gather(
+        self,
+        work: dict[str, Callable[[], Result]],
+        each: Callable[[str, Result], None] | None = None,
+    ) -> dict[str, Result]:
         """Run ``work`` (name -> call) on the pool; names whose call raised
         ``FileNotFoundError`` are left out. Stops, warning once, when nothing finishes
         within the timeout or a call fails otherwise."""
@@ -226,22 +242,26 @@ class RemoteCache:
                 break
         return results
 
-    def download(self, keys: Iterable[str],
-                 each: Callable[[str, bytes], None] | None = None) -> dict[str, bytes]:
+    def download(
+        self, keys: Iterable[str], each: Callable[[str, bytes], None] | None = None
+    ) -> dict[str, bytes]:
         """The bytes of each key's entry (unchecked: see ``cache.decode_entry``)."""
-        return self.gather({key: _bind(self.fs.cat_file, self.entry_path(key))
-                            for key in keys}, each)
+        return self.gather(
+            {key: _bind(self.fs.cat_file, self.entry_path(key)) for key in keys}, each
+        )
 
     def read_headers(self, keys: Iterable[str]) -> dict[str, bytes]:
         """The first bytes of each entry, enough for its header line."""
-        return self.gather({key: _bind(self.fs.cat_file, self.entry_path(key), 0, HEADER_BYTES)
-                            for key in keys})
+        return self.gather(
+            {key: _bind(self.fs.cat_file, self.entry_path(key), 0, HEADER_BYTES) for key in keys}
+        )
 
     def read_durations(self, names: Iterable[str]) -> dict[str, float]:
         """Durations other machines recorded for these notebooks."""
         durations = {}
-        for name, data in self.gather({name: _bind(self.fs.cat_file, self.duration_path(name))
-                                       for name in names}).items():
+        for name, data in self.gather(
+            {name: _bind(self.fs.cat_file, self.duration_path(name)) for name in names}
+        ).items():
             try:
                 record = json.loads(data)
                 if record.get("name") == name:
@@ -250,11 +270,18 @@ class RemoteCache:
                 continue
         return durations
 
-    def upload(self, key: str, data: bytes, name: str | None, duration: float,
-               done: Callable[[bool], None] | None = None) -> None:
+    def upload(
+        self,
+        key: str,
+        data: bytes,
+        name: str | None,
+        duration: float,
+        done: Callable[[bool], None] | None = None,
+    ) -> None:
         """Put an entry (and the duration of ``name``) in the background; never when read-only."""
         if not self.push or self.failure is not None:
             return
+
         def put() -> bool:
             # no existence check: the lookup found none, and a racing writer's is identical
             self.put_atomically(self.entry_path(key), data)
@@ -262,12 +289,14 @@ class RemoteCache:
                 record = json.dumps({"name": name, "duration": round(duration, 3)}).encode()
                 self.put_atomically(self.duration_path(name), record)
             return True
+
         def settle(finished: Future[bool]) -> None:
             error = None if finished.cancelled() else finished.exception()
             if error is not None:
                 self.fail(error)
             if done is not None:
                 done(error is None and not finished.cancelled())
+
         future = self.pool.submit(put)
         future.add_done_callback(settle)
         self.uploads.append(future)
@@ -295,8 +324,11 @@ class RemoteCache:
             if not done:
                 self.fail(f"uploads made no progress within {self.timeout:g} s")
                 break
-            written += sum(bool(future.result()) for future in done
-                           if not future.cancelled() and future.exception() is None)
+            written += sum(
+                bool(future.result())
+                for future in done
+                if not future.cancelled() and future.exception() is None
+            )
         self.uploads.clear()
         return written
 

@@ -112,9 +112,18 @@ def record_of(completion: Completion) -> RunRecord:
     launch = completion.launch
     job = launch.job
     error = completion.failure.to_error() if completion.failure is not None else None
-    return RunRecord(job.name, job.source_path, job.tab, launch.key, completion.status,
-                     completion.ended - completion.started, launch.gpus, error,
-                     completion.startup, completion.started)
+    return RunRecord(
+        job.name,
+        job.source_path,
+        job.tab,
+        launch.key,
+        completion.status,
+        completion.ended - completion.started,
+        launch.gpus,
+        error,
+        completion.startup,
+        completion.started,
+    )
 
 
 def summarize(completions: list[Completion], slots: int) -> ScheduleSummary:
@@ -130,8 +139,9 @@ def summarize(completions: list[Completion], slots: int) -> ScheduleSummary:
 class Execution:
     """One call of ``execute_notebooks``: the queue, the slots and what came back."""
 
-    def __init__(self, settings: ExecuteSettings, cache: CacheTiers, executor: Executor,
-                 progress: Progress):
+    def __init__(
+        self, settings: ExecuteSettings, cache: CacheTiers, executor: Executor, progress: Progress
+    ):
         self.settings = settings
         self.cache = cache
         self.executor = executor
@@ -149,16 +159,25 @@ class Execution:
         for job, key in keyed:
             hit = hits.get(job.name)
             if hit is not None:
-                record = RunRecord(job.name, job.source_path, job.tab, key, "cached",
-                                   hit.entry.duration, cache_tier=hit.tier)
+                record = RunRecord(
+                    job.name,
+                    job.source_path,
+                    job.tab,
+                    key,
+                    "cached",
+                    hit.entry.duration,
+                    cache_tier=hit.tier,
+                )
                 self.results[job.name] = NotebookResult(
-                    job, apply_entry(hit.entry, job.notebook), record)
+                    job, apply_entry(hit.entry, job.notebook), record
+                )
                 continue
             try:
                 need = gpu_need(job, self.settings)
             except NotebookExecutionError as error:
-                record = RunRecord(job.name, job.source_path, job.tab, key, "failed", 0.0,
-                                   error=error)
+                record = RunRecord(
+                    job.name, job.source_path, job.tab, key, "failed", 0.0, error=error
+                )
                 self.results[job.name] = NotebookResult(job, job.notebook, record)
                 continue
             queue.append(QueuedJob(job, key, need, self.cache.expected_duration(job.name)))
@@ -194,8 +213,9 @@ class Execution:
         for completion in self.executor.cancel_all():
             self.take(completion)
         for item in queue:
-            record = RunRecord(item.job.name, item.job.source_path, item.job.tab, item.key,
-                               "cancelled", 0.0)
+            record = RunRecord(
+                item.job.name, item.job.source_path, item.job.tab, item.key, "cancelled", 0.0
+            )
             self.results[item.job.name] = NotebookResult(item.job, item.job.notebook, record)
         queue.clear()
 
@@ -221,10 +241,14 @@ def count_slots(settings: ExecuteSettings, queue: list[QueuedJob]) -> int:
     return max(cpu + gpu, 1)
 
 
-def execute_notebooks(jobs: Sequence[NotebookJob], settings: ExecuteSettings, cache_dir: Path,
-                      executor: Executor | None = None,
-                      progress: Progress | None = None,
-                      remote: RemoteCache | None = None) -> list[NotebookResult]:
+def execute_notebooks(
+    jobs: Sequence[NotebookJob],
+    settings: ExecuteSettings,
+    cache_dir: Path,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+    remote: RemoteCache | None = None,
+) -> list[NotebookResult]:
     """Execute ``jobs`` (cached ones are filled from ``cache_dir``, then from ``remote``);
     one result per job. Executed notebooks are uploaded to ``remote`` unless read-only."""
     names = [job.name for job in jobs]
@@ -236,13 +260,11 @@ def execute_notebooks(jobs: Sequence[NotebookJob], settings: ExecuteSettings, ca
     queue = execution.answer_or_queue(jobs)
     slots = count_slots(settings, queue)
     cached = sum(result.record.status == "cached" for result in execution.results.values())
-    progress.begin(Plan(len(jobs), cached, slots,
-                        {item.job.name: item.expected for item in queue}))
+    progress.begin(Plan(len(jobs), cached, slots, {item.job.name: item.expected for item in queue}))
     interrupted = execution.run(queue)
     results = [execution.results[name] for name in names]
     tiers.finish([result.record for result in results])
-    progress.end([result.record for result in results],
-                 summarize(execution.completions, slots))
+    progress.end([result.record for result in results], summarize(execution.completions, slots))
     if interrupted is not None:
         raise ExecutionInterrupted(interrupted, results)
     return results

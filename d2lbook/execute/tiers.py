@@ -47,8 +47,11 @@ class Hit:
 
 def entry_labels(job: NotebookJob) -> dict[str, Any]:
     """What an entry's header tells about it: when it was made, with which packages."""
-    packages = {name[len(PACKAGE_PREFIX):]: value for name, value in job.dependencies
-                if name.startswith(PACKAGE_PREFIX)}
+    packages = {
+        name[len(PACKAGE_PREFIX) :]: value
+        for name, value in job.dependencies
+        if name.startswith(PACKAGE_PREFIX)
+    }
     return {"created": round(time.time(), 3), "notebook": job.name, "packages": packages}
 
 
@@ -82,26 +85,37 @@ class CacheTiers:
         present = [key for key in listed if key in missing]
         self.progress.transfer("download", 0, len(present))
         done = 0
+
         def count(key: str, data: bytes) -> None:
             nonlocal done
             done += 1
             self.progress.transfer("download", done, len(present))
+
         for key, data in self.remote.download(present, count).items():
             names = ", ".join(job.name for job in missing[key])
             try:
                 entry = decode_entry(key, data)
             except ValueError as error:
                 where = self.remote.address(self.remote.entry_path(key))
-                warnings.warn(RemoteCacheWarning(
-                    f"{names}: remote cache entry {where} is unusable ({error}); "
-                    "executing it again"), stacklevel=2)
+                warnings.warn(
+                    RemoteCacheWarning(
+                        f"{names}: remote cache entry {where} is unusable ({error}); "
+                        "executing it again"
+                    ),
+                    stacklevel=2,
+                )
                 continue
             write_atomically(self.local.entry_path(key), data)
             for job in missing.pop(key):
                 hits[job.name] = Hit(entry, "remote")
         self.remote_durations = self.remote.read_durations(
-            [job.name for jobs_of_key in missing.values() for job in jobs_of_key
-             if self.local.expected_duration(job.name) is None])
+            [
+                job.name
+                for jobs_of_key in missing.values()
+                for job in jobs_of_key
+                if self.local.expected_duration(job.name) is None
+            ]
+        )
         return hits
 
     def expected_duration(self, name: str) -> float | None:
@@ -116,8 +130,9 @@ class CacheTiers:
         self.local.store(entry, labels)
         if self.remote is not None and self.remote.push and self.remote.available:
             self.uploads_total += 1
-            self.remote.upload(key, encode_entry(entry, labels), job.name, duration,
-                               self.count_upload)
+            self.remote.upload(
+                key, encode_entry(entry, labels), job.name, duration, self.count_upload
+            )
             self.progress.transfer("upload", self.uploads_ok, self.uploads_total)
 
     def count_upload(self, ok: bool) -> None:

@@ -59,8 +59,9 @@ class BudgetedClient(NotebookClient):
         super().__init__(notebook, **kwargs)
         self.budget = budget
 
-    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
-               cell_index: int) -> NotebookNode | None:
+    def output(
+        self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
+    ) -> NotebookNode | None:
         if self.clear_before_next_output:  # nbclient clears the outputs in this call
             self.budget.reset(cell_index)
         output = super().output(outs, msg, display_id, cell_index)
@@ -68,8 +69,7 @@ class BudgetedClient(NotebookClient):
             self.budget.admit(outs, output, cell_index)
         return output
 
-    def clear_output(self, outs: list[NotebookNode], msg: dict[str, Any],
-                     cell_index: int) -> None:
+    def clear_output(self, outs: list[NotebookNode], msg: dict[str, Any], cell_index: int) -> None:
         super().clear_output(outs, msg, cell_index)
         if not outs:
             self.budget.reset(cell_index)
@@ -85,14 +85,25 @@ class NotebookRun:
         self.cell_index: int | None = None
         self.budget = OutputBudget(int(job.get("max_output_bytes", 0)))
         self.client = BudgetedClient(
-            self.notebook, self.budget, kernel_name=job["kernel"], timeout=job["cell_timeout"],
-            startup_timeout=job["startup_timeout"], allow_errors=False, record_timing=False,
-            resources={"metadata": {"path": job["cwd"]}}, shutdown_kernel="immediate",
+            self.notebook,
+            self.budget,
+            kernel_name=job["kernel"],
+            timeout=job["cell_timeout"],
+            startup_timeout=job["startup_timeout"],
+            allow_errors=False,
+            record_timing=False,
+            resources={"metadata": {"path": job["cwd"]}},
+            shutdown_kernel="immediate",
             # interrupt first: the KeyboardInterrupt's traceback names the line that hung
-            interrupt_on_timeout=True, error_on_timeout={
-                "ename": TIMEOUT_NAME, "traceback": [],
-                "evalue": f"the cell ran longer than {job['cell_timeout']} s"},
-            on_notebook_start=self.on_notebook_start, on_cell_start=self.on_cell_start)
+            interrupt_on_timeout=True,
+            error_on_timeout={
+                "ename": TIMEOUT_NAME,
+                "traceback": [],
+                "evalue": f"the cell ran longer than {job['cell_timeout']} s",
+            },
+            on_notebook_start=self.on_notebook_start,
+            on_cell_start=self.on_cell_start,
+        )
 
     def emit(self, **event: Any) -> None:
         os.write(self.event_fd, (json.dumps(event) + "\n").encode())
@@ -110,19 +121,30 @@ class NotebookRun:
         cell = self.notebook.cells[self.cell_index] if self.cell_index is not None else None
         number = None
         if self.cell_index is not None:
-            number = sum(1 for other in self.notebook.cells[: self.cell_index + 1]
-                         if other.cell_type == "code")
+            number = sum(
+                1
+                for other in self.notebook.cells[: self.cell_index + 1]
+                if other.cell_type == "code"
+            )
         traceback = strip_ansi(traceback)
-        return {"cell": number, "line": markdown_line(cell, traceback) if cell else None,
-                "ename": ename, "evalue": strip_ansi(evalue), "traceback": traceback}
+        return {
+            "cell": number,
+            "line": markdown_line(cell, traceback) if cell else None,
+            "ename": ename,
+            "evalue": strip_ansi(evalue),
+            "traceback": traceback,
+        }
 
     def interrupt_traceback(self) -> str:
         """The traceback the interrupted cell printed, if it arrived."""
         if self.cell_index is None:
             return ""
         outputs = self.notebook.cells[self.cell_index].get("outputs", [])
-        return "\n".join("\n".join(output.get("traceback", [])) for output in outputs
-                         if output.get("output_type") == "error")
+        return "\n".join(
+            "\n".join(output.get("traceback", []))
+            for output in outputs
+            if output.get("output_type") == "error"
+        )
 
     def run(self) -> dict[str, Any]:
         try:
@@ -130,17 +152,27 @@ class NotebookRun:
             self.client.execute(preexec_fn=die_with_parent)
             return {"status": "executed", "failure": None}
         except CellTimeoutError:
-            return {"status": "timeout", "failure": self.failure(
-                "Timeout", f"the cell ran longer than {self.job['cell_timeout']} s", "")}
+            return {
+                "status": "timeout",
+                "failure": self.failure(
+                    "Timeout", f"the cell ran longer than {self.job['cell_timeout']} s", ""
+                ),
+            }
         except CellExecutionError as error:
             if error.ename == TIMEOUT_NAME:
-                return {"status": "timeout", "failure": self.failure(
-                    "Timeout", error.evalue, self.interrupt_traceback())}
-            return {"status": "failed", "failure": self.failure(
-                error.ename, error.evalue, error.traceback)}
+                return {
+                    "status": "timeout",
+                    "failure": self.failure("Timeout", error.evalue, self.interrupt_traceback()),
+                }
+            return {
+                "status": "failed",
+                "failure": self.failure(error.ename, error.evalue, error.traceback),
+            }
         except DeadKernelError as error:
-            return {"status": "crashed", "failure": self.failure(
-                "KernelDied", f"the kernel died ({error})", "")}
+            return {
+                "status": "crashed",
+                "failure": self.failure("KernelDied", f"the kernel died ({error})", ""),
+            }
 
 
 def main(job_path: str, result_path: str, event_fd: int) -> None:
@@ -152,8 +184,10 @@ def main(job_path: str, result_path: str, event_fd: int) -> None:
     try:
         outcome = run.run()
     except Exception as error:  # a kernel that cannot start, a broken notebook
-        outcome = {"status": "crashed", "failure": run.failure(
-            type(error).__name__, str(error), "")}
+        outcome = {
+            "status": "crashed",
+            "failure": run.failure(type(error).__name__, str(error), ""),
+        }
     finally:
         run.budget.finish(run.notebook.cells)
     kill_descendants(os.getpid())  # the kernel is gone; what it started goes with it

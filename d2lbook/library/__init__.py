@@ -27,8 +27,15 @@ from d2lbook.library.collect import LibraryError, SavedBlock, collect_chapter
 from d2lbook.parse import parse_markdown
 from d2lbook.source import BookSources, find_sources
 
-__all__ = ["LibraryError", "LibraryFile", "apply_reverse_aliases", "build_library",
-           "library_digest", "library_is_stale", "render_libraries"]
+__all__ = [
+    "LibraryError",
+    "LibraryFile",
+    "apply_reverse_aliases",
+    "build_library",
+    "library_digest",
+    "library_is_stale",
+    "render_libraries",
+]
 
 
 @dataclass(frozen=True)
@@ -74,8 +81,7 @@ def chapter_texts(config: Config, sources: BookSources) -> Iterator[tuple[str, s
             yield source.path, read_source(config.source_dir / source.path)
 
 
-def render_libraries(config: Config, sources: BookSources | None = None
-                     ) -> list[RenderedLibrary]:
+def render_libraries(config: Config, sources: BookSources | None = None) -> list[RenderedLibrary]:
     """The text of every library of the book, without writing anything."""
     sources = sources or find_sources(config)
     libraries = library_tabs(config)
@@ -135,17 +141,22 @@ def build_library(config: Config, sources: BookSources | None = None) -> list[Li
     rendered = render_libraries(config, sources)
     if not rendered:
         where = config.path or config.root
-        warnings.warn(LibraryWarning(
-            f"{where}: no library to generate: name its file with lib_file (in [library], or "
-            "in [library-<tab>] per tab); the save_filename/save_mark library of d2lbook "
-            "before 1.0 is no longer generated"), stacklevel=2)
+        warnings.warn(
+            LibraryWarning(
+                f"{where}: no library to generate: name its file with lib_file (in [library], or "
+                "in [library-<tab>] per tab); the save_filename/save_mark library of d2lbook "
+                "before 1.0 is no longer generated"
+            ),
+            stacklevel=2,
+        )
     records = []
     for library in rendered:
         before = library.path.read_text(encoding="utf-8") if library.path.is_file() else None
         if before != library.text:
             write_atomically(library.path, library.text)
-        records.append(LibraryFile(library.tab, library.path, library.blocks,
-                                   before != library.text))
+        records.append(
+            LibraryFile(library.tab, library.path, library.blocks, before != library.text)
+        )
     version = versioned_text(config)
     if version and (not version[0].is_file() or version[0].read_text("utf-8") != version[1]):
         write_atomically(*version)

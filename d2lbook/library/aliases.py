@@ -21,8 +21,12 @@ MAGIC_PREFIXES = ("%", "!")
 
 def parse_mapping(entries: tuple[str, ...], split_terms: bool = True) -> list[tuple[str, str]]:
     """``'a -> b'`` entries as ``(a, b)`` pairs; a lone ``'a'`` maps to itself."""
-    terms = [term for entry in entries for line in entry.splitlines()
-             for term in (line.split(",") if split_terms else [line])]
+    terms = [
+        term
+        for entry in entries
+        for line in entry.splitlines()
+        for term in (line.split(",") if split_terms else [line])
+    ]
     mapping = []
     for term in (term.strip() for term in terms):
         if not term:
@@ -45,7 +49,8 @@ def alias_section(tab_library: TabLibraryConfig, config_name: str = "config.ini"
         if tab_library.fluent_alias:  # given, even empty: its line break is written
             alias += "\n" + "\n".join(
                 f"{name} = lambda x, *args, **kwargs: x.{target}(*args, **kwargs)"
-                for name, target in fluent)
+                for name, target in fluent
+            )
         for call, expansion in parse_mapping(tab_library.args_alias, split_terms=False):
             alias += f"\ndef {call}:\n    return {expansion}"
     if not alias:
@@ -55,8 +60,7 @@ def alias_section(tab_library: TabLibraryConfig, config_name: str = "config.ini"
 
 def parse_code(code: str) -> ast.Module | None:
     """Parse notebook code with IPython magics blanked; None when it is not Python."""
-    lines = ["" if line.lstrip().startswith(MAGIC_PREFIXES) else line
-             for line in code.split("\n")]
+    lines = ["" if line.lstrip().startswith(MAGIC_PREFIXES) else line for line in code.split("\n")]
     try:
         return ast.parse("\n".join(lines))
     except SyntaxError:
@@ -78,8 +82,12 @@ def span(node: ast.AST, offsets: list[int]) -> tuple[int, int]:
 
 
 def is_d2l_attribute(node: ast.AST, names: Mapping[str, object]) -> bool:
-    return (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-            and node.value.id == "d2l" and node.attr in names)
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "d2l"
+        and node.attr in names
+    )
 
 
 Rewrite = Callable[[ast.AST, str, list[int]], str | None]
@@ -93,8 +101,11 @@ def rewrite_nodes(code: str, matches: Callable[[ast.AST], bool], rewrite: Rewrit
             return code
         offsets = line_offsets(code)
         candidates = [node for node in ast.walk(tree) if matches(node)]
-        innermost = [node for node in candidates if not any(
-            other is not node and matches(other) for other in ast.walk(node))]
+        innermost = [
+            node
+            for node in candidates
+            if not any(other is not node and matches(other) for other in ast.walk(node))
+        ]
         for node in innermost:
             replacement = rewrite(node, code, offsets)
             if replacement is not None:
@@ -115,10 +126,20 @@ def atom_source(node: ast.AST, code: str, offsets: list[int], receiver: bool = T
     """Source of an expression, parenthesized unless it binds as tightly as ``.``
     (a number needs parentheses only as the receiver of a method call)."""
     text = source_of(node, code, offsets)
-    simple = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.List,
-              ast.Tuple, ast.Dict, ast.Set)
-    if isinstance(node, simple) and not (receiver and isinstance(node, ast.Constant)
-                                         and isinstance(node.value, int | float)):
+    simple = (
+        ast.Name,
+        ast.Attribute,
+        ast.Call,
+        ast.Subscript,
+        ast.Constant,
+        ast.List,
+        ast.Tuple,
+        ast.Dict,
+        ast.Set,
+    )
+    if isinstance(node, simple) and not (
+        receiver and isinstance(node, ast.Constant) and isinstance(node.value, int | float)
+    ):
         return text
     return f"({text})"
 
@@ -133,19 +154,25 @@ def replace_simple(code: str, mapping: dict[str, str], library: str) -> str:
     def rewrite(node: ast.AST, code: str, offsets: list[int]) -> str:
         assert isinstance(node, ast.Attribute)
         return f"{library}.{mapping[node.attr]}"
+
     return rewrite_nodes(code, lambda node: is_d2l_attribute(node, mapping), rewrite)
 
 
 def replace_fluent(code: str, mapping: dict[str, str]) -> str:
     def matches(node: ast.AST) -> bool:
-        return (isinstance(node, ast.Call) and is_d2l_attribute(node.func, mapping)
-                and bool(node.args) and not isinstance(node.args[0], ast.Starred))
+        return (
+            isinstance(node, ast.Call)
+            and is_d2l_attribute(node.func, mapping)
+            and bool(node.args)
+            and not isinstance(node.args[0], ast.Starred)
+        )
 
     def rewrite(node: ast.AST, code: str, offsets: list[int]) -> str:
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
         receiver = atom_source(node.args[0], code, offsets)
         arguments = call_arguments(node, code, offsets, skip=1)
         return f"{receiver}.{mapping[node.func.attr]}({arguments})"
+
     return rewrite_nodes(code, matches, rewrite)
 
 
@@ -161,8 +188,7 @@ def parse_args_alias(call: str, expansion: str) -> tuple[str, list[str], dict[st
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
         raise ValueError(f"'{call}' is not a call")
     parameters = [argument.id for argument in node.args if isinstance(argument, ast.Name)]
-    defaults = {keyword.arg: ast.unparse(keyword.value) for keyword in node.keywords
-                if keyword.arg}
+    defaults = {keyword.arg: ast.unparse(keyword.value) for keyword in node.keywords if keyword.arg}
     return node.func.id, parameters, defaults, expansion
 
 
@@ -176,13 +202,18 @@ def replace_args(code: str, aliases: dict[str, tuple[list[str], dict[str, str], 
         if len(node.args) != len(parameters):
             return None
         values = dict(defaults)
-        values.update({name: atom_source(argument, code, offsets, receiver=False)
-                       for name, argument in zip(parameters, node.args, strict=True)})
+        values.update(
+            {
+                name: atom_source(argument, code, offsets, receiver=False)
+                for name, argument in zip(parameters, node.args, strict=True)
+            }
+        )
         for keyword in node.keywords:
             if keyword.arg not in defaults:
                 return None
             values[keyword.arg] = atom_source(keyword.value, code, offsets, receiver=False)
         return substitute_names(expansion, values)
+
     return rewrite_nodes(code, matches, rewrite)
 
 
@@ -190,8 +221,14 @@ def substitute_names(expression: str, values: dict[str, str]) -> str:
     """``expression`` with each free name of ``values`` replaced by its source."""
     tree = ast.parse(expression, mode="eval")
     offsets = line_offsets(expression)
-    names = sorted((span(node, offsets) for node in ast.walk(tree)
-                    if isinstance(node, ast.Name) and node.id in values), reverse=True)
+    names = sorted(
+        (
+            span(node, offsets)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and node.id in values
+        ),
+        reverse=True,
+    )
     for start, end in names:
         expression = expression[:start] + values[expression[start:end]] + expression[end:]
     return expression
@@ -210,8 +247,10 @@ def apply_reverse_aliases(code: str, tab_library: TabLibraryConfig) -> str:
         code = apply_pattern(code, pattern, replacement)
     if not tab_library.lib_name or "d2l." not in code:
         return code
-    simple = {name.removesuffix("("): target.removesuffix("(")
-              for name, target in parse_mapping(tab_library.simple_alias)}
+    simple = {
+        name.removesuffix("("): target.removesuffix("(")
+        for name, target in parse_mapping(tab_library.simple_alias)
+    }
     if any(f"d2l.{name}" in code for name in simple):
         code = replace_simple(code, simple, tab_library.lib_name)
     fluent = dict(parse_mapping(tab_library.fluent_alias))

@@ -17,9 +17,11 @@ from d2lbook.library.collect import SavedBlock
 from d2lbook.library.outline import Outline, outline_block
 
 HEADER = "#################   WARNING   ################\n"
-GENERATED_NOTE = ("# The below part is generated automatically through:\n"
-                  "#    d2lbook build lib\n"
-                  "# Don't edit it directly\n\n")
+GENERATED_NOTE = (
+    "# The below part is generated automatically through:\n"
+    "#    d2lbook build lib\n"
+    "# Don't edit it directly\n\n"
+)
 SIGNATURE_END = "):"
 GLUED_ALIAS_HEADING = re.compile(r"[^\n]# Alias defined in \S+\n")
 
@@ -52,8 +54,7 @@ def add_location(lines: list[str], first: int, last: int, location: str) -> None
     lines.insert(following, f'{leading_spaces(lines[first])}    """{location}')
 
 
-def close_docstring(lines: list[str], opening: int, last: int, indent: str,
-                    location: str) -> None:
+def close_docstring(lines: list[str], opening: int, last: int, indent: str, location: str) -> None:
     """Append ``location`` as the last paragraph of a docstring over several lines."""
     for row in range(opening + 1, last):
         position = lines[row].find('"""')
@@ -86,8 +87,9 @@ def locate_block(block: SavedBlock, outline: Outline) -> tuple[SavedBlock, Outli
     return replace(block, code="\n".join(lines)), outline.shifted(tuple(reversed(added)))
 
 
-def split_extensions(block: SavedBlock, outline: Outline | None = None
-                     ) -> list[tuple[str | None, int, list[str]]]:
+def split_extensions(
+    block: SavedBlock, outline: Outline | None = None
+) -> list[tuple[str | None, int, list[str]]]:
     """The block cut before each ``add_to_class`` decorator: (class, row, lines) parts."""
     lines = block.code.split("\n")
     cuts = list(outline.extensions) if outline else []
@@ -126,10 +128,13 @@ def fold_classes(blocks: list[SavedBlock], outlines: list[Outline] | None = None
                 body = "\n".join("    " + line for line in lines[1:])
                 texts[classes[name]] += "\n\n" + body
             else:
-                warnings.warn(LibraryWarning(
-                    f"{block.path}:{block.line + row}: add_to_class({name}) names a class "
-                    "that no earlier #@save block defines; the method is kept unfolded"),
-                    stacklevel=2)
+                warnings.warn(
+                    LibraryWarning(
+                        f"{block.path}:{block.line + row}: add_to_class({name}) names a class "
+                        "that no earlier #@save block defines; the method is kept unfolded"
+                    ),
+                    stacklevel=2,
+                )
                 texts.append("\n".join(lines))
     return texts
 
@@ -158,8 +163,12 @@ def keep_alias_layout(aliases: str, existing: str | None) -> str:
 
 def render_library(blocks: list[SavedBlock], aliases: str, existing: str | None) -> str:
     """The whole library file."""
-    located = [locate_block(block, block.outline or outline_block(block.code))
-               for block in blocks]
+    located = [locate_block(block, block.outline or outline_block(block.code)) for block in blocks]
     texts = fold_classes([block for block, _ in located], [outline for _, outline in located])
-    return (custom_header(existing) + HEADER + GENERATED_NOTE + "\n\n".join(texts)
-            + keep_alias_layout(aliases, existing))
+    return (
+        custom_header(existing)
+        + HEADER
+        + GENERATED_NOTE
+        + "\n\n".join(texts)
+        + keep_alias_layout(aliases, existing)
+    )

@@ -73,8 +73,9 @@ class MarkedCell:
     """Saved code with ``tab.selected`` branches: its code per tab, resolved."""
 
 
-def mark_cells(document: Document, wanted: tuple[str, ...],
-               tabs: tuple[str, ...]) -> list[MarkedCell]:
+def mark_cells(
+    document: Document, wanted: tuple[str, ...], tabs: tuple[str, ...]
+) -> list[MarkedCell]:
     """The chapter's cells (text merged) with their tab marks, the ``tab.selected``
     branches of saved cells resolved for every tab of ``wanted`` at once."""
     marked = []
@@ -88,22 +89,28 @@ def mark_cells(document: Document, wanted: tuple[str, ...],
             try:  # only saved code needs its branches resolved
                 selected = select_code_per_tab(cell.source, wanted, tabs)
             except ParseError as error:
-                raise ParseError(error.message, document.path,
-                                 cell.line + (error.line or 1)) from None
+                raise ParseError(
+                    error.message, document.path, cell.line + (error.line or 1)
+                ) from None
         marked.append(MarkedCell(cell, marks, code, selected))
     return marked
 
 
-def tab_cells(document: Document | list[MarkedCell], tab: str,
-              tabs: tuple[str, ...]) -> list[tuple[Cell, str]]:
+def tab_cells(
+    document: Document | list[MarkedCell], tab: str, tabs: tuple[str, ...]
+) -> list[tuple[Cell, str]]:
     """The cells of ``tab`` with their code (text cells keep their source).
 
     As in the original tool, a chapter whose code cells never name a non-default tab
     contributes nothing to that tab's library, not even its ``#@tab all`` cells.
     """
     cells = mark_cells(document, (tab,), tabs) if isinstance(document, Document) else document
-    if tabs and tab != tabs[0] and any(item.cell.kind == "code" for item in cells) and not any(
-            item.marks is not None and tab in item.marks for item in cells):
+    if (
+        tabs
+        and tab != tabs[0]
+        and any(item.cell.kind == "code" for item in cells)
+        and not any(item.marks is not None and tab in item.marks for item in cells)
+    ):
         return []
     selected: list[tuple[Cell, str]] = []
     for item in cells:
@@ -121,15 +128,15 @@ def find_label(cells: list[tuple[Cell, str]]) -> str:
     """The last section label (one holding ``sec_``) in these text cells."""
     for cell, text in reversed(cells):
         if cell.kind == "markdown":
-            labels: list[str] = [label for label in SECTION_LABEL.findall(text)
-                                 if "sec_" in label]
+            labels: list[str] = [label for label in SECTION_LABEL.findall(text) if "sec_" in label]
             if labels:
                 return labels[-1]
     return ""
 
 
-def collect_chapter(document: Document, wanted: tuple[str, ...], tabs: tuple[str, ...],
-                    project_root: str = ".") -> dict[str, list[SavedBlock]]:
+def collect_chapter(
+    document: Document, wanted: tuple[str, ...], tabs: tuple[str, ...], project_root: str = "."
+) -> dict[str, list[SavedBlock]]:
     """Every block the chapter saves for each tab of ``wanted``, in source order.
 
     The cells are read once for all tabs, and a cell whose code is the same in several
@@ -155,8 +162,9 @@ def collect_chapter(document: Document, wanted: tuple[str, ...], tabs: tuple[str
     return found
 
 
-def collect_blocks(document: Document, tab: str, tabs: tuple[str, ...],
-                   project_root: str = ".") -> list[SavedBlock]:
+def collect_blocks(
+    document: Document, tab: str, tabs: tuple[str, ...], project_root: str = "."
+) -> list[SavedBlock]:
     """Every block the chapter saves for ``tab``, in source order."""
     return collect_chapter(document, (tab,), tabs, project_root)[tab]
 
@@ -172,8 +180,11 @@ def saved_text(code: str, cell: Cell, path: str, project_root: str) -> tuple[str
     lines = [line.rstrip() for line in saved.split("\n")]
     lead = next((index for index, line in enumerate(lines) if line), len(lines))
     text = "\n".join(lines).strip()
-    if saved is joined and "\r" not in joined and not any(
-            line.lstrip().startswith(("%", "!")) for line in region.lines):
+    if (
+        saved is joined
+        and "\r" not in joined
+        and not any(line.lstrip().startswith(("%", "!")) for line in region.lines)
+    ):
         # The block is lines of the parsed cell: read its outline from the cell's tree.
         outline = outline_rows(tree, region.rows[lead : lead + text.count("\n") + 1])
         if outline is not None:
@@ -259,16 +270,23 @@ def extract_region(code: str, cell: Cell, path: str) -> tuple[ast.Module, SavedR
         line = source_line(cell, code, row)
         if row in enclosing:
             save_enclosing(enclosing[row], spans, lines, marks, region)
-            warnings.warn(LibraryWarning(
-                f"{path}:{line}: #@save inside the body of the statement at line "
-                f"{source_line(cell, code, enclosing[row])}: the whole statement is saved"),
-                stacklevel=2)
+            warnings.warn(
+                LibraryWarning(
+                    f"{path}:{line}: #@save inside the body of the statement at line "
+                    f"{source_line(cell, code, enclosing[row])}: the whole statement is saved"
+                ),
+                stacklevel=2,
+            )
             continue
         if before and row not in spans:
             region.taken.add(row)
-            warnings.warn(LibraryWarning(
-                f"{path}:{line}: #@save on a line that is not Python (an IPython magic or "
-                "shell command) is ignored"), stacklevel=2)
+            warnings.warn(
+                LibraryWarning(
+                    f"{path}:{line}: #@save on a line that is not Python (an IPython magic or "
+                    "shell command) is ignored"
+                ),
+                stacklevel=2,
+            )
             continue
         if before:
             region.add(row, before)
@@ -277,8 +295,9 @@ def extract_region(code: str, cell: Cell, path: str) -> tuple[ast.Module, SavedR
             region.taken.add(row)
             cursor = row + 1
         if cursor and not chain_statements(cursor, spans, lines, region) and not before:
-            warnings.warn(LibraryWarning(f"{path}:{line}: #@save is followed by no statement"),
-                          stacklevel=2)
+            warnings.warn(
+                LibraryWarning(f"{path}:{line}: #@save is followed by no statement"), stacklevel=2
+            )
     return tree, remove_marks(region, lines, marks)
 
 
@@ -295,8 +314,9 @@ def remove_marks(region: SavedRegion, lines: list[str], marks: dict[int, int]) -
     return kept
 
 
-def save_enclosing(start: int, spans: dict[int, int], lines: list[str],
-                   marks: dict[int, int], region: SavedRegion) -> None:
+def save_enclosing(
+    start: int, spans: dict[int, int], lines: list[str], marks: dict[int, int], region: SavedRegion
+) -> None:
     """Save the whole top-level statement starting at ``start``, marks removed (a mark
     alone on its line is dropped with its line)."""
     for row in range(start, spans[start] + 1):
@@ -315,8 +335,9 @@ def statement_start(node: ast.stmt) -> int:
     return min([node.lineno, *(decorator.lineno for decorator in decorators)])
 
 
-def take_statement(start: int, spans: dict[int, int], lines: list[str],
-                   region: SavedRegion) -> int | None:
+def take_statement(
+    start: int, spans: dict[int, int], lines: list[str], region: SavedRegion
+) -> int | None:
     """Save the rest of the statement starting at ``start`` (its first line is saved).
 
     Returns the next line to chain from, or None when the statement spans several lines
@@ -333,8 +354,9 @@ def take_statement(start: int, spans: dict[int, int], lines: list[str],
     return None
 
 
-def chain_statements(row: int | None, spans: dict[int, int], lines: list[str],
-                     region: SavedRegion) -> bool:
+def chain_statements(
+    row: int | None, spans: dict[int, int], lines: list[str], region: SavedRegion
+) -> bool:
     """Save the statements from ``row`` on while they follow without a blank line."""
     saved = False
     while row and row <= len(lines) and lines[row - 1].strip():

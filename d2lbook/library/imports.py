@@ -89,8 +89,9 @@ def import_runs(tree: ast.Module) -> list[tuple[Run, bool]]:
     return sorted(runs, key=lambda item: item[0][0].lineno)
 
 
-def gather(imports: list[ast.Import | ast.ImportFrom],
-           project_root: Path) -> dict[str, ImportSection]:
+def gather(
+    imports: list[ast.Import | ast.ImportFrom], project_root: Path
+) -> dict[str, ImportSection]:
     sections = {name: ImportSection() for name in SECTIONS}
     for node in imports:
         if isinstance(node, ast.Import):
@@ -161,12 +162,16 @@ def sort_imports(code: str, project_root: str | Path = ".") -> str:
         first, last = run[0].lineno, run[-1].end_lineno or run[-1].lineno
         indent = lines[first - 1][: run[0].col_offset]
         comments = [line for line in lines[first - 1 : last] if line.strip().startswith("#")]
-        if indent.strip() or len(lines[last - 1]) != (run[-1].end_col_offset or 0) or any(
-                "#" in line for line in lines[first - 1 : last] if line not in comments):
+        if (
+            indent.strip()
+            or len(lines[last - 1]) != (run[-1].end_col_offset or 0)
+            or any("#" in line for line in lines[first - 1 : last] if line not in comments)
+        ):
             continue
         sections = gather(run, Path(project_root))
-        block = comments + [indent + line for name in SECTIONS
-                            for line in render_section(sections[name])]
+        block = comments + [
+            indent + line for name in SECTIONS for line in render_section(sections[name])
+        ]
         rest = lines[last:]
         if not any(line.strip() for line in rest):
             rest = rest[:1]  # the end of the code: a final line break is kept

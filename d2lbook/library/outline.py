@@ -26,11 +26,17 @@ class Outline:
     def shifted(self, added: tuple[int, ...]) -> Outline:
         """The outline after ``added[k]`` lines were inserted inside definition ``k``
         (after its ``def``/``class`` line, before the next definition's decorators)."""
+
         def move(row: int) -> int:
-            return row + sum(count for start, count in zip(self.definitions, added, strict=True)
-                             if start < row)
-        return Outline(tuple(move(row) for row in self.definitions), self.class_name,
-                       tuple((name, move(row)) for name, row in self.extensions))
+            return row + sum(
+                count for start, count in zip(self.definitions, added, strict=True) if start < row
+            )
+
+        return Outline(
+            tuple(move(row) for row in self.definitions),
+            self.class_name,
+            tuple((name, move(row)) for name, row in self.extensions),
+        )
 
 
 def outline_block(code: str) -> Outline:
@@ -39,13 +45,16 @@ def outline_block(code: str) -> Outline:
         tree = ast.parse(code)
     except SyntaxError:
         return Outline((), None, ())
-    definitions = tuple(node.lineno - 1 for node in tree.body
-                        if isinstance(node, ast.FunctionDef | ast.ClassDef))
+    definitions = tuple(
+        node.lineno - 1 for node in tree.body if isinstance(node, ast.FunctionDef | ast.ClassDef)
+    )
     first = tree.body[0] if tree.body else None
-    extensions = tuple((name, min(d.lineno for d in node.decorator_list) - 1)  # type: ignore[attr-defined]
-                       for node in tree.body if (name := extended_class(node)))
-    return Outline(definitions, first.name if isinstance(first, ast.ClassDef) else None,
-                   extensions)
+    extensions = tuple(
+        (name, min(d.lineno for d in node.decorator_list) - 1)  # type: ignore[attr-defined]
+        for node in tree.body
+        if (name := extended_class(node))
+    )
+    return Outline(definitions, first.name if isinstance(first, ast.ClassDef) else None, extensions)
 
 
 def outline_rows(tree: ast.Module, rows: list[int]) -> Outline | None:
@@ -79,10 +88,14 @@ def extended_class(node: ast.stmt) -> str | None:
     if not isinstance(node, ast.FunctionDef):
         return None
     for decorator in node.decorator_list:
-        if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
-                and isinstance(decorator.func.value, ast.Name)
-                and decorator.func.value.id == "d2l" and decorator.func.attr == "add_to_class"
-                and len(decorator.args) == 1):
+        if (
+            isinstance(decorator, ast.Call)
+            and isinstance(decorator.func, ast.Attribute)
+            and isinstance(decorator.func.value, ast.Name)
+            and decorator.func.value.id == "d2l"
+            and decorator.func.attr == "add_to_class"
+            and len(decorator.args) == 1
+        ):
             target = decorator.args[0]
             if isinstance(target, ast.Name):
                 return target.id

@@ -29,7 +29,8 @@ class MockedImportWarning(BookWarning):
 
 AUTODOC_TARGET = re.compile(
     r"(?:\.\.[ \t]+|\{)(?:auto(?:module|class|exception|function|decorator|data|method"
-    r"|attribute|property)|currentmodule|module)(?:::|\})[ \t]+([A-Za-z_][\w.]*)")
+    r"|attribute|property)|currentmodule|module)(?:::|\})[ \t]+([A-Za-z_][\w.]*)"
+)
 """An autodoc directive (rST ``.. automodule:: x`` or MyST ``{automodule} x``) and the
 dotted name it documents."""
 
@@ -75,7 +76,9 @@ def find_api_library(source_dir: Path, pages: Iterable[tuple[str, str]]) -> ApiL
             f"{_where(source_dir, first_page)}: autodoc documents {', '.join(sorted(packages))}, "
             f"which imports modules that are not installed: {', '.join(mocked)}; they are "
             "mocked, so every class and function is still documented",
-            MockedImportWarning, stacklevel=2)
+            MockedImportWarning,
+            stacklevel=2,
+        )
     return ApiLibrary(source_dir, tuple(sorted(packages)), tuple(mocked), digest.hexdigest())
 
 
@@ -93,9 +96,13 @@ def _where(source_dir: Path, page: str) -> str:
 def _package_files(source_dir: Path, name: str) -> list[Path]:
     """The Python files of package or module ``name`` in ``source_dir`` (none if absent)."""
     if (source_dir / name / "__init__.py").is_file():
-        return sorted(path for path in (source_dir / name).rglob("*.py")
-                      if not any(part.startswith((".", "__pycache__"))
-                                 for part in path.relative_to(source_dir).parts))
+        return sorted(
+            path
+            for path in (source_dir / name).rglob("*.py")
+            if not any(
+                part.startswith((".", "__pycache__")) for part in path.relative_to(source_dir).parts
+            )
+        )
     module = source_dir / f"{name}.py"
     return [module] if module.is_file() else []
 

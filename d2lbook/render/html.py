@@ -23,7 +23,8 @@ from d2lbook.render.locate import ChapterLocator
 
 WARNING_LINE = re.compile(
     r"^(?:(?P<path>[^\s].*?):(?P<line>\d+)?:? ?)?(?P<kind>WARNING|ERROR|CRITICAL): "
-    r"(?P<message>.*)$")
+    r"(?P<message>.*)$"
+)
 WARNING_TYPE = re.compile(r" \[[\w.-]+\]$")
 
 
@@ -55,9 +56,15 @@ class SphinxResult:
     """Warnings and errors, in the order Sphinx printed them."""
 
 
-def run_sphinx(source: Path, output: Path, doctrees: Path, builder: str = "html",
-               warning_is_error: bool = False, force: bool = False,
-               chapters: Path | None = None) -> SphinxResult:
+def run_sphinx(
+    source: Path,
+    output: Path,
+    doctrees: Path,
+    builder: str = "html",
+    warning_is_error: bool = False,
+    force: bool = False,
+    chapters: Path | None = None,
+) -> SphinxResult:
     """Build ``source`` into ``output``; skip when inputs equal the last successful build.
 
     Warnings name chapter lines; ``chapters`` (the book's source folder) lets them point
@@ -66,12 +73,28 @@ def run_sphinx(source: Path, output: Path, doctrees: Path, builder: str = "html"
     digest = project_digest(source)
     stamp = read_stamp(stamp_path)
     if not force and stamp.get("digest") == digest:  # same inputs: same site, same warnings
-        return SphinxResult(skipped=True, messages=tuple(
-            SphinxMessage(**message) for message in stamp.get("messages", [])))
+        return SphinxResult(
+            skipped=True,
+            messages=tuple(SphinxMessage(**message) for message in stamp.get("messages", [])),
+        )
     output.mkdir(parents=True, exist_ok=True)
     warnings_file = output.parent / f".sphinx-{builder}-warnings.log"
-    command = [sys.executable, "-m", "sphinx", "-b", builder, "-q", "-d", str(doctrees),
-               "-w", str(warnings_file), "-j", "1", str(source), str(output)]
+    command = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-b",
+        builder,
+        "-q",
+        "-d",
+        str(doctrees),
+        "-w",
+        str(warnings_file),
+        "-j",
+        "1",
+        str(source),
+        str(output),
+    ]
     if warning_is_error:
         command[5:5] = ["-W", "--keep-going"]
     process = run_process(command)  # ends with us, on SIGTERM or SIGKILL too
@@ -82,8 +105,9 @@ def run_sphinx(source: Path, output: Path, doctrees: Path, builder: str = "html"
             raise SphinxCrash(f"Sphinx {builder} build crashed: {crash}", path=source)
         details = "\n".join(str(m) for m in messages) or process.stderr.strip()[-4000:]
         raise RenderError(f"Sphinx {builder} build failed:\n{details}", path=source)
-    stamp_path.write_text(json.dumps({"digest": digest,
-                                      "messages": [dataclasses.asdict(m) for m in messages]}))
+    stamp_path.write_text(
+        json.dumps({"digest": digest, "messages": [dataclasses.asdict(m) for m in messages]})
+    )
     return SphinxResult(skipped=False, messages=tuple(messages))
 
 
@@ -101,14 +125,13 @@ def crash_summary(stderr: str) -> str | None:
     if "Traceback" not in stderr:
         return None
     log = CRASH_LOG.search(stderr)
-    before_log = stderr[:log.start()] if log else stderr
+    before_log = stderr[: log.start()] if log else stderr
     exceptions = EXCEPTION_LINE.findall(before_log)
     summary = exceptions[-1].strip() if exceptions else before_log.strip().splitlines()[-1]
     return f"{summary} (full traceback: {log[1]})" if log else summary
 
 
-def parse_warnings(path: Path, source: Path, chapters: Path | None = None
-                   ) -> list[SphinxMessage]:
+def parse_warnings(path: Path, source: Path, chapters: Path | None = None) -> list[SphinxMessage]:
     """Read Sphinx's warning file into records at chapter lines (see ``locate``)."""
     if not path.is_file():
         return []
@@ -119,8 +142,9 @@ def parse_warnings(path: Path, source: Path, chapters: Path | None = None
         if match is None:
             if messages and raw.strip():  # continuation of the previous message
                 last = messages[-1]
-                messages[-1] = SphinxMessage(last.path, last.line, last.kind,
-                                             last.message + "\n" + raw)
+                messages[-1] = SphinxMessage(
+                    last.path, last.line, last.kind, last.message + "\n" + raw
+                )
             continue
         if match["path"] is None:  # Sphinx knew no place (an autodoc import failure, say)
             messages.append(SphinxMessage("sphinx", None, match["kind"], match["message"]))

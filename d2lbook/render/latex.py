@@ -29,22 +29,26 @@ LATEX_EXTENSIONS = ("sphinxcontrib.rsvgconverter",)
 
 # Fonts of the fonts-freefont-otf package, used when the book's font is missing.
 FALLBACK_FONTS = {"main": "FreeSerif", "sans": "FreeSans", "mono": "FreeMono"}
-FALLBACK_SHAPES = {"main": ("Italic", "Bold", "BoldItalic"),
-                   "sans": ("Oblique", "Bold", "BoldOblique"),
-                   "mono": ("Oblique", "Bold", "BoldOblique")}
+FALLBACK_SHAPES = {
+    "main": ("Italic", "Bold", "BoldItalic"),
+    "sans": ("Oblique", "Bold", "BoldOblique"),
+    "mono": ("Oblique", "Bold", "BoldOblique"),
+}
 FONT_COMMANDS = {"main": "setmainfont", "sans": "setsansfont", "mono": "setmonofont"}
 
 # Code and outputs wrap at the margin (long tokens too) on a light background.
-SPHINX_SETUP = ", ".join([
-    "verbatimwrapslines=true",
-    "verbatimforcewraps=true",
-    "verbatimhintsturnover=false",
-    "VerbatimColor={rgb}{0.97,0.97,0.97}",
-    "VerbatimBorderColor={rgb}{0.85,0.85,0.85}",
-    "TitleColor={rgb}{0.1,0.1,0.1}",
-    "InnerLinkColor={rgb}{0.1,0.3,0.6}",
-    "OuterLinkColor={rgb}{0.1,0.3,0.6}",
-])
+SPHINX_SETUP = ", ".join(
+    [
+        "verbatimwrapslines=true",
+        "verbatimforcewraps=true",
+        "verbatimhintsturnover=false",
+        "VerbatimColor={rgb}{0.97,0.97,0.97}",
+        "VerbatimBorderColor={rgb}{0.85,0.85,0.85}",
+        "TitleColor={rgb}{0.1,0.1,0.1}",
+        "InnerLinkColor={rgb}{0.1,0.3,0.6}",
+        "OuterLinkColor={rgb}{0.1,0.3,0.6}",
+    ]
+)
 
 
 class FontWarning(BookWarning):
@@ -60,9 +64,18 @@ def pdf_name(config: Config, tab: str | None) -> str:
 
 def escape_latex(text: str) -> str:
     """``text`` as LaTeX source that prints it verbatim (title, author)."""
-    replacements = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
-                    "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-                    "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+    replacements = {
+        "\\": r"\textbackslash{}",
+        "&": r"\&",
+        "%": r"\%",
+        "$": r"\$",
+        "#": r"\#",
+        "_": r"\_",
+        "{": r"\{",
+        "}": r"\}",
+        "~": r"\textasciitilde{}",
+        "^": r"\textasciicircum{}",
+    }
     return "".join(replacements.get(character, character) for character in text)
 
 
@@ -71,9 +84,15 @@ def latex_settings(config: Config, tab: str | None) -> dict[str, object]:
     project = config.project
     settings: dict[str, object] = {
         "latex_engine": "xelatex",
-        "latex_documents": [("index", pdf_name(config, tab) + ".tex",
-                             escape_latex(project.title or project.name),
-                             escape_latex(project.author), "manual")],
+        "latex_documents": [
+            (
+                "index",
+                pdf_name(config, tab) + ".tex",
+                escape_latex(project.title or project.name),
+                escape_latex(project.author),
+                "manual",
+            )
+        ],
         "latex_elements": latex_elements(config),
         "latex_domain_indices": False,
         "latex_use_xindy": False,
@@ -109,8 +128,10 @@ def latex_elements(config: Config) -> dict[str, str]:
 
 def latex_preamble(config: Config) -> str:
     """The shipped ``templates/latex/preamble.tex``, then the book's own, if any."""
-    files = [LATEX_TEMPLATES / "preamble.tex",
-             config.source_dir / "templates" / "latex" / "preamble.tex"]
+    files = [
+        LATEX_TEMPLATES / "preamble.tex",
+        config.source_dir / "templates" / "latex" / "preamble.tex",
+    ]
     seen: set[Path] = set()
     parts = []
     for path in files:
@@ -122,8 +143,11 @@ def latex_preamble(config: Config) -> str:
 
 def font_commands(config: Config) -> str:
     """fontspec commands for the main, sans and mono fonts, with FreeFont fallbacks."""
-    wanted = {"main": config.pdf.main_font, "sans": config.pdf.sans_font,
-              "mono": config.pdf.mono_font}
+    wanted = {
+        "main": config.pdf.main_font,
+        "sans": config.pdf.sans_font,
+        "mono": config.pdf.mono_font,
+    }
     lines = [r"\usepackage{fontspec}"]
     for role, name in wanted.items():
         options = "[Scale=MatchLowercase]" if role != "main" else ""
@@ -131,8 +155,12 @@ def font_commands(config: Config) -> str:
             lines.append(f"\\{FONT_COMMANDS[role]}{{{name}}}{options}")
             continue
         if name:
-            warnings.warn(f"pdf font {name!r} is not installed (fc-list); using "
-                          f"{FALLBACK_FONTS[role]} instead", FontWarning, stacklevel=2)
+            warnings.warn(
+                f"pdf font {name!r} is not installed (fc-list); using "
+                f"{FALLBACK_FONTS[role]} instead",
+                FontWarning,
+                stacklevel=2,
+            )
         lines.append(fallback_font(role))
     return "\n".join(lines)
 
@@ -140,9 +168,12 @@ def font_commands(config: Config) -> str:
 def fallback_font(role: str) -> str:
     """The fontspec line of the FreeFont of ``role``, loaded by file name."""
     italic, bold, bold_italic = FALLBACK_SHAPES[role]
-    options = (f"[Extension=.otf, UprightFont=*, ItalicFont=*{italic}, BoldFont=*{bold}, "
-               f"BoldItalicFont=*{bold_italic}" + (", Scale=MatchLowercase" if role != "main"
-                                                  else "") + "]")
+    options = (
+        f"[Extension=.otf, UprightFont=*, ItalicFont=*{italic}, BoldFont=*{bold}, "
+        f"BoldItalicFont=*{bold_italic}"
+        + (", Scale=MatchLowercase" if role != "main" else "")
+        + "]"
+    )
     return f"\\{FONT_COMMANDS[role]}{{{FALLBACK_FONTS[role]}}}{options}"
 
 
@@ -156,8 +187,9 @@ def installed_font_families() -> frozenset[str]:
     """Every font family fontconfig lists (empty without ``fc-list``)."""
     if shutil.which("fc-list") is None:
         return frozenset()
-    listing = subprocess.run(["fc-list", ":", "family"], capture_output=True, text=True,
-                             check=False).stdout
+    listing = subprocess.run(
+        ["fc-list", ":", "family"], capture_output=True, text=True, check=False
+    ).stdout
     families: set[str] = set()
     for line in listing.splitlines():
         families.update(name.strip().casefold() for name in line.split(",") if name.strip())
@@ -181,15 +213,18 @@ def select_tab(tex: str, tab: str) -> str:
     while index < len(lines):
         run_end = index
         names = []
-        while run_end < len(lines) and (match := USE_CLASS.match(lines[run_end])) \
-                and match["kind"] == "begin":
+        while (
+            run_end < len(lines)
+            and (match := USE_CLASS.match(lines[run_end]))
+            and match["kind"] == "begin"
+        ):
             names.append(match["name"] or "")
             run_end += 1
         tabs = {found["tab"] for name in names if (found := TAB_CLASS.match(name))}
         if tabs and tab not in tabs:
             index = matching_end(lines, index)
         else:
-            kept.extend(lines[index:max(run_end, index + 1)])
+            kept.extend(lines[index : max(run_end, index + 1)])
             index = max(run_end, index + 1)
     return "".join(kept)
 
@@ -206,14 +241,18 @@ def matching_end(lines: list[str], start: int) -> int:
     return len(lines)
 
 
-TOCTREE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{toctree\}[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$",
-                     re.DOTALL | re.MULTILINE)
+TOCTREE = re.compile(
+    r"^(?P<fence>`{3,}|:{3,})\{toctree\}[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$",
+    re.DOTALL | re.MULTILINE,
+)
 DOCUMENT_LABEL = re.compile(r"\\label\{\\detokenize\{(?P<doc>[^{}]*?)::doc\}\}")
 CHAPTER = re.compile(r"^\\chapter\{(?P<title>.*)\}\s*$")
 SECTION = re.compile(r"^\\(?P<level>section|subsection|subsubsection)\{")
 BIBLIOGRAPHY_CHAPTER = re.compile(
     r"^\\chapter\*?\{(?P<title>[^\n]*)\}\n(?P<labels>(?:\\label\{[^\n]*\n)*)"
-    r"(?=\\begin\{sphinxthebibliography\})", re.MULTILINE)
+    r"(?=\\begin\{sphinxthebibliography\})",
+    re.MULTILINE,
+)
 
 
 def unnumbered_documents(project_folder: Path, root: str = "index") -> set[str]:
@@ -221,20 +260,30 @@ def unnumbered_documents(project_folder: Path, root: str = "index") -> set[str]:
 
     Empty when no toctree is numbered: then the book keeps LaTeX's numbering.
     """
-    page = next((project_folder / f"{root}{suffix}" for suffix in (".md", ".ipynb")
-                 if (project_folder / f"{root}{suffix}").is_file()), None)
+    page = next(
+        (
+            project_folder / f"{root}{suffix}"
+            for suffix in (".md", ".ipynb")
+            if (project_folder / f"{root}{suffix}").is_file()
+        ),
+        None,
+    )
     if page is None:
         return set()
     text = page.read_text(encoding="utf-8")
     if page.suffix == ".ipynb":
         cells = json.loads(text).get("cells", [])
-        text = "\n".join("".join(cell.get("source", "")) for cell in cells
-                         if cell.get("cell_type") == "markdown")
+        text = "\n".join(
+            "".join(cell.get("source", "")) for cell in cells if cell.get("cell_type") == "markdown"
+        )
     numbered, unnumbered = False, set()
     for match in TOCTREE.finditer(text):
         lines = [line.strip() for line in match["body"].splitlines() if line.strip()]
-        entries = {line.rsplit("<", 1)[-1].rstrip(">").strip() for line in lines
-                   if not line.startswith(":")}
+        entries = {
+            line.rsplit("<", 1)[-1].rstrip(">").strip()
+            for line in lines
+            if not line.startswith(":")
+        }
         if any(line.startswith(":numbered:") for line in lines):
             numbered = True
         else:
@@ -245,8 +294,10 @@ def unnumbered_documents(project_folder: Path, root: str = "index") -> set[str]:
 def title_bibliography(tex: str) -> str:
     """A chapter holding only the bibliography becomes the bibliography's title,
     instead of an empty chapter followed by one called "Bibliography"."""
+
     def retitle(match: re.Match[str]) -> str:
         return f"\\renewcommand{{\\bibname}}{{{match['title']}}}\n{match['labels']}"
+
     return BIBLIOGRAPHY_CHAPTER.sub(retitle, tex)
 
 
@@ -261,8 +312,10 @@ def unnumber_chapters(tex: str, documents: set[str]) -> str:
             unnumbered = label is not None and label["doc"] in documents
             if unnumbered:
                 title = chapter["title"]
-                lines[index] = (f"\\chapter*{{{title}}}\\addcontentsline{{toc}}{{chapter}}"
-                                f"{{{title}}}\\markboth{{{title}}}{{{title}}}\n")
+                lines[index] = (
+                    f"\\chapter*{{{title}}}\\addcontentsline{{toc}}{{chapter}}"
+                    f"{{{title}}}\\markboth{{{title}}}{{{title}}}\n"
+                )
         elif unnumbered and SECTION.match(line):
             lines[index] = SECTION.sub(lambda match: f"\\{match['level']}*{{", line, count=1)
     return "".join(lines)
@@ -270,8 +323,7 @@ def unnumber_chapters(tex: str, documents: set[str]) -> str:
 
 # --- CJK text ----------------------------------------------------------------------------------
 
-CJK_CHARACTER = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
-                           "\uf900-\ufaff]")
+CJK_CHARACTER = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 """Kana, CJK ideographs and Hangul: text that needs a CJK font."""
 CJK_LANGUAGES = ("ja", "zh", "ko")
 CJK_FONT_PACKAGE = "fonts-noto-cjk"
@@ -279,8 +331,15 @@ CJK_FONT_PACKAGE = "fonts-noto-cjk"
 CJK_TEX_FILES = ("xeCJK.sty", "ctexhook.sty")
 CJK_TEX_PACKAGE = "texlive-lang-cjk texlive-lang-chinese"
 # Which regional variant of the Noto CJK fonts suits a language (glyph shapes differ).
-CJK_REGIONS = {"ja": "JP", "ko": "KR", "zh_tw": "TC", "zh-tw": "TC", "zh_hk": "HK",
-               "zh-hk": "HK", "zh": "SC"}
+CJK_REGIONS = {
+    "ja": "JP",
+    "ko": "KR",
+    "zh_tw": "TC",
+    "zh-tw": "TC",
+    "zh_hk": "HK",
+    "zh-hk": "HK",
+    "zh": "SC",
+}
 BEGIN_DOCUMENT = "\\begin{document}"
 
 
@@ -300,9 +359,13 @@ def cjk_preamble(language: str, families: frozenset[str], xecjk: bool) -> str:
     """xeCJK with the Noto CJK fonts of ``language``; empty, with a ``FontWarning``
     naming the package to install, when xeCJK or every CJK font is missing."""
     if not xecjk:
-        warnings.warn(f"the book has CJK text but xeCJK is not installed; install "
-                      f"{CJK_TEX_PACKAGE} (apt-get install {CJK_TEX_PACKAGE}); CJK characters "
-                      "are left out of the PDF", FontWarning, stacklevel=2)
+        warnings.warn(
+            f"the book has CJK text but xeCJK is not installed; install "
+            f"{CJK_TEX_PACKAGE} (apt-get install {CJK_TEX_PACKAGE}); CJK characters "
+            "are left out of the PDF",
+            FontWarning,
+            stacklevel=2,
+        )
         return ""
     region = cjk_region(language)
     regions = [region] + [other for other in ("JP", "SC", "TC", "HK", "KR") if other != region]
@@ -314,16 +377,23 @@ def cjk_preamble(language: str, families: frozenset[str], xecjk: bool) -> str:
         if found:
             chosen[role] = found
     if "main" not in chosen:
-        warnings.warn(f"the book has CJK text but no CJK font is installed (fc-list); install "
-                      f"{CJK_FONT_PACKAGE} (apt-get install {CJK_FONT_PACKAGE}); CJK characters "
-                      "are left out of the PDF", FontWarning, stacklevel=2)
+        warnings.warn(
+            f"the book has CJK text but no CJK font is installed (fc-list); install "
+            f"{CJK_FONT_PACKAGE} (apt-get install {CJK_FONT_PACKAGE}); CJK characters "
+            "are left out of the PDF",
+            FontWarning,
+            stacklevel=2,
+        )
         return ""
-    lines = ["% CJK text (d2lbook): xeCJK with the Noto CJK fonts", r"\usepackage{xeCJK}",
-             f"\\setCJKmainfont{{{chosen['main']}}}",
-             f"\\setCJKsansfont{{{chosen.get('sans', chosen['main'])}}}",
-             f"\\setCJKmonofont{{{chosen.get('mono', chosen['main'])}}}",
-             # no extra space between CJK characters in code (fancyvrb)
-             r"\fvset{formatcom=\xeCJKVerbAddon}"]
+    lines = [
+        "% CJK text (d2lbook): xeCJK with the Noto CJK fonts",
+        r"\usepackage{xeCJK}",
+        f"\\setCJKmainfont{{{chosen['main']}}}",
+        f"\\setCJKsansfont{{{chosen.get('sans', chosen['main'])}}}",
+        f"\\setCJKmonofont{{{chosen.get('mono', chosen['main'])}}}",
+        # no extra space between CJK characters in code (fancyvrb)
+        r"\fvset{formatcom=\xeCJKVerbAddon}",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -332,8 +402,9 @@ def xecjk_is_installed() -> bool:
     """True when TeX finds xeCJK and the files it loads (``kpsewhich``)."""
     if shutil.which("kpsewhich") is None:
         return False
-    found = subprocess.run(["kpsewhich", *CJK_TEX_FILES], capture_output=True, text=True,
-                           check=False).stdout
+    found = subprocess.run(
+        ["kpsewhich", *CJK_TEX_FILES], capture_output=True, text=True, check=False
+    ).stdout
     return len(found.split()) == len(CJK_TEX_FILES)
 
 
@@ -351,7 +422,8 @@ HEADING_DISPLAY_MATH = re.compile(
     r"^(?P<head>\\(?:chapter|section|subsection|subsubsection|paragraph)\*?\{[^\n]*?)[ \t]*"
     r"\\begin\{(?P<env>equation\*?|displaymath)\}\s*(?:\\label\{[^{}\n]*\}\s*)?"
     r"(?:\\begin\{split\})?(?P<math>.*?)(?:\\end\{split\})?\s*\\end\{(?P=env)\}",
-    re.DOTALL | re.MULTILINE)
+    re.DOTALL | re.MULTILINE,
+)
 
 
 def inline_heading_math(tex: str) -> tuple[str, list[int]]:
@@ -362,7 +434,7 @@ def inline_heading_math(tex: str) -> tuple[str, list[int]]:
     parts: list[str] = []
     position = 0
     for match in HEADING_DISPLAY_MATH.finditer(tex):
-        parts.append(tex[position:match.start()])
+        parts.append(tex[position : match.start()])
         lines.append("".join(parts).count("\n") + 1)
         parts += [match["head"], " \\(", match["math"].strip(), "\\)"]
         position = match.end()

@@ -18,25 +18,31 @@ from typing import Any
 
 REFERENCE_MESSAGES = (
     re.compile(r"^undefined label: '(?P<name>[^']+)'"),
-    re.compile(r"^Failed to create a cross reference\. A title or caption not found: "
-               r"'(?P<name>[^']+)'"),
+    re.compile(
+        r"^Failed to create a cross reference\. A title or caption not found: "
+        r"'(?P<name>[^']+)'"
+    ),
     re.compile(r"^equation not found: (?P<name>\S+)"),
 )
 DUPLICATE_MESSAGE = re.compile(
-    r"^duplicate label (?:of equation )?(?P<name>\S+), other instance in (?P<other>\S+)")
+    r"^duplicate label (?:of equation )?(?P<name>\S+), other instance in (?P<other>\S+)"
+)
 
 
 def reference_mark(name: str) -> re.Pattern[str]:
     """A reference to ``name`` as d2l markdown or MyST writes it (with or without text)."""
-    return re.compile(r"(?::(?:numref|ref|eqref):|\{(?:numref|ref|eq)\})`(?:[^`]*<)?"
-                      + re.escape(name) + r">?`")
+    return re.compile(
+        r"(?::(?:numref|ref|eqref):|\{(?:numref|ref|eq)\})`(?:[^`]*<)?" + re.escape(name) + r">?`"
+    )
 
 
 def label_mark(name: str) -> re.Pattern[str]:
     """A label ``name`` as d2l markdown or MyST writes it."""
     escaped = re.escape(name)
-    return re.compile(rf":(?:label|eqlabel):`{escaped}`|^\({escaped}\)=|"
-                      rf"^:name:\s*{escaped}\s*$|^\$\$.*\$\$\s*\({escaped}\)\s*$")
+    return re.compile(
+        rf":(?:label|eqlabel):`{escaped}`|^\({escaped}\)=|"
+        rf"^:name:\s*{escaped}\s*$|^\$\$.*\$\$\s*\({escaped}\)\s*$"
+    )
 
 
 @dataclass(frozen=True)
@@ -72,8 +78,9 @@ class ChapterLocator:
         if duplicate:
             found = self.find_mark(place, label_mark(duplicate["name"]))
             other = self.label_place(duplicate["other"], duplicate["name"])
-            message = message[:duplicate.start("other")] + other + \
-                message[duplicate.end("other"):]
+            message = (
+                message[: duplicate.start("other")] + other + message[duplicate.end("other") :]
+            )
             return place.chapter, found or place.line, message
         for pattern in REFERENCE_MESSAGES:
             match = pattern.match(message)
@@ -93,8 +100,10 @@ class ChapterLocator:
         if line is None:
             return Place(chapter, None, 1, None)
         index, offset = divmod(line, 10000)
-        starts = [cell.get("metadata", {}).get("d2lbook", {}).get("line")
-                  for cell in notebook.get("cells", [])]
+        starts = [
+            cell.get("metadata", {}).get("d2lbook", {}).get("line")
+            for cell in notebook.get("cells", [])
+        ]
         if not 1 <= index <= len(starts) or not isinstance(starts[index - 1], int):
             return Place(chapter, None, 1, None)
         start = starts[index - 1]
@@ -108,8 +117,7 @@ class ChapterLocator:
         if lines is None:
             return None
         found = [number for number, text in enumerate(lines, start=1) if mark.search(text)]
-        inside = [number for number in found
-                  if place.first <= number <= (place.last or len(lines))]
+        inside = [number for number in found if place.first <= number <= (place.last or len(lines))]
         target = place.line if place.line is not None else place.first
         for candidates in (inside, found):
             above = [number for number in candidates if number <= target]

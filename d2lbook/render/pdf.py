@@ -28,9 +28,16 @@ from d2lbook.render.html import SphinxMessage, run_sphinx
 from d2lbook.render.latex import FontWarning, pdf_name
 
 REQUIRED_TOOLS = ("xelatex", "latexmk", "rsvg-convert")
-DEBIAN_PACKAGES = ("texlive-xetex", "latexmk", "texlive-latex-extra",
-                   "texlive-latex-recommended", "texlive-fonts-recommended",
-                   "fonts-freefont-otf", "xindy", "librsvg2-bin")
+DEBIAN_PACKAGES = (
+    "texlive-xetex",
+    "latexmk",
+    "texlive-latex-extra",
+    "texlive-latex-recommended",
+    "texlive-fonts-recommended",
+    "fonts-freefont-otf",
+    "xindy",
+    "librsvg2-bin",
+)
 # TeX recovers from an error in one formula or raw block and goes on; latexmk -f
 # finishes its passes anyway (-g: even when an earlier run of the same .tex failed).
 # Errors are then reported per source line (see run_latexmk).
@@ -48,7 +55,9 @@ LOG_LINE_NUMBER = re.compile(r"^l\.(?P<line>\d+)")
 MISSING_CHARACTER = re.compile(
     # "(U+00E9)" in an OpenType font, '("E9)' in a TeX font (math: cmmi10)
     r"^Missing character: There is no (?P<character>\S+) \((?:U\+|\")[0-9A-F]+\) in font "
-    r"(?P<font>[^/:!]+)", re.MULTILINE)
+    r"(?P<font>[^/:!]+)",
+    re.MULTILINE,
+)
 
 
 @dataclass(frozen=True)
@@ -74,11 +83,17 @@ def check_tools(env: Mapping[str, str] | None = None) -> None:
     if missing:
         raise RenderError(
             f"building a PDF needs {', '.join(missing)}, not found on PATH; on Debian or "
-            f"Ubuntu install them with: apt-get install {' '.join(DEBIAN_PACKAGES)}")
+            f"Ubuntu install them with: apt-get install {' '.join(DEBIAN_PACKAGES)}"
+        )
 
 
-def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: str | None,
-              env: Mapping[str, str] | None = None) -> PdfResult:
+def build_pdf(
+    config: Config,
+    project_folder: Path,
+    output_folder: Path,
+    tab: str | None,
+    env: Mapping[str, str] | None = None,
+) -> PdfResult:
     """Render the Sphinx project of ``tab`` to ``<output_folder>/pdf/<name>.pdf``.
 
     ``project_folder`` holds a ``conf.py`` that includes ``latex.latex_settings``;
@@ -89,14 +104,22 @@ def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: st
     check_tools(environment)
     work = output_folder / "pdf" / (tab or "default")
     latex_folder = work / "latex"
-    result = run_sphinx(project_folder, latex_folder, work / "doctrees", builder="latex",
-                        warning_is_error=config.build.warning_is_error, force=True,
-                        chapters=config.source_dir)
+    result = run_sphinx(
+        project_folder,
+        latex_folder,
+        work / "doctrees",
+        builder="latex",
+        warning_is_error=config.build.warning_is_error,
+        force=True,
+        chapters=config.source_dir,
+    )
     name = pdf_name(config, tab)
     tex = latex_folder / f"{name}.tex"
     if not tex.is_file():
-        raise RenderError(f"Sphinx wrote no {tex.name}; is latex_settings() in conf.py?",
-                          path=project_folder / "conf.py")
+        raise RenderError(
+            f"Sphinx wrote no {tex.name}; is latex_settings() in conf.py?",
+            path=project_folder / "conf.py",
+        )
     if tab is not None and len(config.build.tabs) > 1:
         tex.write_text(latex.select_tab(tex.read_text(encoding="utf-8"), tab), encoding="utf-8")
     run_post_latex(config, tex, environment)
@@ -108,12 +131,14 @@ def build_pdf(config: Config, project_folder: Path, output_folder: Path, tab: st
     warn_missing_characters(log.read_text(encoding="utf-8", errors="replace"), log)
     target = output_folder / "pdf" / f"{name}.pdf"
     shutil.copyfile(latex_folder / f"{name}.pdf", target)
-    return PdfResult(pdf=target, tex=tex, log=log,
-                     messages=result.messages, duration=time.monotonic() - started)
+    return PdfResult(
+        pdf=target, tex=tex, log=log, messages=result.messages, duration=time.monotonic() - started
+    )
 
 
-def rewrite_tex(tex: Path, project_folder: Path, language: str,
-                source_folders: Sequence[Path]) -> None:
+def rewrite_tex(
+    tex: Path, project_folder: Path, language: str, source_folders: Sequence[Path]
+) -> None:
     """Unnumber chapters outside numbered toctrees, title the bibliography after the
     page that holds it, make display math in headings inline, set CJK text in a CJK font.
 
@@ -130,8 +155,12 @@ def rewrite_tex(tex: Path, project_folder: Path, language: str,
     for line in headings:
         source, source_line = locate_source(tex_lines, line, source_folders)
         where = f"{source}:{source_line}" if source_line else f"{source or tex}"
-        warnings.warn(f"{where}: a heading holds a display equation ($$...$$); the PDF "
-                      f"sets it inline ({tex.name}:{line})", LatexErrorWarning, stacklevel=2)
+        warnings.warn(
+            f"{where}: a heading holds a display equation ($$...$$); the PDF "
+            f"sets it inline ({tex.name}:{line})",
+            LatexErrorWarning,
+            stacklevel=2,
+        )
 
 
 def missing_characters(log_text: str) -> dict[str, set[str]]:
@@ -146,14 +175,22 @@ def warn_missing_characters(log_text: str, log: Path) -> None:
     """One ``FontWarning`` listing the characters the PDF's fonts lack."""
     missing = missing_characters(log_text)
     if missing:
-        listing = "; ".join(f"{font}: {' '.join(sorted(characters))}"
-                            for font, characters in sorted(missing.items()))
+        listing = "; ".join(
+            f"{font}: {' '.join(sorted(characters))}"
+            for font, characters in sorted(missing.items())
+        )
         # TeX's own fonts (cmmi10, ...) set math: text there belongs in \text{...}
-        math = " (in math: put such text in \\text{...})" if any(
-            font.startswith("cm") for font in missing) else ""
-        warnings.warn(f"the PDF's fonts lack characters the book uses ({listing}); choose "
-                      f"fonts that have them (pdf.main_font, ...){math}; see {log}",
-                      FontWarning, stacklevel=3)
+        math = (
+            " (in math: put such text in \\text{...})"
+            if any(font.startswith("cm") for font in missing)
+            else ""
+        )
+        warnings.warn(
+            f"the PDF's fonts lack characters the book uses ({listing}); choose "
+            f"fonts that have them (pdf.main_font, ...){math}; see {log}",
+            FontWarning,
+            stacklevel=3,
+        )
 
 
 def run_post_latex(config: Config, tex: Path, env: Mapping[str, str]) -> None:
@@ -168,23 +205,33 @@ def run_post_latex(config: Config, tex: Path, env: Mapping[str, str]) -> None:
         return
     script = config.root / config.pdf.post_latex
     if not script.is_file():
-        warnings.warn(f"pdf.post_latex script {config.pdf.post_latex} does not exist; the .tex "
-                      "is compiled without it", MissingResourceWarning, stacklevel=2)
+        warnings.warn(
+            f"pdf.post_latex script {config.pdf.post_latex} does not exist; the .tex "
+            "is compiled without it",
+            MissingResourceWarning,
+            stacklevel=2,
+        )
         return
     root = config.root.resolve()
     argument = os.path.relpath(tex.resolve(), root)
-    command = ([sys.executable, config.pdf.post_latex] if script.suffix == ".py"
-               else [str(script.resolve())])
+    command = (
+        [sys.executable, config.pdf.post_latex]
+        if script.suffix == ".py"
+        else [str(script.resolve())]
+    )
     process = run_process([*command, argument], cwd=root, env=env)
     if process.returncode != 0:
         output = (process.stderr.strip() or process.stdout.strip())[-3000:]
-        raise RenderError(f"pdf.post_latex script {config.pdf.post_latex} failed on "
-                          f"{argument} (exit {process.returncode}):\n{output}",
-                          path=config.pdf.post_latex)
+        raise RenderError(
+            f"pdf.post_latex script {config.pdf.post_latex} failed on "
+            f"{argument} (exit {process.returncode}):\n{output}",
+            path=config.pdf.post_latex,
+        )
 
 
-def run_latexmk(tex: Path, source_folders: Sequence[Path],
-                env: Mapping[str, str]) -> list[LatexFailure]:
+def run_latexmk(
+    tex: Path, source_folders: Sequence[Path], env: Mapping[str, str]
+) -> list[LatexFailure]:
     """Compile ``tex`` with latexmk and xelatex; returns the errors TeX recovered from.
 
     TeX stopping before the end (no PDF, or one cut short) raises the error that
@@ -202,8 +249,12 @@ def run_latexmk(tex: Path, source_folders: Sequence[Path],
         passes += 1
         # After an error latexmk runs TeX once, leaving the contents and references
         # unresolved: run it again while TeX asks for it.
-        if process.returncode == 0 or passes > MAX_EXTRA_PASSES \
-                or not RERUN.search(log_text) or FATAL_IN_LOG.search(log_text):
+        if (
+            process.returncode == 0
+            or passes > MAX_EXTRA_PASSES
+            or not RERUN.search(log_text)
+            or FATAL_IN_LOG.search(log_text)
+        ):
             break
     (tex.parent / "latexmk.out").write_text("".join(output), encoding="utf-8")
     failures = find_latex_failures(log_text)
@@ -212,16 +263,18 @@ def run_latexmk(tex: Path, source_folders: Sequence[Path],
         return failures
     # TeX stopped (the PDF, if any, is cut short): its first error is the likely cause
     causes = [failure for failure in failures if not FATAL.match(failure.message)]
-    raise explain_latex_error(causes[0] if causes else None, tex, source_folders,
-                              fallback=output[-1][-3000:])
+    raise explain_latex_error(
+        causes[0] if causes else None, tex, source_folders, fallback=output[-1][-3000:]
+    )
 
 
 class LatexErrorWarning(BookWarning):
     """TeX could not typeset part of the book (a formula, a raw block) and went on."""
 
 
-def report_latex_errors(failures: Sequence[LatexFailure], tex: Path,
-                        source_folders: Sequence[Path], strict: bool) -> None:
+def report_latex_errors(
+    failures: Sequence[LatexFailure], tex: Path, source_folders: Sequence[Path], strict: bool
+) -> None:
     """One warning per .tex line TeX recovered from errors on, at its source line (the
     first error there, explained); the first raises when ``strict``
     (``build.warning_is_error``)."""
@@ -233,12 +286,18 @@ def report_latex_errors(failures: Sequence[LatexFailure], tex: Path,
         if strict:
             raise error
         if index == MAX_REPORTED_ERRORS:
-            warnings.warn(f"LaTeX errors on {len(by_line) - index} more lines; see "
-                          f"{tex.with_suffix('.log')}", LatexErrorWarning, stacklevel=2)
+            warnings.warn(
+                f"LaTeX errors on {len(by_line) - index} more lines; see {tex.with_suffix('.log')}",
+                LatexErrorWarning,
+                stacklevel=2,
+            )
             return
         more = f" ({len(same_line) - 1} more errors on this line)" if len(same_line) > 1 else ""
-        warnings.warn(f"{error}\nTeX went on{more}; the PDF shows this part as TeX "
-                      "recovered it", LatexErrorWarning, stacklevel=2)
+        warnings.warn(
+            f"{error}\nTeX went on{more}; the PDF shows this part as TeX recovered it",
+            LatexErrorWarning,
+            stacklevel=2,
+        )
 
 
 @dataclass(frozen=True)
@@ -266,23 +325,23 @@ def find_latex_failures(log_text: str) -> list[LatexFailure]:
         groups = match.groupdict()
         line = int(groups["line"]) if groups.get("line") else None
         following = []
-        for offset, text in enumerate(lines[index + 1:index + 6], index + 1):
+        for offset, text in enumerate(lines[index + 1 : index + 6], index + 1):
             if not text.strip():
                 break
             following.append(text)
             number = LOG_LINE_NUMBER.match(text)
             if number:  # "l.157 what TeX read" then the rest of that line: the end
                 line = line or int(number["line"])
-                following += lines[offset + 1:offset + 2]
+                following += lines[offset + 1 : offset + 2]
                 break
         context = "\n".join(following)
-        failures.append(LatexFailure(groups["message"].strip(), groups.get("file"), line,
-                                     context))
+        failures.append(LatexFailure(groups["message"].strip(), groups.get("file"), line, context))
     return failures
 
 
-def explain_latex_error(failure: LatexFailure | None, tex: Path,
-                        source_folders: Sequence[Path], fallback: str = "") -> RenderError:
+def explain_latex_error(
+    failure: LatexFailure | None, tex: Path, source_folders: Sequence[Path], fallback: str = ""
+) -> RenderError:
     """A ``RenderError`` at the source chapter: TeX's message, the .tex line, its text."""
     log_note = f"full log: {tex.with_suffix('.log')}"
     if failure is None:
@@ -296,9 +355,10 @@ def explain_latex_error(failure: LatexFailure | None, tex: Path,
         message.append(log_note)
         return RenderError("\n".join(message), path=tex)
     first = max(failure.line - 3, 1)
-    nearby = [f"{'>' if number == failure.line else ' '}{number:6d}| "
-              f"{shorten(tex_lines[number - 1])}"
-              for number in range(first, min(failure.line + 2, len(tex_lines)) + 1)]
+    nearby = [
+        f"{'>' if number == failure.line else ' '}{number:6d}| {shorten(tex_lines[number - 1])}"
+        for number in range(first, min(failure.line + 2, len(tex_lines)) + 1)
+    ]
     message += [f"in {tex}:{failure.line}:", *nearby, log_note]
     source, source_line = locate_source(tex_lines, failure.line, source_folders)
     if source is None:
@@ -308,11 +368,12 @@ def explain_latex_error(failure: LatexFailure | None, tex: Path,
 
 def shorten(text: str, width: int = 150) -> str:
     """``text`` cut to ``width`` characters (Sphinx writes very long .tex lines)."""
-    return text if len(text) <= width else text[:width - 3] + "..."
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def locate_source(tex_lines: list[str], line: int,
-                  source_folders: Sequence[Path]) -> tuple[Path | None, int | None]:
+def locate_source(
+    tex_lines: list[str], line: int, source_folders: Sequence[Path]
+) -> tuple[Path | None, int | None]:
     """The page the .tex ``line`` came from, and the page's line holding its text.
 
     The page is the last Sphinx document label before ``line``; it is looked up
@@ -326,8 +387,9 @@ def locate_source(tex_lines: list[str], line: int,
             break
     if document is None:
         return None, None
-    candidates = [folder / f"{document}{suffix}" for folder in source_folders
-                  for suffix in (".md", ".ipynb")]
+    candidates = [
+        folder / f"{document}{suffix}" for folder in source_folders for suffix in (".md", ".ipynb")
+    ]
     source = next((path for path in candidates if path.is_file()), None)
     if source is None:
         return Path(document), None

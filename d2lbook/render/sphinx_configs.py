@@ -31,8 +31,10 @@ _FORMATS: dict[str, Callable[[Any], None]] = {
     "numfig_format": _fill_figure_format,
     "math_eqref_format": _fill_equation_format,
 }
-_FORMAT_HINTS = {"numfig_format": "one %s where the number goes",
-                 "math_eqref_format": "{number} where the number goes"}
+_FORMAT_HINTS = {
+    "numfig_format": "one %s where the number goes",
+    "math_eqref_format": "{number} where the number goes",
+}
 
 
 def check_sphinx_configs(config: Config) -> None:
@@ -48,15 +50,19 @@ def check_sphinx_configs(config: Config) -> None:
         module = ast.parse("\n".join(entries))
     except SyntaxError as error:
         wrong = entries[_entry_at(starts, error.lineno or 1)]
-        raise ConfigError(f"{KEY}: {wrong!r} is not Python: {error.msg}",
-                          config.path, setting_line(config, KEY, wrong)) from None
+        raise ConfigError(
+            f"{KEY}: {wrong!r} is not Python: {error.msg}",
+            config.path,
+            setting_line(config, KEY, wrong),
+        ) from None
     for statement in module.body:
         for name, value in _literal_assignments(statement):
             problem = _format_problem(name, value)
             if problem:
                 wrong = entries[_entry_at(starts, statement.lineno)]
-                raise ConfigError(f"{KEY}: {problem}", config.path,
-                                  setting_line(config, KEY, wrong))
+                raise ConfigError(
+                    f"{KEY}: {problem}", config.path, setting_line(config, KEY, wrong)
+                )
 
 
 def explain_crash(config: Config, crash: RenderError) -> BookError:
@@ -64,12 +70,16 @@ def explain_crash(config: Config, crash: RenderError) -> BookError:
     likely cause, when it has some."""
     if not config.build.sphinx_configs:
         return crash
-    names = sorted({name for entry in config.build.sphinx_configs
-                    for name in _assigned_names(entry)})
+    names = sorted(
+        {name for entry in config.build.sphinx_configs for name in _assigned_names(entry)}
+    )
     settings = f" (it sets {', '.join(names)})" if names else ""
-    return RenderError(f"{crash.message}\nThe book sets its own Sphinx settings in {KEY}"
-                       f"{settings}: check them first.", config.path,
-                       setting_line(config, KEY))
+    return RenderError(
+        f"{crash.message}\nThe book sets its own Sphinx settings in {KEY}"
+        f"{settings}: check them first.",
+        config.path,
+        setting_line(config, KEY),
+    )
 
 
 def _entry_at(starts: list[int], line: int) -> int:
@@ -83,8 +93,7 @@ def _literal_assignments(statement: ast.stmt) -> list[tuple[str, Any]]:
         value = ast.literal_eval(statement.value)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return []  # computed at run time: Sphinx reports what goes wrong
-    return [(target.id, value) for target in statement.targets
-            if isinstance(target, ast.Name)]
+    return [(target.id, value) for target in statement.targets if isinstance(target, ast.Name)]
 
 
 def _assigned_names(entry: str) -> list[str]:
@@ -92,8 +101,13 @@ def _assigned_names(entry: str) -> list[str]:
         module = ast.parse(entry)
     except SyntaxError:
         return []
-    return [target.id for statement in module.body if isinstance(statement, ast.Assign)
-            for target in statement.targets if isinstance(target, ast.Name)]
+    return [
+        target.id
+        for statement in module.body
+        if isinstance(statement, ast.Assign)
+        for target in statement.targets
+        if isinstance(target, ast.Name)
+    ]
 
 
 def _format_problem(name: str, value: Any) -> str | None:
@@ -112,6 +126,5 @@ def _format_problem(name: str, value: Any) -> str | None:
                 raise TypeError("not a string")
             check(text)
         except (TypeError, ValueError, KeyError, IndexError) as error:
-            return (f"{label} = {text!r} cannot hold a number ({error}): write "
-                    f"{_FORMAT_HINTS[name]}")
+            return f"{label} = {text!r} cannot hold a number ({error}): write {_FORMAT_HINTS[name]}"
     return None

@@ -43,17 +43,26 @@ class NumberEveryEquation(SphinxTransform):
             block["ids"].insert(0, node_id)
             self.document.ids[node_id] = block
         # Number every equation in page order (MyST registered the labelled ones first).
-        for number, block in enumerate((block for block in blocks if block.get("label")),
-                                       start=1):
+        for number, block in enumerate((block for block in blocks if block.get("label")), start=1):
             domain.equations[block["label"]] = (docname, number)
             block["number"] = number
 
 
-def show_own_constructor(app: Sphinx, what: str, name: str, documented: Any, options: Any,
-                         arguments: str | None, annotation: str) -> tuple[str, str] | None:
+def show_own_constructor(
+    app: Sphinx,
+    what: str,
+    name: str,
+    documented: Any,
+    options: Any,
+    arguments: str | None,
+    annotation: str,
+) -> tuple[str, str] | None:
     """The signature of the first ``__init__`` a class on a mocked base defines itself."""
-    if what not in ("class", "exception") or not isinstance(documented, type) or not issubclass(
-            documented, _MockObject):
+    if (
+        what not in ("class", "exception")
+        or not isinstance(documented, type)
+        or not issubclass(documented, _MockObject)
+    ):
         return None
     for klass in documented.__mro__:
         init = vars(klass).get("__init__")
@@ -76,9 +85,12 @@ class InTocOrder(set[str]):
         self.rank = rank
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(super().__iter__(),
-                           key=lambda document: (self.rank.get(document, len(self.rank)),
-                                                 document)))
+        return iter(
+            sorted(
+                super().__iter__(),
+                key=lambda document: (self.rank.get(document, len(self.rank)), document),
+            )
+        )
 
 
 def order_numbered_tocs(app: Sphinx, env: BuildEnvironment) -> list[str]:

@@ -54,8 +54,14 @@ def mathjax_folder() -> Path | None:
     return folder if (folder / "tex-chtml.js").is_file() else None
 
 
-def write_project(config: Config, folder: Path, pages: Iterable[SphinxPage],
-                  resources: list[str], tabs: tuple[str, ...], for_pdf: bool = False) -> None:
+def write_project(
+    config: Config,
+    folder: Path,
+    pages: Iterable[SphinxPage],
+    resources: list[str],
+    tabs: tuple[str, ...],
+    for_pdf: bool = False,
+) -> None:
     """Lay out the Sphinx source folder; stale pages from earlier builds are removed."""
     folder.mkdir(parents=True, exist_ok=True)
     pages = list(pages)
@@ -77,16 +83,23 @@ def write_project(config: Config, folder: Path, pages: Iterable[SphinxPage],
     mathjax = mathjax_folder()
     if mathjax is not None and not (static / "mathjax" / "tex-chtml.js").is_file():
         shutil.copytree(mathjax, static / "mathjax", dirs_exist_ok=True)
-    for extra in (config.html.favicon, config.html.logo, *config.html.include_css,
-                  *config.html.include_js, config.pdf.latex_logo):
+    for extra in (
+        config.html.favicon,
+        config.html.logo,
+        *config.html.include_css,
+        *config.html.include_js,
+        config.pdf.latex_logo,
+    ):
         if extra and (config.source_dir / extra).is_file():
             copy_if_changed(config.source_dir / extra, folder / extra)
     bibfiles = bibliography_files(config, resources)
-    api = find_api_library(config.source_dir, ((source_markdown(page.path), page.content)
-                                               for page in pages))
-    write_if_changed(folder / "conf.py",
-                     render_conf(config, tabs, mathjax is not None, bibfiles, for_pdf,
-                                 api=api, folder=folder))
+    api = find_api_library(
+        config.source_dir, ((source_markdown(page.path), page.content) for page in pages)
+    )
+    write_if_changed(
+        folder / "conf.py",
+        render_conf(config, tabs, mathjax is not None, bibfiles, for_pdf, api=api, folder=folder),
+    )
 
 
 def bibliography_files(config: Config, resources: Iterable[str]) -> list[str]:
@@ -103,9 +116,15 @@ def bibliography_files(config: Config, resources: Iterable[str]) -> list[str]:
     return sorted(found)
 
 
-def render_conf(config: Config, tabs: tuple[str, ...], offline_mathjax: bool,
-                bibfiles: list[str], for_pdf: bool = False, api: ApiLibrary | None = None,
-                folder: Path | None = None) -> str:
+def render_conf(
+    config: Config,
+    tabs: tuple[str, ...],
+    offline_mathjax: bool,
+    bibfiles: list[str],
+    for_pdf: bool = False,
+    api: ApiLibrary | None = None,
+    folder: Path | None = None,
+) -> str:
     """The text of ``conf.py`` (in ``folder``): plain assignments generated from the config,
     then the book's own ``build.sphinx_configs`` lines, which win over them."""
     project = config.project
@@ -117,26 +136,36 @@ def render_conf(config: Config, tabs: tuple[str, ...], offline_mathjax: bool,
         "version": project.release,
         "language": project.language,
         # myst_streams: myst-nb's stream merging in linear time (long output lines)
-        "extensions": ["myst_nb", "d2lbook.render.myst_streams", "sphinx_copybutton",
-                       "sphinxcontrib.bibtex", "sphinx_book_theme", "sphinx.ext.autodoc",
-                       "sphinx.ext.viewcode", "d2lbook.render.sphinx_extension",
-                       *config.build.sphinx_extensions,
-                       *(latex.LATEX_EXTENSIONS if for_pdf else ())],
+        "extensions": [
+            "myst_nb",
+            "d2lbook.render.myst_streams",
+            "sphinx_copybutton",
+            "sphinxcontrib.bibtex",
+            "sphinx_book_theme",
+            "sphinx.ext.autodoc",
+            "sphinx.ext.viewcode",
+            "d2lbook.render.sphinx_extension",
+            *config.build.sphinx_extensions,
+            *(latex.LATEX_EXTENSIONS if for_pdf else ()),
+        ],
         "root_doc": "index",
         "exclude_patterns": ["_build", "**.ipynb_checkpoints"],
         "nb_execution_mode": "off",
         "nb_merge_streams": True,
         "nb_output_stderr": "show",
-        "myst_enable_extensions": ["dollarmath", "amsmath", "colon_fence", "deflist",
-                                   "html_image"],
+        "myst_enable_extensions": ["dollarmath", "amsmath", "colon_fence", "deflist", "html_image"],
         "myst_dmath_double_inline": True,
         "myst_heading_anchors": 3,
         "numfig": True,
         "math_numfig": True,
         "math_number_all": config.build.number_all_equations,
         "math_eqref_format": "({number})",
-        "numfig_format": {"figure": "Fig. %s", "table": "Table %s",
-                          "code-block": "Listing %s", "section": "Section %s"},
+        "numfig_format": {
+            "figure": "Fig. %s",
+            "table": "Table %s",
+            "code-block": "Listing %s",
+            "section": "Section %s",
+        },
         "numfig_secnum_depth": config.build.figure_number_depth,
         "autodoc_default_options": {"undoc-members": True, "show-inheritance": True},
         "bibtex_bibfiles": bibfiles,
@@ -152,8 +181,11 @@ def render_conf(config: Config, tabs: tuple[str, ...], offline_mathjax: bool,
         "html_last_updated_fmt": None,
         # highlighting: Sphinx shows a cell its lexer cannot parse (a %%writefile of markdown)
         # as plain text anyway; the warning gives the author nothing to fix
-        "suppress_warnings": ["mystnb.unknown_mime_type", "myst.header",
-                              "misc.highlighting_failure"],
+        "suppress_warnings": [
+            "mystnb.unknown_mime_type",
+            "myst.header",
+            "misc.highlighting_failure",
+        ],
     }
     if for_pdf:  # a PDF project holds one tab (or none)
         settings.update(latex.latex_settings(config, tabs[0] if tabs else None))
@@ -163,8 +195,7 @@ def render_conf(config: Config, tabs: tuple[str, ...], offline_mathjax: bool,
         settings["html_favicon"] = config.html.favicon
     if config.html.logo:
         settings["html_logo"] = config.html.logo
-    lines = ['"""Sphinx settings generated by d2lbook from the book config; edits are lost."""',
-             ""]
+    lines = ['"""Sphinx settings generated by d2lbook from the book config; edits are lost."""', ""]
     if api is not None:
         settings["autodoc_mock_imports"] = list(api.mocked)
         lines += api_path_lines(api, folder)
@@ -184,13 +215,18 @@ def api_path_lines(api: ApiLibrary, folder: Path | None) -> list[str]:
             location = f"os.path.join(os.path.dirname(__file__), {Path(relative).as_posix()!r})"
         except ValueError:  # another drive
             pass
-    return ["import os", "import sys", "",
-            f"# API pages document {', '.join(api.packages)} (sources digest {api.digest})",
-            f"sys.path.insert(0, os.path.normpath({location}))", ""]
+    return [
+        "import os",
+        "import sys",
+        "",
+        f"# API pages document {', '.join(api.packages)} (sources digest {api.digest})",
+        f"sys.path.insert(0, os.path.normpath({location}))",
+        "",
+    ]
 
 
 # Pages name the book's tabs in a <meta> tag, so the tab switcher knows the default.
-TAB_META_HOOK = '''
+TAB_META_HOOK = """
 
 def _add_tab_meta(app, pagename, templatename, context, doctree):
     context["metatags"] = context.get("metatags", "") + (
@@ -199,7 +235,7 @@ def _add_tab_meta(app, pagename, templatename, context, doctree):
 
 def setup(app):
     app.connect("html-page-context", _add_tab_meta)
-'''
+"""
 
 
 def theme_options(config: Config) -> dict[str, object]:
@@ -210,8 +246,12 @@ def theme_options(config: Config) -> dict[str, object]:
         "navigation_with_keys": True,
         "home_page_in_toc": True,
         "icon_links": [
-            {"name": link.name, "url": link.url, "icon": link.icon or "fa-solid fa-link",
-             "type": "fontawesome"}
+            {
+                "name": link.name,
+                "url": link.url,
+                "icon": link.icon or "fa-solid fa-link",
+                "type": "fontawesome",
+            }
             for link in config.html.header_links
             if link.url.startswith(("http://", "https://"))
         ],

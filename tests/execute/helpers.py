@@ -30,8 +30,15 @@ def notebook_of(text: str, path: str = "chapter.md") -> NotebookNode:
 def make_job(name: str, text: str, cwd: Path, tag: str = "", **fields) -> NotebookJob:
     """A job for the markdown ``text``, named ``name`` (also its source path)."""
     env = {TAG: tag, **fields.pop("env", {})}
-    return NotebookJob(name=name, source_path=name, tab=fields.pop("tab", None),
-                       notebook=notebook_of(text, name), cwd=cwd, env=env, **fields)
+    return NotebookJob(
+        name=name,
+        source_path=name,
+        tab=fields.pop("tab", None),
+        notebook=notebook_of(text, name),
+        cwd=cwd,
+        env=env,
+        **fields,
+    )
 
 
 def fixture_job(file: str, cwd: Path, tag: str = "", **fields) -> NotebookJob:

@@ -57,8 +57,9 @@ def test_a_multibyte_character_is_never_split():
 def test_rich_output_keeps_its_text_when_cut_and_errors_are_kept():
     budget = OutputBudget(limit=10)
     outputs: list = []
-    rich = new_output("execute_result", data={"text/plain": "x" * 8, "image/png": "A" * 500},
-                      execution_count=1)
+    rich = new_output(
+        "execute_result", data={"text/plain": "x" * 8, "image/png": "A" * 500}, execution_count=1
+    )
     feed(budget, outputs, rich)
     assert outputs[0].data == {"text/plain": "x" * 8}
     error = new_output("error", ename="ValueError", evalue="bad", traceback=["t" * 100])
@@ -98,15 +99,15 @@ def test_truncated_cells_are_found_from_the_note_and_warned_with_file_and_line()
         warnings.simplefilter("always")
         warn_truncated("chapters/loud.md", "pytorch", notebook)
     assert [str(item.message).split(":")[:3] for item in caught] == [
-        ["chapters/loud.md", "9", " cell 2 [pytorch]"]]
+        ["chapters/loud.md", "9", " cell 2 [pytorch]"]
+    ]
     assert caught[0].category is OutputTruncatedWarning
 
 
 def test_overwritten_text_pattern_matches_myst_nb():
     """Our linear pattern removes exactly what myst-nb's quadratic one removes."""
     original = re.compile(r".*\r(?=[^\n])")
-    assert myst_utils._RGX_CARRIAGERETURN.pattern in (original.pattern,
-                                                     OVERWRITTEN_TEXT.pattern)
+    assert myst_utils._RGX_CARRIAGERETURN.pattern in (original.pattern, OVERWRITTEN_TEXT.pattern)
     generator = random.Random(16)
     for _ in range(5000):
         text = "".join(generator.choice("ab\r\n\b") for _ in range(generator.randint(0, 40)))
@@ -137,7 +138,8 @@ def test_a_cell_printing_200_mb_gives_a_page_under_the_budget(tmp_path):
     book = tmp_path / "loud"
     book.mkdir()
     (book / "config.yaml").write_text(
-        'project:\n  name: loud\nbuild:\n  notebooks: ["index.md", "*.md"]\n')
+        'project:\n  name: loud\nbuild:\n  notebooks: ["index.md", "*.md"]\n'
+    )
     (book / "index.md").write_text("# Loud book\n\n```toc\nloud\n```\n")
     (book / "loud.md").write_text(LOUD_CHAPTER)
     budget = BuildConfig().max_output_bytes

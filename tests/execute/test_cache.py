@@ -33,8 +33,9 @@ def test_key_ignores_prose_and_follows_code_tab_kernel_dependencies(tmp_path):
     prose = make_job("b.md", chapter("x = 1", "print(x)", prose="Other words."), tmp_path)
     code = make_job("a.md", chapter("x = 2", "print(x)"), tmp_path)
     tab = make_job("a.md", chapter("x = 1", "print(x)"), tmp_path, tab="numpy")
-    dependency = make_job("a.md", chapter("x = 1", "print(x)"), tmp_path,
-                          dependencies=(("library:torch", "abc"),))
+    dependency = make_job(
+        "a.md", chapter("x = 1", "print(x)"), tmp_path, dependencies=(("library:torch", "abc"),)
+    )
     key = cache_key(base, "python3")
     assert cache_key(prose, "python3") == key
     assert cache_key(code, "python3") != key
@@ -69,8 +70,12 @@ def test_damaged_entry_is_a_miss(tmp_path, damage):
     cache.store(make_entry(key, executed_copy(job.notebook), 1.0))
     path = cache.entry_path(key)
     data = path.read_bytes()
-    damaged = {"truncate": data[: len(data) - 7], "flip": data.replace(b"out 1", b"out 9"),
-               "garbage": b"\x00\xff not json", "empty": b""}[damage]
+    damaged = {
+        "truncate": data[: len(data) - 7],
+        "flip": data.replace(b"out 1", b"out 9"),
+        "garbage": b"\x00\xff not json",
+        "empty": b"",
+    }[damage]
     path.write_bytes(damaged)
     with pytest.warns(CacheWarning, match="the notebook runs again"):
         assert cache.load(key) is None
@@ -96,11 +101,17 @@ def test_corrupt_durations_table_is_ignored(tmp_path):
 
 def test_second_build_of_the_same_folder_is_refused(tmp_path):
     with lock_build_dir(tmp_path / "_build"):
-        code = ("import sys; from pathlib import Path; from d2lbook.execute import lock_build_dir\n"
-                "try:\n    with lock_build_dir(Path(sys.argv[1])): print('got it')\n"
-                "except Exception as error: print(type(error).__name__, error)")
-        other = subprocess.run([sys.executable, "-c", code, str(tmp_path / "_build")],
-                               capture_output=True, text=True, timeout=60)
+        code = (
+            "import sys; from pathlib import Path; from d2lbook.execute import lock_build_dir\n"
+            "try:\n    with lock_build_dir(Path(sys.argv[1])): print('got it')\n"
+            "except Exception as error: print(type(error).__name__, error)"
+        )
+        other = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path / "_build")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert other.stdout.startswith("BuildLockedError"), other.stdout + other.stderr
         assert "another build" in other.stdout and ".lock" in other.stdout
     with lock_build_dir(tmp_path / "_build"):  # released after the first build ends

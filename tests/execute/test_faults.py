@@ -20,8 +20,9 @@ def test_exception_in_cell_three_names_file_cell_and_markdown_line(tmp_path):
     tag = new_tag()
     jobs = [fixture_job("exception.md", tmp_path, tag)]
     output = io.StringIO()
-    results = execute_notebooks(jobs, quick_settings(), tmp_path / "cache",
-                                progress=ConsoleProgress(output, live=False))
+    results = execute_notebooks(
+        jobs, quick_settings(), tmp_path / "cache", progress=ConsoleProgress(output, live=False)
+    )
     record = results[0].record
     assert record.status == "failed"
     error = record.error
@@ -44,15 +45,26 @@ def test_crashes_are_reported_and_the_others_go_on(tmp_path):
     tag = new_tag()
     jobs = [fixture_job(name, tmp_path, tag) for name in ("exit.md", "segfault.md", "quick.md")]
     started = time.time()
-    results = execute_notebooks(jobs, quick_settings(workers=1), tmp_path / "cache",
-                                progress=QuietProgress())
+    results = execute_notebooks(
+        jobs, quick_settings(workers=1), tmp_path / "cache", progress=QuietProgress()
+    )
     assert time.time() - started < 90
     statuses = {result.job.name: result.record.status for result in results}
-    assert statuses == {"faults/exit.md": "crashed", "faults/segfault.md": "crashed",
-                        "faults/quick.md": "executed"}
+    assert statuses == {
+        "faults/exit.md": "crashed",
+        "faults/segfault.md": "crashed",
+        "faults/quick.md": "executed",
+    }
     exit_error = results[0].record.error
     assert exit_error.failure.cell == 2
-    assert exit_error.line == line_of("exit.md", "```{.python .input}", ) + 4
+    assert (
+        exit_error.line
+        == line_of(
+            "exit.md",
+            "```{.python .input}",
+        )
+        + 4
+    )
     assert exit_error.failure.ename == "KernelDied"
     assert results[1].record.error.failure.cell == 1
     code = [cell for cell in results[2].notebook.cells if cell.cell_type == "code"]
@@ -65,8 +77,9 @@ def test_endless_loop_is_stopped_at_the_cell_timeout(tmp_path):
     tag = new_tag()
     jobs = [fixture_job("endless.md", tmp_path, tag)]
     started = time.time()
-    results = execute_notebooks(jobs, quick_settings(cell_timeout=3), tmp_path / "cache",
-                                progress=QuietProgress())
+    results = execute_notebooks(
+        jobs, quick_settings(cell_timeout=3), tmp_path / "cache", progress=QuietProgress()
+    )
     assert time.time() - started < 40
     record = results[0].record
     assert record.status == "timeout"
@@ -79,11 +92,17 @@ def test_endless_loop_is_stopped_at_the_cell_timeout(tmp_path):
 @pytest.mark.slow
 def test_notebook_timeout_kills_the_kernel_and_frees_the_slot(tmp_path):
     tag = new_tag()
-    jobs = [fixture_job("sleepy.md", tmp_path, tag, env={"SLEEP_SECONDS": "600"}),
-            fixture_job("quick.md", tmp_path, tag)]
+    jobs = [
+        fixture_job("sleepy.md", tmp_path, tag, env={"SLEEP_SECONDS": "600"}),
+        fixture_job("quick.md", tmp_path, tag),
+    ]
     started = time.time()
-    results = execute_notebooks(jobs, quick_settings(workers=1, notebook_timeout=8),
-                                tmp_path / "cache", progress=QuietProgress())
+    results = execute_notebooks(
+        jobs,
+        quick_settings(workers=1, notebook_timeout=8),
+        tmp_path / "cache",
+        progress=QuietProgress(),
+    )
     assert time.time() - started < 60
     assert [result.record.status for result in results] == ["timeout", "executed"]
     assert "notebook ran longer than 8 s" in str(results[0].record.error)
@@ -93,9 +112,14 @@ def test_notebook_timeout_kills_the_kernel_and_frees_the_slot(tmp_path):
 @pytest.mark.slow
 def test_fail_fast_cancels_what_was_not_started(tmp_path):
     jobs = [fixture_job("exception.md", tmp_path), fixture_job("quick.md", tmp_path)]
-    results = execute_notebooks(jobs, quick_settings(workers=1, fail_fast=True),
-                                tmp_path / "cache", progress=QuietProgress())
+    results = execute_notebooks(
+        jobs,
+        quick_settings(workers=1, fail_fast=True),
+        tmp_path / "cache",
+        progress=QuietProgress(),
+    )
     assert [result.record.status for result in results] == ["failed", "cancelled"]
-    keep_going = execute_notebooks(jobs, quick_settings(workers=1), tmp_path / "cache",
-                                   progress=QuietProgress())
+    keep_going = execute_notebooks(
+        jobs, quick_settings(workers=1), tmp_path / "cache", progress=QuietProgress()
+    )
     assert [result.record.status for result in keep_going] == ["failed", "executed"]

@@ -17,16 +17,19 @@ from tests.execute.helpers import chapter, make_job, notebook_of
 FOUR = ExecuteSettings(gpus=(0, 1, 2, 3), max_scan_gpus=2)
 
 
-@pytest.mark.parametrize(("code", "use"), [
-    ("x = 1 + 1", "none"),
-    ("# d2l.try_gpu() only in a comment\nx = 1", "none"),
-    ("device = d2l.try_gpu()", "one"),
-    ("net = net.cuda()", "one"),
-    ("x = torch.ones(2, device='cuda')", "one"),
-    ("devices = d2l.try_all_gpus()", "all"),
-    ("net = nn.DataParallel(net)", "all"),
-    ("n = torch.cuda.device_count()", "all"),
-])
+@pytest.mark.parametrize(
+    ("code", "use"),
+    [
+        ("x = 1 + 1", "none"),
+        ("# d2l.try_gpu() only in a comment\nx = 1", "none"),
+        ("device = d2l.try_gpu()", "one"),
+        ("net = net.cuda()", "one"),
+        ("x = torch.ones(2, device='cuda')", "one"),
+        ("devices = d2l.try_all_gpus()", "all"),
+        ("net = nn.DataParallel(net)", "all"),
+        ("n = torch.cuda.device_count()", "all"),
+    ],
+)
 def test_scan_finds_gpu_use(code, use):
     assert scan_gpu_use(notebook_of(chapter(code))) == use
 

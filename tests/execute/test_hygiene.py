@@ -16,8 +16,10 @@ import pytest
 
 from tests.conftest import REPOSITORY
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
-    not Path("/proc/self/stat").is_file(), reason="needs Linux /proc")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux /proc"),
+]
 
 CONFIG = """project:
   name: hygiene
@@ -68,8 +70,7 @@ def process_table() -> dict[int, Process]:
         if fields[0] == "Z":
             continue
         pid = int(entry.name)
-        table[pid] = Process(pid, int(fields[1]), int(fields[2]), int(fields[3]),
-                             int(fields[19]))
+        table[pid] = Process(pid, int(fields[1]), int(fields[2]), int(fields[3]), int(fields[19]))
     return table
 
 
@@ -79,8 +80,9 @@ def tree_of(root: int, *others: int) -> list[Process]:
     found = [table[pid] for pid in (root, *others) if pid in table]
     index = 0
     while index < len(found):
-        found += [item for item in table.values()
-                  if item.parent == found[index].pid and item not in found]
+        found += [
+            item for item in table.values() if item.parent == found[index].pid and item not in found
+        ]
         index += 1
     return found
 
@@ -90,8 +92,11 @@ def survivors(recorded: list[Process]) -> list[Process]:
     groups = {item.group for item in recorded} | {item.session for item in recorded}
     table = process_table()
     alive = [item for item in recorded if table.get(item.pid) == item]
-    alive += [item for item in table.values() if item not in alive and
-              (item.group in groups or item.session in groups)]
+    alive += [
+        item
+        for item in table.values()
+        if item not in alive and (item.group in groups or item.session in groups)
+    ]
     return alive
 
 
@@ -113,9 +118,15 @@ def write_book(folder: Path, chapter: str, extra: str = "") -> Path:
 
 def start_build(book: Path) -> subprocess.Popen:
     environment = {**os.environ, "PYTHONPATH": str(REPOSITORY), "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "d2lbook", "build", "html"], cwd=book,
-                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "d2lbook", "build", "html"],
+        cwd=book,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def wait_until(condition, timeout: float, what: str) -> None:
@@ -129,8 +140,9 @@ def wait_until(condition, timeout: float, what: str) -> None:
 
 def test_sigkill_of_the_build_leaves_no_process(tmp_path):
     pid_file = tmp_path / "daemon.pid"
-    book = write_book(tmp_path / "book", DAEMON_CELL.format(
-        pid_file=str(pid_file), after="time.sleep(600)"))
+    book = write_book(
+        tmp_path / "book", DAEMON_CELL.format(pid_file=str(pid_file), after="time.sleep(600)")
+    )
     build = start_build(book)
     recorded: list[Process] = []
     try:
@@ -154,8 +166,12 @@ def test_sigkill_of_the_build_leaves_no_process(tmp_path):
 
 def test_a_daemon_a_cell_starts_ends_with_the_build(tmp_path):
     pid_file = tmp_path / "daemon.pid"
-    book = write_book(tmp_path / "book", DAEMON_CELL.format(
-        pid_file=str(pid_file), after="time.sleep(5)  # the test records the daemon"))
+    book = write_book(
+        tmp_path / "book",
+        DAEMON_CELL.format(
+            pid_file=str(pid_file), after="time.sleep(5)  # the test records the daemon"
+        ),
+    )
     build = start_build(book)
     recorded: list[Process] = []
     try:
@@ -175,8 +191,10 @@ def test_a_daemon_a_cell_starts_ends_with_the_build(tmp_path):
 def test_a_signal_while_sphinx_runs_ends_sphinx(tmp_path, signal_number):
     sphinx_started = tmp_path / "sphinx.started"
     # conf.py runs inside sphinx-build: it says it started, then is slow
-    extra = (f"  sphinx_configs: [\"open({str(sphinx_started)!r}, 'w').close()\", "
-             "\"import time; time.sleep(600)\"]\n")
+    extra = (
+        f"  sphinx_configs: [\"open({str(sphinx_started)!r}, 'w').close()\", "
+        '"import time; time.sleep(600)"]\n'
+    )
     book = write_book(tmp_path / "book", "No code here.\n", extra)
     build = start_build(book)
     recorded: list[Process] = []

@@ -40,8 +40,12 @@ def test_signal_stops_the_build_and_keeps_finished_results(tmp_path, signal_numb
     environment = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
     process = subprocess.Popen(
         [sys.executable, str(FIXTURES / "interrupt_build.py"), str(cache), tag, "300"],
-        cwd=REPOSITORY, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True)
+        cwd=REPOSITORY,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         wait_for_line(process, "start    slow-2.md", timeout=120)
         time.sleep(3)  # both slow kernels are up and sleeping
@@ -58,7 +62,15 @@ def test_signal_stops_the_build_and_keeps_finished_results(tmp_path, signal_numb
     jobs = interrupt_jobs(tmp_path, tag, "0")
     stored = NotebookCache(cache)
     assert [stored.load(cache_key(job, "python3")) is not None for job in jobs] == [
-        True, True, False, False]
+        True,
+        True,
+        False,
+        False,
+    ]
     results = execute_notebooks(jobs, quick_settings(), cache, progress=QuietProgress())
     assert [result.record.status for result in results] == [
-        "cached", "cached", "executed", "executed"]
+        "cached",
+        "cached",
+        "executed",
+        "executed",
+    ]

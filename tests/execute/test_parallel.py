@@ -21,8 +21,12 @@ print(json.dumps({"visible": os.environ["CUDA_VISIBLE_DEVICES"], "start": start,
 def test_gpu_slots_give_each_kernel_its_own_gpus(tmp_path):
     tag = new_tag()
     needs = [2, 1, 0, 1, 2, 1, 0, 2]
-    jobs = [make_job(f"gpu-{index}.md", chapter(f"# notebook {index}\n{REPORT}"), tmp_path, tag,
-                     gpus=need) for index, need in enumerate(needs)]
+    jobs = [
+        make_job(
+            f"gpu-{index}.md", chapter(f"# notebook {index}\n{REPORT}"), tmp_path, tag, gpus=need
+        )
+        for index, need in enumerate(needs)
+    ]
     jobs.append(make_job("scanned.md", chapter(f"device = 'cuda'\n{REPORT}"), tmp_path, tag))
     needs.append(1)
     settings = quick_settings(workers=2, gpus=(0, 1, 2, 3))
@@ -37,7 +41,7 @@ def test_gpu_slots_give_each_kernel_its_own_gpus(tmp_path):
         runs.append((set(visible), seen["start"], seen["end"]))
     overlapping = 0
     for index, (gpus, start, end) in enumerate(runs):
-        for other_gpus, other_start, other_end in runs[index + 1:]:
+        for other_gpus, other_start, other_end in runs[index + 1 :]:
             if start < other_end and other_start < end:
                 overlapping += bool(gpus and other_gpus)
                 assert not gpus & other_gpus
@@ -52,14 +56,21 @@ def test_second_run_is_within_ten_percent_of_the_lower_bound(tmp_path):
     cache = tmp_path / "cache"
 
     def jobs(run: str):
-        return [make_job(f"sleep-{index}.md", chapter(f"import time\ntime.sleep({sleep})"),
-                         tmp_path, dependencies=(("run", run),))
-                for index, sleep in enumerate(sleeps)]
+        return [
+            make_job(
+                f"sleep-{index}.md",
+                chapter(f"import time\ntime.sleep({sleep})"),
+                tmp_path,
+                dependencies=(("run", run),),
+            )
+            for index, sleep in enumerate(sleeps)
+        ]
 
     execute_notebooks(jobs("first"), quick_settings(workers=4), cache, progress=QuietProgress())
     assert len(NotebookCache(cache).durations) == 30
-    results = execute_notebooks(jobs("second"), quick_settings(workers=4), cache,
-                                progress=QuietProgress())
+    results = execute_notebooks(
+        jobs("second"), quick_settings(workers=4), cache, progress=QuietProgress()
+    )
     records = [result.record for result in results]
     assert all(record.status == "executed" for record in records)
     makespan = max(r.started + r.duration for r in records) - min(r.started for r in records)
@@ -73,23 +84,36 @@ def test_second_run_is_within_ten_percent_of_the_lower_bound(tmp_path):
 def test_prose_edits_hit_code_and_dependency_edits_miss(tmp_path):
     cache = tmp_path / "cache"
     library = ("library", "digest-1")
-    first = [make_job("uses-library.md", chapter("print('lib')"), tmp_path,
-                      dependencies=(library,)),
-             make_job("plain.md", chapter("print('plain')"), tmp_path)]
+    first = [
+        make_job("uses-library.md", chapter("print('lib')"), tmp_path, dependencies=(library,)),
+        make_job("plain.md", chapter("print('plain')"), tmp_path),
+    ]
     results = execute_notebooks(first, quick_settings(), cache, progress=QuietProgress())
     assert [result.record.status for result in results] == ["executed", "executed"]
 
-    prose = [make_job("uses-library.md", chapter("print('lib')", prose="Edited!"), tmp_path,
-                      dependencies=(library,)),
-             make_job("plain.md", chapter("print('plain')", prose="Edited too."), tmp_path)]
+    prose = [
+        make_job(
+            "uses-library.md",
+            chapter("print('lib')", prose="Edited!"),
+            tmp_path,
+            dependencies=(library,),
+        ),
+        make_job("plain.md", chapter("print('plain')", prose="Edited too."), tmp_path),
+    ]
     results = execute_notebooks(prose, quick_settings(), cache, progress=QuietProgress())
     assert [result.record.status for result in results] == ["cached", "cached"]
     assert results[0].notebook.cells[0].source.startswith("# A chapter\n\nEdited!")
     assert results[0].notebook.cells[1].outputs[0]["text"] == "lib\n"
 
-    changed = [make_job("uses-library.md", chapter("print('lib')"), tmp_path,
-                        dependencies=(("library", "digest-2"),)),
-               make_job("plain.md", chapter("print('plain', 2)"), tmp_path)]
+    changed = [
+        make_job(
+            "uses-library.md",
+            chapter("print('lib')"),
+            tmp_path,
+            dependencies=(("library", "digest-2"),),
+        ),
+        make_job("plain.md", chapter("print('plain', 2)"), tmp_path),
+    ]
     results = execute_notebooks(changed, quick_settings(), cache, progress=QuietProgress())
     assert [result.record.status for result in results] == ["executed", "executed"]
     assert results[1].notebook.cells[1].outputs[0]["text"] == "plain 2\n"

@@ -21,12 +21,13 @@ def events(progress: ConsoleProgress, tmp_path) -> None:
     now = time.time()
     progress.tick([RunningNotebook(launch, now - 1, 2) for launch in launches], 1)
     failure = CellFailure("b.md", 3, 17, "ValueError", "bad value", "Traceback ...")
-    progress.finished(RunRecord("b.md", "b.md", None, "k", "failed", 4.0, (1,),
-                                failure.to_error()))
+    progress.finished(RunRecord("b.md", "b.md", None, "k", "failed", 4.0, (1,), failure.to_error()))
     progress.finished(RunRecord("a.md", "a.md", None, "k", "executed", 9.5))
-    records = [RunRecord("a.md", "a.md", None, "k", "executed", 9.5),
-               RunRecord("b.md", "b.md", None, "k", "failed", 4.0, (1,)),
-               RunRecord("d.md", "d.md", None, "k", "cached", 99.0)]
+    records = [
+        RunRecord("a.md", "a.md", None, "k", "executed", 9.5),
+        RunRecord("b.md", "b.md", None, "k", "failed", 4.0, (1,)),
+        RunRecord("d.md", "d.md", None, "k", "cached", 99.0),
+    ]
     progress.end(records, ScheduleSummary(2, 10.0, 9.5, 2))
 
 
@@ -39,7 +40,7 @@ def test_plain_lines_name_failures_and_end_with_the_slowest_table(tmp_path):
     assert "failed   b.md in 4.0 s [2/4]: b.md:17: cell 3: ValueError: bad value" in text
     assert "done     a.md in 9.5 s [3/4]" in text
     assert "lower bound 9.5 s, ratio 1.05" in text
-    slowest = text[text.index("Slowest notebooks"):]
+    slowest = text[text.index("Slowest notebooks") :]
     assert slowest.index("a.md") < slowest.index("b.md") and "d.md" not in slowest
 
 

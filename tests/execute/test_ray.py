@@ -69,20 +69,40 @@ def cluster():
 
 def run_book(book: Path, *options: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "d2lbook", "build", "eval", "--dir", str(book),
-                           "--gpus", "0,1,2,3", *options], capture_output=True, text=True,
-                          timeout=600, env=environment)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "d2lbook",
+            "build",
+            "eval",
+            "--dir",
+            str(book),
+            "--gpus",
+            "0,1,2,3",
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=environment,
+    )
 
 
 def executed_notebooks(book: Path) -> dict[str, str]:
     folder = book / "_build" / "eval" / "default"
-    return {path.relative_to(folder).as_posix(): path.read_text()
-            for path in sorted(folder.rglob("*.ipynb"))}
+    return {
+        path.relative_to(folder).as_posix(): path.read_text()
+        for path in sorted(folder.rglob("*.ipynb"))
+    }
 
 
 def code_outputs(result) -> list[str]:
-    return ["".join(output.get("text", "") for output in cell.get("outputs", []))
-            for cell in result.notebook.cells if cell.cell_type == "code"]
+    return [
+        "".join(output.get("text", "") for output in cell.get("outputs", []))
+        for cell in result.notebook.cells
+        if cell.cell_type == "code"
+    ]
 
 
 def test_unreachable_address_fails_within_seconds_naming_it():
@@ -129,18 +149,26 @@ def test_book_built_on_ray_equals_the_local_build(cluster, tmp_path):
     remote = run_book(ray_book, "--executor", "ray", "--address", cluster.address)
     assert remote.returncode == 0, remote.stdout + remote.stderr
     notebooks = executed_notebooks(ray_book)
-    assert set(notebooks) == {"chapters/files.ipynb", "chapters/gpu.ipynb",
-                              "chapters/profile.ipynb"}
+    assert set(notebooks) == {
+        "chapters/files.ipynb",
+        "chapters/gpu.ipynb",
+        "chapters/profile.ipynb",
+    }
     assert notebooks == executed_notebooks(local_book)
     assert "square: 100" in notebooks["chapters/files.ipynb"]
     assert "GPUs seen: 1" in notebooks["chapters/gpu.ipynb"]
     assert "profile: True" in notebooks["chapters/profile.ipynb"]
     # the same cache keys: a book executed on the cluster is cached as one executed here
-    entries = sorted(path.name for path in (ray_book / "_build" / "cache").rglob("*.json")
-                     if "entries" in path.parts)
+    entries = sorted(
+        path.name
+        for path in (ray_book / "_build" / "cache").rglob("*.json")
+        if "entries" in path.parts
+    )
     assert entries and entries == sorted(
-        path.name for path in (local_book / "_build" / "cache").rglob("*.json")
-        if "entries" in path.parts)
+        path.name
+        for path in (local_book / "_build" / "cache").rglob("*.json")
+        if "entries" in path.parts
+    )
     # nothing but the driver wrote the build tree: no notebook outputs in the shipped book
     assert not list((ray_book / "chapters").glob("*.ipynb"))
 
@@ -154,10 +182,19 @@ def test_the_cluster_offers_the_gpus_of_its_nodes(cluster):
 def test_each_notebook_sees_its_own_gpus(cluster, tmp_path):
     tag = new_tag()
     needs = [2, 1, 0, 1, 2, 1, 0, 2]
-    jobs = [make_job(f"gpu-{index}.md", chapter(f"# notebook {index}\n{REPORT}"), tmp_path, tag,
-                     gpus=need) for index, need in enumerate(needs)]
-    results = execute_notebooks(jobs, quick_settings(workers=2, gpus=FOUR), tmp_path / "cache",
-                                executor=RayExecutor(cluster.address), progress=QuietProgress())
+    jobs = [
+        make_job(
+            f"gpu-{index}.md", chapter(f"# notebook {index}\n{REPORT}"), tmp_path, tag, gpus=need
+        )
+        for index, need in enumerate(needs)
+    ]
+    results = execute_notebooks(
+        jobs,
+        quick_settings(workers=2, gpus=FOUR),
+        tmp_path / "cache",
+        executor=RayExecutor(cluster.address),
+        progress=QuietProgress(),
+    )
     runs = []
     for result, need in zip(results, needs, strict=True):
         assert result.record.status == "executed", result.record.error
@@ -166,7 +203,7 @@ def test_each_notebook_sees_its_own_gpus(cluster, tmp_path):
         assert len(visible) == need and visible <= {"0", "1", "2", "3"}
         runs.append((visible, seen["start"], seen["end"]))
     for index, (gpus, start, end) in enumerate(runs):
-        for other_gpus, other_start, other_end in runs[index + 1:]:
+        for other_gpus, other_start, other_end in runs[index + 1 :]:
             if start < other_end and other_start < end:
                 assert not gpus & other_gpus
     assert processes_tagged(tag) == []
@@ -177,8 +214,14 @@ def failure_summary(result) -> tuple:
     error = record.error
     if error is None:
         return record.status, code_outputs(result)
-    return (record.status, error.path, error.line, error.failure.cell, error.failure.ename,
-            error.failure.evalue)
+    return (
+        record.status,
+        error.path,
+        error.line,
+        error.failure.cell,
+        error.failure.ename,
+        error.failure.evalue,
+    )
 
 
 @pytest.mark.slow
@@ -186,17 +229,34 @@ def test_failures_and_timeouts_are_reported_as_locally(cluster, tmp_path):
     tag = new_tag()
     names = ("exception.md", "exit.md", "endless.md", "quick.md")
     jobs = [fixture_job(name, tmp_path, tag) for name in names]
-    jobs.append(make_job("faults/slow.md", chapter("import time\ntime.sleep(60)"), tmp_path, tag,
-                         env={"D2LBOOK_SLOW": "1"}))
+    jobs.append(
+        make_job(
+            "faults/slow.md",
+            chapter("import time\ntime.sleep(60)"),
+            tmp_path,
+            tag,
+            env={"D2LBOOK_SLOW": "1"},
+        )
+    )
     settings = quick_settings(cell_timeout=3, notebook_timeout=20)
-    remote = execute_notebooks(jobs, settings, tmp_path / "ray-cache",
-                               executor=RayExecutor(cluster.address), progress=QuietProgress())
-    local = execute_notebooks(jobs, settings, tmp_path / "local-cache",
-                              progress=QuietProgress())
+    remote = execute_notebooks(
+        jobs,
+        settings,
+        tmp_path / "ray-cache",
+        executor=RayExecutor(cluster.address),
+        progress=QuietProgress(),
+    )
+    local = execute_notebooks(jobs, settings, tmp_path / "local-cache", progress=QuietProgress())
     assert [result.record.status for result in remote] == [
-        "failed", "crashed", "timeout", "executed", "timeout"]
+        "failed",
+        "crashed",
+        "timeout",
+        "executed",
+        "timeout",
+    ]
     assert [failure_summary(result) for result in remote] == [
-        failure_summary(result) for result in local]
+        failure_summary(result) for result in local
+    ]
     assert "broken = total / 0" in remote[0].record.error.failure.traceback
     assert processes_tagged(tag) == []
 
@@ -204,8 +264,16 @@ def test_failures_and_timeouts_are_reported_as_locally(cluster, tmp_path):
 @pytest.mark.slow
 def test_interrupt_cancels_every_task_and_leaves_no_process(cluster, tmp_path):
     tag = new_tag()
-    jobs = [make_job(f"sleep-{index}.md", chapter("import time\ntime.sleep(120)"), tmp_path, tag,
-                     gpus=index % 2) for index in range(4)]
+    jobs = [
+        make_job(
+            f"sleep-{index}.md",
+            chapter("import time\ntime.sleep(120)"),
+            tmp_path,
+            tag,
+            gpus=index % 2,
+        )
+        for index in range(4)
+    ]
     executor = RayExecutor(cluster.address)
 
     def interrupt_when_running() -> None:
@@ -218,8 +286,13 @@ def test_interrupt_cancels_every_task_and_leaves_no_process(cluster, tmp_path):
     threading.Thread(target=interrupt_when_running, daemon=True).start()
     started = time.time()
     with pytest.raises(ExecutionInterrupted) as caught:
-        execute_notebooks(jobs, quick_settings(workers=2, gpus=FOUR), tmp_path / "cache",
-                          executor=executor, progress=QuietProgress())
+        execute_notebooks(
+            jobs,
+            quick_settings(workers=2, gpus=FOUR),
+            tmp_path / "cache",
+            executor=executor,
+            progress=QuietProgress(),
+        )
     assert time.time() - started < 150
     assert {result.record.status for result in caught.value.results} == {"cancelled"}
     deadline = time.time() + 15
@@ -240,8 +313,10 @@ def test_notebooks_needing_0_1_and_2_gpus_complete_on_three_nodes(tmp_path):
         deadline = time.time() + 60
         executor = RayExecutor(nodes.address)
         tag = new_tag()
-        jobs = [make_job(f"needs-{need}.md", chapter(REPORT), tmp_path, tag, gpus=need)
-                for need in (0, 1, 2)]
+        jobs = [
+            make_job(f"needs-{need}.md", chapter(REPORT), tmp_path, tag, gpus=need)
+            for need in (0, 1, 2)
+        ]
         jobs.append(make_job("needs-3.md", chapter(REPORT), tmp_path, tag, gpus=3))
         # ask for every GPU of the cluster: three in all, but no node has three
         settings = quick_settings(workers=1, gpus=(0, 1, 2))
@@ -249,16 +324,18 @@ def test_notebooks_needing_0_1_and_2_gpus_complete_on_three_nodes(tmp_path):
         while len([node for node in ray.nodes() if node["Alive"]]) < 3:
             assert time.time() < deadline, "the worker nodes did not join"
             time.sleep(1)
-        results = execute_notebooks(jobs, settings, tmp_path / "cache", executor=executor,
-                                    progress=QuietProgress())
+        results = execute_notebooks(
+            jobs, settings, tmp_path / "cache", executor=executor, progress=QuietProgress()
+        )
         for result, need in zip(results[:3], (0, 1, 2), strict=True):
             assert result.record.status == "executed", result.record.error
             seen = json.loads(code_outputs(result)[0])
             assert len([gpu for gpu in seen["visible"].split(",") if gpu]) == need
         refused = results[3].record
         assert refused.status == "failed"
-        assert "needs-3.md needs 3 GPUs but the largest node of the Ray cluster" in \
-            str(refused.error)
+        assert "needs-3.md needs 3 GPUs but the largest node of the Ray cluster" in str(
+            refused.error
+        )
         assert processes_tagged(tag) == []
     finally:
         if ray.is_initialized():
@@ -278,13 +355,21 @@ def test_shared_path_runs_the_job_where_it_is(cluster, tmp_path):
     (tmp_path / "data.txt").write_text("shared\n")
     code = "import os\nprint(os.getcwd())\nprint(open('data.txt').read().strip())"
     job = make_job("shared.md", chapter(code), tmp_path)
-    results = execute_notebooks([job], quick_settings(), tmp_path / "cache",
-                                executor=RayExecutor(cluster.address, shared_root=tmp_path),
-                                progress=QuietProgress())
+    results = execute_notebooks(
+        [job],
+        quick_settings(),
+        tmp_path / "cache",
+        executor=RayExecutor(cluster.address, shared_root=tmp_path),
+        progress=QuietProgress(),
+    )
     assert results[0].record.status == "executed", results[0].record.error
     assert code_outputs(results[0]) == [f"{tmp_path}\nshared\n"]
     elsewhere = make_job("elsewhere.md", chapter("x = 1"), tmp_path)
     with pytest.raises(ExecutionError, match="not under the shared path"):
-        execute_notebooks([elsewhere], quick_settings(), tmp_path / "cache2",
-                          executor=RayExecutor(cluster.address, shared_root=tmp_path / "other"),
-                          progress=QuietProgress())
+        execute_notebooks(
+            [elsewhere],
+            quick_settings(),
+            tmp_path / "cache2",
+            executor=RayExecutor(cluster.address, shared_root=tmp_path / "other"),
+            progress=QuietProgress(),
+        )

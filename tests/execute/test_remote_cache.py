@@ -52,9 +52,12 @@ class S3Server:
         # moto keeps its buckets per process, across servers: start from none
         reset = f"http://127.0.0.1:{self.port}/moto-api/reset"
         urllib.request.urlopen(urllib.request.Request(reset, method="POST"), timeout=30).close()
-        for name, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}",
-                            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                            "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        for name, value in {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("AWS_PROFILE", raising=False)
         self.fs = fsspec.filesystem("s3", skip_instance_cache=True, use_listings_cache=False)
@@ -131,8 +134,9 @@ def test_truncated_and_altered_entries_are_misses_naming_the_notebook(store, tmp
     keyed = [(job, cache_key(job, "python3")) for job in jobs]
     writer = RemoteCache(url)
     for job, key in keyed:
-        writer.upload(key, encode_entry(make_entry(key, executed(job.notebook), 1.0)),
-                      job.name, 1.0)
+        writer.upload(
+            key, encode_entry(make_entry(key, executed(job.notebook), 1.0)), job.name, 1.0
+        )
     assert writer.finish_uploads() == 3
     first, second = (writer.entry_path(key) for _, key in keyed[:2])
     data = filesystem.cat_file(first)
@@ -156,11 +160,16 @@ def test_truncated_and_altered_entries_are_misses_naming_the_notebook(store, tmp
 
 def test_concurrent_pushes_to_one_prefix_leave_only_complete_entries(store, tmp_path):
     url, filesystem, root = store
-    jobs = [make_job(f"n{index}.md", chapter(f"z = {index}", "print(z)"), tmp_path)
-            for index in range(30)]
-    entries = {cache_key(job, "python3"): encode_entry(
-        make_entry(cache_key(job, "python3"), executed(job.notebook, "o" * 2000), 1.0))
-        for job in jobs}
+    jobs = [
+        make_job(f"n{index}.md", chapter(f"z = {index}", "print(z)"), tmp_path)
+        for index in range(30)
+    ]
+    entries = {
+        cache_key(job, "python3"): encode_entry(
+            make_entry(cache_key(job, "python3"), executed(job.notebook, "o" * 2000), 1.0)
+        )
+        for job in jobs
+    }
     keys = sorted(entries)
     writers = [RemoteCache(url, transfers=4), RemoteCache(url, transfers=4)]
     shares = [keys[:20], keys[10:]]  # ten entries written by both at once
@@ -183,8 +192,9 @@ def test_concurrent_pushes_to_one_prefix_leave_only_complete_entries(store, tmp_
 
     reader = threading.Thread(target=read_while_writing)
     reader.start()
-    pushers = [threading.Thread(target=push, args=pair) for pair in zip(writers, shares,
-                                                                          strict=True)]
+    pushers = [
+        threading.Thread(target=push, args=pair) for pair in zip(writers, shares, strict=True)
+    ]
     for thread in pushers:
         thread.start()
     for thread in pushers:
@@ -202,8 +212,9 @@ def test_concurrent_pushes_to_one_prefix_leave_only_complete_entries(store, tmp_
 def test_read_only_mode_never_uploads(store, tmp_path):
     url, filesystem, root = store
     job = make_job("a.md", chapter("x = 1"), tmp_path)
-    tiers = CacheTiers(NotebookCache(tmp_path / "local"), RemoteCache(url, push=False),
-                       QuietProgress())
+    tiers = CacheTiers(
+        NotebookCache(tmp_path / "local"), RemoteCache(url, push=False), QuietProgress()
+    )
     tiers.store(job, cache_key(job, "python3"), executed(job.notebook), 1.0)
     tiers.finish([])
     assert stored_objects(filesystem, root) == []
@@ -238,8 +249,11 @@ def test_a_silent_store_costs_one_timeout_then_nothing(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     job = make_job("a.md", chapter("x = 1"), tmp_path)
-    tiers = CacheTiers(NotebookCache(tmp_path / "local"),
-                       RemoteCache(f"s3://{BUCKET}/p", timeout=2), QuietProgress())
+    tiers = CacheTiers(
+        NotebookCache(tmp_path / "local"),
+        RemoteCache(f"s3://{BUCKET}/p", timeout=2),
+        QuietProgress(),
+    )
     started = time.monotonic()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -265,8 +279,9 @@ def test_package_versions_are_those_the_kernels_python_sees(tmp_path):
     from d2lbook.execute.packages import package_versions
 
     write_fake_package(tmp_path, "fakepkg", "1.0")
-    versions = package_versions("python3", ["fakepkg", "surely-not-installed"],
-                                {"PYTHONPATH": str(tmp_path)}, tmp_path)
+    versions = package_versions(
+        "python3", ["fakepkg", "surely-not-installed"], {"PYTHONPATH": str(tmp_path)}, tmp_path
+    )
     assert versions == (("fakepkg", "1.0"), ("surely-not-installed", "not installed"))
 
 
@@ -290,8 +305,9 @@ def build_eval(book: Path, *args: str) -> subprocess.CompletedProcess:
 
 def executed_notebooks(book: Path) -> dict[str, str]:
     folder = book / "_build" / "eval" / "default"
-    return {str(path.relative_to(folder)): path.read_text()
-            for path in sorted(folder.rglob("*.ipynb"))}
+    return {
+        str(path.relative_to(folder)): path.read_text() for path in sorted(folder.rglob("*.ipynb"))
+    }
 
 
 def entry_count(filesystem, root: str) -> int:
@@ -336,11 +352,16 @@ def test_two_builds_pushing_at_once_leave_only_complete_entries(store, tmp_path)
     for book in books:
         shutil.copytree(BOOKS / "tiny", book)
     products = books[1] / "chapter_one" / "products.md"  # one shared notebook, one not
-    products.write_text(products.read_text().replace("```{.python .input}\n",
-                                                     "```{.python .input}\n# on b\n", 1))
+    products.write_text(
+        products.read_text().replace("```{.python .input}\n", "```{.python .input}\n# on b\n", 1)
+    )
     command = [sys.executable, "-m", "d2lbook", "build", "eval", "--cache-url", url]
-    builds = [subprocess.Popen(command, cwd=book, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True) for book in books]
+    builds = [
+        subprocess.Popen(
+            command, cwd=book, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for book in books
+    ]
     outputs = [build.communicate(timeout=300) for build in builds]
     for build, (stdout, stderr) in zip(builds, outputs, strict=True):
         assert build.returncode == 0 and "warning" not in stderr, stdout + stderr
@@ -358,8 +379,9 @@ def test_corrupt_entries_in_the_bucket_execute_again_with_a_warning(s3, tmp_path
     shutil.copytree(BOOKS / "tiny", machine_a)
     shutil.copytree(BOOKS / "tiny", machine_b)
     build_eval(machine_a, "--cache-url", url)
-    sums, products = sorted(s3.fs.find(f"{root}/entries"),
-                            key=lambda path: b"sums.md" not in s3.fs.cat_file(path))
+    sums, products = sorted(
+        s3.fs.find(f"{root}/entries"), key=lambda path: b"sums.md" not in s3.fs.cat_file(path)
+    )
     data = s3.fs.cat_file(sums)
     s3.fs.pipe_file(sums, data[:-40])  # truncated
     header, _, body = s3.fs.cat_file(products).partition(b"\n")
@@ -369,10 +391,12 @@ def test_corrupt_entries_in_the_bucket_execute_again_with_a_warning(s3, tmp_path
     assert "2 executed" in again.stdout, again.stdout
     warned = [line for line in again.stderr.splitlines() if "unusable" in line]
     assert len(warned) == 2, again.stderr
-    assert any("chapter_one/sums.md" in line and sums.rsplit("/", 1)[1] in line
-               for line in warned), warned
-    assert any("chapter_one/products.md" in line and "checksum mismatch" in line
-               for line in warned), warned
+    assert any(
+        "chapter_one/sums.md" in line and sums.rsplit("/", 1)[1] in line for line in warned
+    ), warned
+    assert any(
+        "chapter_one/products.md" in line and "checksum mismatch" in line for line in warned
+    ), warned
     assert executed_notebooks(machine_b) == executed_notebooks(machine_a)
 
 
@@ -380,10 +404,20 @@ def test_corrupt_entries_in_the_bucket_execute_again_with_a_warning(s3, tmp_path
 def test_store_stopped_mid_build_finishes_locally_with_one_warning(s3, tmp_path):
     book = tmp_path / "book"
     shutil.copytree(BOOKS / "tiny", book)
-    command = [sys.executable, "-m", "d2lbook", "build", "eval", "--cache-url",
-               f"s3://{BUCKET}/stopped", "--set", "build.cache_timeout=10"]
-    process = subprocess.Popen(command, cwd=book, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "d2lbook",
+        "build",
+        "eval",
+        "--cache-url",
+        f"s3://{BUCKET}/stopped",
+        "--set",
+        "build.cache_timeout=10",
+    ]
+    process = subprocess.Popen(
+        command, cwd=book, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     assert process.stderr is not None
     seen = []
     for line in process.stderr:  # the lookup is done once notebooks start
@@ -406,8 +440,11 @@ def test_cache_key_packages_follow_listed_versions_only(tmp_path):
     book = tmp_path / "book"
     shutil.copytree(BOOKS / "tiny", book)
     config = book / "config.yaml"
-    config.write_text(config.read_text().replace(
-        "  warning_is_error: true", "  warning_is_error: true\n  cache_key_packages: [fakepkg]"))
+    config.write_text(
+        config.read_text().replace(
+            "  warning_is_error: true", "  warning_is_error: true\n  cache_key_packages: [fakepkg]"
+        )
+    )
     write_fake_package(book, "fakepkg", "1.0")  # the book root is on the kernels' path
     write_fake_package(book, "otherpkg", "1.0")
     assert "2 executed" in build_eval(book).stdout
@@ -421,8 +458,10 @@ def test_cache_key_packages_follow_listed_versions_only(tmp_path):
     stats = run_d2lbook("cache", "stats", cwd=book)
     assert stats.returncode == 0, stats.stderr
     assert "local: " in stats.stdout and "4 entries" in stats.stdout
-    assert "fakepkg: 1.0 (2 entries), 2.0 (2 entries)" in stats.stdout or \
-        "fakepkg: 2.0 (2 entries), 1.0 (2 entries)" in stats.stdout, stats.stdout
+    assert (
+        "fakepkg: 1.0 (2 entries), 2.0 (2 entries)" in stats.stdout
+        or "fakepkg: 2.0 (2 entries), 1.0 (2 entries)" in stats.stdout
+    ), stats.stdout
 
 
 @pytest.mark.slow
@@ -444,14 +483,17 @@ def test_cache_commands_push_pull_stats_prune(tmp_path):
     stats = run_d2lbook("cache", "stats", "--cache-url", url, cwd=machine_b)
     assert "local: " in stats.stdout and "remote: " + url in stats.stdout, stats.stdout
     assert stats.stdout.count("3 entries") == 2, stats.stdout
-    assert "1 from the local cache, 0 from the remote cache, 1 executed (hit rate 50%)" \
-        in stats.stdout
+    assert (
+        "1 from the local cache, 0 from the remote cache, 1 executed (hit rate 50%)" in stats.stdout
+    )
 
-    recent = run_d2lbook("cache", "prune", "--keep-days", "1", "--tier", "both",
-                         "--cache-url", url, cwd=machine_b)
+    recent = run_d2lbook(
+        "cache", "prune", "--keep-days", "1", "--tier", "both", "--cache-url", url, cwd=machine_b
+    )
     assert "0 entries removed from the local cache" in recent.stdout, recent.stderr
-    pruned = run_d2lbook("cache", "prune", "--keep-days", "0", "--tier", "both",
-                         "--cache-url", url, cwd=machine_b)
+    pruned = run_d2lbook(
+        "cache", "prune", "--keep-days", "0", "--tier", "both", "--cache-url", url, cwd=machine_b
+    )
     assert "1 entries removed from the local cache" in pruned.stdout, pruned.stderr
     assert "1 entries removed from the remote cache" in pruned.stdout, pruned.stderr
     assert "executed" not in build_eval(machine_b, "--cache-url", url).stdout

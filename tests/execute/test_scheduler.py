@@ -12,17 +12,31 @@ def queued(tmp_path, name, need=0, expected=None):
 
 
 def test_order_is_unknown_first_then_longest(tmp_path):
-    queue = [queued(tmp_path, "short", expected=1.0), queued(tmp_path, "new"),
-             queued(tmp_path, "long", expected=9.0), queued(tmp_path, "middle", expected=4.0),
-             queued(tmp_path, "new2")]
+    queue = [
+        queued(tmp_path, "short", expected=1.0),
+        queued(tmp_path, "new"),
+        queued(tmp_path, "long", expected=9.0),
+        queued(tmp_path, "middle", expected=4.0),
+        queued(tmp_path, "new2"),
+    ]
     assert [item.job.name for item in order_queue(queue)] == [
-        "new", "new2", "long", "middle", "short"]
+        "new",
+        "new2",
+        "long",
+        "middle",
+        "short",
+    ]
 
 
 def test_pool_hands_out_disjoint_gpus_and_takes_them_back(tmp_path):
     pool = SlotPool(ExecuteSettings(workers=1, gpus=(0, 1, 2, 3)))
-    queue = [queued(tmp_path, "two", 2), queued(tmp_path, "one", 1), queued(tmp_path, "cpu"),
-             queued(tmp_path, "cpu2"), queued(tmp_path, "two-more", 2)]
+    queue = [
+        queued(tmp_path, "two", 2),
+        queued(tmp_path, "one", 1),
+        queued(tmp_path, "cpu"),
+        queued(tmp_path, "cpu2"),
+        queued(tmp_path, "two-more", 2),
+    ]
     launches = []
     while (index := pool.pick(queue)) is not None:
         item = queue.pop(index)

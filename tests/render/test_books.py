@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def article_text(page: Path) -> str:
     """The visible text of a page's article, one line per block."""
     html = page.read_text(encoding="utf-8")
-    article = html[html.index("<article"):html.index("</article>")]
+    article = html[html.index("<article") : html.index("</article>")]
     return re.sub(r"\n\s*\n+", "\n", re.sub(r"<[^>]+>", "", article))
 
 
@@ -40,8 +40,9 @@ def test_legacy_book_numbers_within_sections_and_every_equation(copy_book, monke
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     # The missing entry is a warning at its own line; the rest is built.
-    assert ("warning: index.md:8: toc entry 'chapter_two/index' names a missing file"
-            in result.stderr), result.stderr
+    assert (
+        "warning: index.md:8: toc entry 'chapter_two/index' names a missing file" in result.stderr
+    ), result.stderr
     text = article_text(book / "_build" / "html" / "chapter_one" / "squares.html")
     # As the original renders this book: numbers within sections (numfig_secnum_depth 2),
     # every display equation numbered, the book's 'Figure %%s' format read as 'Figure %s'.
@@ -55,14 +56,18 @@ def test_legacy_book_numbers_within_sections_and_every_equation(copy_book, monke
 def test_crash_caused_by_the_books_sphinx_settings_names_the_ini_key(copy_book):
     book = copy_book("legacy")
     config = book / "config.ini"
-    config.write_text(config.read_text().replace(
-        "sphinx_configs = numfig_format = {'figure': 'Figure %%s', 'table': 'Tab. %%s'}",
-        "sphinx_configs = numfig_format = {'figure': 'Figure ' + '%%d'}"))
+    config.write_text(
+        config.read_text().replace(
+            "sphinx_configs = numfig_format = {'figure': 'Figure %%s', 'table': 'Tab. %%s'}",
+            "sphinx_configs = numfig_format = {'figure': 'Figure ' + '%%d'}",
+        )
+    )
     result = run_d2lbook("build", "html", cwd=book)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and 'File "' not in result.stderr
-    assert re.search(r"error: config\.ini:11: Sphinx html build crashed: TypeError: %d format",
-                     result.stderr), result.stderr
+    assert re.search(
+        r"error: config\.ini:11: Sphinx html build crashed: TypeError: %d format", result.stderr
+    ), result.stderr
     assert "build.sphinx_configs (it sets numfig_format)" in result.stderr
 
 
@@ -74,12 +79,16 @@ def test_api_page_renders_every_entry_with_its_framework_mocked(copy_book):
     assert mocked == [
         "warning: api.md:7: autodoc documents tinylib, which imports modules that are not "
         "installed: not_installed_framework; they are mocked, so every class and function is "
-        "still documented"], result.stderr
+        "still documented"
+    ], result.stderr
     page = book / "_build" / "html" / "api.html"
     assert api_entries(page) == [
-        ("class", "tinylib.models.Model"), ("method", "tinylib.models.Model.forward"),
-        ("function", "tinylib.models.compiled_step"), ("function", "tinylib.models.train"),
-        ("function", "tinylib.evaluate")]
+        ("class", "tinylib.models.Model"),
+        ("method", "tinylib.models.Model.forward"),
+        ("function", "tinylib.models.compiled_step"),
+        ("function", "tinylib.models.train"),
+        ("function", "tinylib.evaluate"),
+    ]
     text = article_text(page)
     for signature, docstring in [
         ("class tinylib.models.Model(width=2)", "A linear model on top of the framework"),
@@ -113,11 +122,18 @@ def test_corpus_api_page_documents_every_framework_module(tmp_path, name):
     # book is the conformance tests' job. The library is generated from these chapters.
     kept = ("chapter_preface", "chapter_appendix-tools-for-deep-learning")
     book = tmp_path / name
-    shutil.copytree(corpus, book, ignore=lambda folder, names: [
-        entry for entry in names if Path(folder) == corpus and entry.startswith("chapter_")
-        and entry not in kept])
-    (book / "index.md").write_text("# API\n\n```toc\n:numbered:\n\n" + "/index\n".join(kept)
-                                   + "/index\n```\n")
+    shutil.copytree(
+        corpus,
+        book,
+        ignore=lambda folder, names: [
+            entry
+            for entry in names
+            if Path(folder) == corpus and entry.startswith("chapter_") and entry not in kept
+        ],
+    )
+    (book / "index.md").write_text(
+        "# API\n\n```toc\n:numbered:\n\n" + "/index\n".join(kept) + "/index\n```\n"
+    )
     result = run_d2lbook("build", "html", "--no-eval", cwd=book)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
@@ -126,6 +142,7 @@ def test_corpus_api_page_documents_every_framework_module(tmp_path, name):
     page = book / "_build" / "html" / "chapter_appendix-tools-for-deep-learning" / "d2l.html"
     entries = {entry for _, entry in api_entries(page)}
     for module in ("mxnet", "torch", "tensorflow"):  # one tab each, all on the page
-        expected = {f"d2l.{module}.{defined}"
-                    for defined in defined_names(book / "d2l" / f"{module}.py")}
+        expected = {
+            f"d2l.{module}.{defined}" for defined in defined_names(book / "d2l" / f"{module}.py")
+        }
         assert expected and expected <= entries, (module, expected - entries)

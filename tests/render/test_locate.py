@@ -35,33 +35,46 @@ def project(tmp_path):
     source.mkdir()
     (chapters / "chapter.md").write_text(CHAPTER)
     starts = [1, 10, 14]  # prose, code fence, prose
-    notebook = {"metadata": {"d2lbook": {"path": "chapter.md"}},
-                "cells": [{"metadata": {"d2lbook": {"line": line}}} for line in starts]}
+    notebook = {
+        "metadata": {"d2lbook": {"path": "chapter.md"}},
+        "cells": [{"metadata": {"d2lbook": {"line": line}}} for line in starts],
+    }
     (source / "chapter.ipynb").write_text(json.dumps(notebook))
-    (source / "other.ipynb").write_text(json.dumps(
-        {"metadata": {"d2lbook": {"path": "chapter.md"}}, "cells": []}))
+    (source / "other.ipynb").write_text(
+        json.dumps({"metadata": {"d2lbook": {"path": "chapter.md"}}, "cells": []})
+    )
     return ChapterLocator(source, chapters)
 
 
 def test_undefined_reference_points_at_its_mark(project):
     # the translation put (sec_a)= and a figure directive before it: myst says line 11
     assert project.locate("chapter.ipynb", 10011, "undefined label: 'nowhere'")[:2] == (
-        "chapter.md", 8)
+        "chapter.md",
+        8,
+    )
     assert project.locate("chapter.ipynb", 30002, "undefined label: 'nowhere'")[:2] == (
-        "chapter.md", 14)
+        "chapter.md",
+        14,
+    )
     assert project.locate("chapter.ipynb", 30003, "equation not found: eq_none")[:2] == (
-        "chapter.md", 14)
+        "chapter.md",
+        14,
+    )
 
 
 def test_unknown_warning_keeps_the_cell_mapping(project):
     assert project.locate("chapter.ipynb", 20002, "something else") == (
-        "chapter.md", 12, "something else")
+        "chapter.md",
+        12,
+        "something else",
+    )
 
 
 def test_duplicate_label_names_both_chapter_lines(project):
     other = str(project.source / "other.ipynb")
     file, line, message = project.locate(
-        "chapter.ipynb", 10009, f"duplicate label fig_a, other instance in {other}")
+        "chapter.ipynb", 10009, f"duplicate label fig_a, other instance in {other}"
+    )
     assert (file, line) == ("chapter.md", 6)
     assert message == "duplicate label fig_a, other instance in chapter.md:6"
 

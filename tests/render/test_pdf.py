@@ -111,35 +111,59 @@ LONG_LINE = "value_" + "x" * 40 + " = " + " + ".join(f"weight_{i}" for i in rang
 def write_notebook(path: Path) -> None:
     """A notebook page with a text output and an SVG display output."""
     notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     code = nbformat.v4.new_code_cell("print(42 * 1000)\nprint(LONG)")
-    code.outputs = [nbformat.v4.new_output("stream", name="stdout",
-                                           text=f"forty-two thousand 42000\n{LONG_LINE}\n")]
+    code.outputs = [
+        nbformat.v4.new_output(
+            "stream", name="stdout", text=f"forty-two thousand 42000\n{LONG_LINE}\n"
+        )
+    ]
     plot = nbformat.v4.new_code_cell("show_plot()")
-    plot.outputs = [nbformat.v4.new_output(
-        "display_data", data={"image/svg+xml": SVG.format(label="PLOTTED"),
-                              "text/plain": "<Figure>"})]
+    plot.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={"image/svg+xml": SVG.format(label="PLOTTED"), "text/plain": "<Figure>"},
+        )
+    ]
     tab_cells = []
     for tab in ("pytorch", "numpy"):
         cell = nbformat.v4.new_code_cell(f"print('{tab}')", metadata={"tags": [f"d2l-tab-{tab}"]})
         cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"output of {tab}\n")]
         tab_cells.append(cell)
-    boxes = "\n".join(f":::{{container}} d2l-tab d2l-tab-{tab}\nText only for {tab}.\n:::\n"
-                      for tab in ("pytorch", "numpy"))
-    notebook.cells = [nbformat.v4.new_markdown_cell("# Code Outputs\n\nCells and outputs."),
-                      code, plot, *tab_cells, nbformat.v4.new_markdown_cell(boxes)]
+    boxes = "\n".join(
+        f":::{{container}} d2l-tab d2l-tab-{tab}\nText only for {tab}.\n:::\n"
+        for tab in ("pytorch", "numpy")
+    )
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Code Outputs\n\nCells and outputs."),
+        code,
+        plot,
+        *tab_cells,
+        nbformat.v4.new_markdown_cell(boxes),
+    ]
     nbformat.write(notebook, path)
 
 
-def make_project(root: Path, extra_markdown: str = "", language: str = "en",
-                 **pdf_options: str) -> tuple[Config, Path]:
+def make_project(
+    root: Path, extra_markdown: str = "", language: str = "en", **pdf_options: str
+) -> tuple[Config, Path]:
     """A book config and a Sphinx project written as the build writes one."""
-    config = Config(root=root, project=ProjectConfig(
-        name="tiny", title="A Tiny Test Book", author="Ada Example", release="3.1.4",
-        language=language),
+    config = Config(
+        root=root,
+        project=ProjectConfig(
+            name="tiny",
+            title="A Tiny Test Book",
+            author="Ada Example",
+            release="3.1.4",
+            language=language,
+        ),
         build=BuildConfig(tabs=("pytorch", "numpy")),
-        pdf=PdfConfig(bibfile="references.bib", **pdf_options))
+        pdf=PdfConfig(bibfile="references.bib", **pdf_options),
+    )
     project = root / "_build" / "merged"
     (project / "chapters").mkdir(parents=True)
     (project / "img").mkdir()
@@ -151,8 +175,9 @@ def make_project(root: Path, extra_markdown: str = "", language: str = "en",
     (project / "chapters" / "references.md").write_text(REFERENCES)
     write_notebook(project / "chapters" / "outputs.ipynb")
     conf = render_conf(config, (), False, ["references.bib"])
-    conf += "\n".join(f"{name} = {value!r}"
-                      for name, value in latex.latex_settings(config, "pytorch").items())
+    conf += "\n".join(
+        f"{name} = {value!r}" for name, value in latex.latex_settings(config, "pytorch").items()
+    )
     conf += f"\nextensions = extensions + {list(latex.LATEX_EXTENSIONS)!r}\n"
     (project / "conf.py").write_text(conf)
     return config, project
@@ -206,16 +231,30 @@ def test_pdf_of_a_tab_keeps_only_that_tabs_cells_and_text(built) -> None:
 
 
 def test_select_tab_keeps_cells_of_several_tabs_and_untabbed_text() -> None:
-    tex = "\n".join([
-        "before",
-        r"\begin{sphinxuseclass}{cell}", r"\begin{sphinxuseclass}{tag_d2l-tab-numpy}",
-        r"\begin{sphinxuseclass}{cell_input}", "numpy code", r"\end{sphinxuseclass}",
-        r"\end{sphinxuseclass}", r"\end{sphinxuseclass}",
-        r"\begin{sphinxuseclass}{cell}", r"\begin{sphinxuseclass}{tag_d2l-tab-numpy}",
-        r"\begin{sphinxuseclass}{tag_d2l-tab-jax}", "shared code", r"\end{sphinxuseclass}",
-        r"\end{sphinxuseclass}", r"\end{sphinxuseclass}",
-        r"\begin{sphinxuseclass}{cell}", "untabbed code", r"\end{sphinxuseclass}",
-        "after", ""])
+    tex = "\n".join(
+        [
+            "before",
+            r"\begin{sphinxuseclass}{cell}",
+            r"\begin{sphinxuseclass}{tag_d2l-tab-numpy}",
+            r"\begin{sphinxuseclass}{cell_input}",
+            "numpy code",
+            r"\end{sphinxuseclass}",
+            r"\end{sphinxuseclass}",
+            r"\end{sphinxuseclass}",
+            r"\begin{sphinxuseclass}{cell}",
+            r"\begin{sphinxuseclass}{tag_d2l-tab-numpy}",
+            r"\begin{sphinxuseclass}{tag_d2l-tab-jax}",
+            "shared code",
+            r"\end{sphinxuseclass}",
+            r"\end{sphinxuseclass}",
+            r"\end{sphinxuseclass}",
+            r"\begin{sphinxuseclass}{cell}",
+            "untabbed code",
+            r"\end{sphinxuseclass}",
+            "after",
+            "",
+        ]
+    )
     jax = latex.select_tab(tex, "jax")
     assert "numpy code" not in jax
     assert "shared code" in jax and "untabbed code" in jax and "after" in jax
@@ -239,7 +278,7 @@ def test_long_output_lines_wrap_inside_the_page(built) -> None:
     lines = text.splitlines()
     first = next(index for index, line in enumerate(lines) if "value_xxx" in line)
     assert "weight_29" not in lines[first]
-    rest = [line for line in lines[first + 1:first + 12] if line.strip()]
+    rest = [line for line in lines[first + 1 : first + 12] if line.strip()]
     assert rest[0].lstrip().startswith(",→")  # Sphinx's continuation mark
     assert any("weight_29" in line for line in rest)
 
@@ -293,8 +332,9 @@ def test_missing_tools_stop_before_anything_is_written(tmp_path: Path) -> None:
     config = Config(root=tmp_path, project=ProjectConfig(name="tiny"))
     environment = {**os.environ, "PATH": str(bin_folder)}
     with pytest.raises(RenderError) as caught:
-        pdf.build_pdf(config, tmp_path / "missing-project", tmp_path / "_build", None,
-                      env=environment)
+        pdf.build_pdf(
+            config, tmp_path / "missing-project", tmp_path / "_build", None, env=environment
+        )
     message = str(caught.value)
     assert "xelatex" in message and "latexmk," not in message
     assert " ".join(pdf.DEBIAN_PACKAGES) in message
@@ -307,15 +347,20 @@ def test_latex_errors_name_the_tex_line_and_source_chapter(tmp_path: Path) -> No
     config, project = make_project(tmp_path, extra_markdown=BROKEN_LATEX + BROKEN_MATH)
     with pytest.warns(pdf.LatexErrorWarning) as caught:
         result = pdf.build_pdf(config, project, tmp_path / "_build", None)
-    messages = [str(warning.message) for warning in caught
-                if issubclass(warning.category, pdf.LatexErrorWarning)]
+    messages = [
+        str(warning.message)
+        for warning in caught
+        if issubclass(warning.category, pdf.LatexErrorWarning)
+    ]
     source = project / "chapters" / "fitting.md"
     lines = (FITTING + BROKEN_LATEX + BROKEN_MATH).splitlines()
     undefined = lines.index("\\undefinedcommandfromthebook{oops}") + 1
     assert messages[0].startswith(f"{source}:{undefined}: LaTeX error: Undefined control")
     formula = next(number for number, line in enumerate(lines, 1) if "gradient of" in line)
-    assert any(message.startswith(f"{source}:{formula}: LaTeX error: Missing {{ inserted")
-               for message in messages[1:]), messages
+    assert any(
+        message.startswith(f"{source}:{formula}: LaTeX error: Missing {{ inserted")
+        for message in messages[1:]
+    ), messages
     text = run_text("pdftotext", str(result.pdf), "-")
     assert "Text after the broken formula." in text  # TeX went on: the rest is there
     assert re.search(r"drawn in Fig\. 1\.1", text)  # and passes resolved the references
@@ -353,9 +398,10 @@ JAPANESE = "\n## 線形回帰\n\n線形回帰は最も基本的なモデルで�
 @pytest.mark.slow
 @needs_tex
 def test_japanese_text_is_set_in_a_cjk_font(tmp_path: Path) -> None:
-    require("noto serif cjk jp" in latex.installed_font_families() and
-            latex.xecjk_is_installed(),
-            f"{latex.CJK_FONT_PACKAGE} or {latex.CJK_TEX_PACKAGE} missing (make system-deps)")
+    require(
+        "noto serif cjk jp" in latex.installed_font_families() and latex.xecjk_is_installed(),
+        f"{latex.CJK_FONT_PACKAGE} or {latex.CJK_TEX_PACKAGE} missing (make system-deps)",
+    )
     config, project = make_project(tmp_path, extra_markdown=JAPANESE, language="ja")
     with warnings.catch_warnings():
         warnings.simplefilter("error", latex.FontWarning)
@@ -368,21 +414,28 @@ def test_japanese_text_is_set_in_a_cjk_font(tmp_path: Path) -> None:
 
 
 def test_display_math_in_a_heading_becomes_inline() -> None:
-    tex = "\n".join([
-        "text before",
-        r"\subsubsection{Cosine similarity is \begin{equation*}",
-        r"\begin{split}\cos(\theta) = \frac{v \cdot w}{|v||w|}.\end{split}",
-        r"\end{equation*}}",
-        r"\label{x}",
-        r"\begin{equation*}",
-        r"\begin{split}a = b\end{split}",
-        r"\end{equation*}", ""])
+    tex = "\n".join(
+        [
+            "text before",
+            r"\subsubsection{Cosine similarity is \begin{equation*}",
+            r"\begin{split}\cos(\theta) = \frac{v \cdot w}{|v||w|}.\end{split}",
+            r"\end{equation*}}",
+            r"\label{x}",
+            r"\begin{equation*}",
+            r"\begin{split}a = b\end{split}",
+            r"\end{equation*}",
+            "",
+        ]
+    )
     rewritten, lines = latex.inline_heading_math(tex)
     assert lines == [2]
-    assert rewritten.splitlines()[1] == (r"\subsubsection{Cosine similarity is "
-                                         r"\(\cos(\theta) = \frac{v \cdot w}{|v||w|}.\)}")
-    assert rewritten.endswith("\\begin{equation*}\n\\begin{split}a = b\\end{split}\n"
-                              "\\end{equation*}\n")  # a display outside headings stays
+    assert rewritten.splitlines()[1] == (
+        r"\subsubsection{Cosine similarity is "
+        r"\(\cos(\theta) = \frac{v \cdot w}{|v||w|}.\)}"
+    )
+    assert rewritten.endswith(
+        "\\begin{equation*}\n\\begin{split}a = b\\end{split}\n\\end{equation*}\n"
+    )  # a display outside headings stays
 
 
 HEADING = "コサイン類似度 MLの文脈では、角度が2つのベクトルの近さを測定する"
@@ -390,27 +443,41 @@ HEADING = "コサイン類似度 MLの文脈では、角度が2つのベクト�
 
 def test_heading_math_warning_names_the_source_heading(tmp_path: Path) -> None:
     (tmp_path / "chapter.md").write_text(
-        f"# Chapter\n\nSome text.\n\n### {HEADING} $$\\cos(\\theta) = 1$$\n")
+        f"# Chapter\n\nSome text.\n\n### {HEADING} $$\\cos(\\theta) = 1$$\n"
+    )
     tex = tmp_path / "book.tex"
-    tex.write_text("\n".join([
-        r"\documentclass{report}", r"\begin{document}",
-        r"\chapter{Chapter}", r"\label{\detokenize{chapter::doc}}",
-        f"\\subsubsection{{{HEADING} \\begin{{equation*}}",
-        r"\begin{split}\cos(\theta) = 1\end{split}", r"\end{equation*}}",
-        r"\end{document}", ""]))
+    tex.write_text(
+        "\n".join(
+            [
+                r"\documentclass{report}",
+                r"\begin{document}",
+                r"\chapter{Chapter}",
+                r"\label{\detokenize{chapter::doc}}",
+                f"\\subsubsection{{{HEADING} \\begin{{equation*}}",
+                r"\begin{split}\cos(\theta) = 1\end{split}",
+                r"\end{equation*}}",
+                r"\end{document}",
+                "",
+            ]
+        )
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         pdf.rewrite_tex(tex, tmp_path, "ja", (tmp_path,))
-    [heading] = [warning for warning in caught
-                 if issubclass(warning.category, pdf.LatexErrorWarning)]
+    [heading] = [
+        warning for warning in caught if issubclass(warning.category, pdf.LatexErrorWarning)
+    ]
     assert str(heading.message).startswith(f"{tmp_path / 'chapter.md'}:5: a heading holds")
     line = int(re.search(r"book\.tex:(\d+)", str(heading.message)).group(1))
     assert tex.read_text().splitlines()[line - 1].startswith(r"\subsubsection{コサイン")
 
 
 def test_missing_characters_of_opentype_and_tex_fonts() -> None:
-    log = "\n".join([
-        "Missing character: There is no 中 (U+4E2D) in font [FreeSerif.otf]/OT:script=latn;!",
-        'Missing character: There is no ç ("E7) in font cmmi10!',
-        'Missing character: There is no ã ("E3) in font cmmi10!'])
+    log = "\n".join(
+        [
+            "Missing character: There is no 中 (U+4E2D) in font [FreeSerif.otf]/OT:script=latn;!",
+            'Missing character: There is no ç ("E7) in font cmmi10!',
+            'Missing character: There is no ã ("E3) in font cmmi10!',
+        ]
+    )
     assert pdf.missing_characters(log) == {"[FreeSerif.otf]": {"中"}, "cmmi10": {"ç", "ã"}}

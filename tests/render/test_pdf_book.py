@@ -23,13 +23,16 @@ EQUATION_NUMBER = re.compile(r'class="eqno">\((?P<number>[\d.]+)\)')
 
 
 def require_tex() -> None:
-    require(all(shutil.which(tool) for tool in TOOLS),
-            "TeX Live, rsvg-convert or poppler-utils missing (make system-deps)")
+    require(
+        all(shutil.which(tool) for tool in TOOLS),
+        "TeX Live, rsvg-convert or poppler-utils missing (make system-deps)",
+    )
 
 
 def pdf_text(path: Path) -> str:
-    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def build_book(folder: Path, *targets: str) -> None:
@@ -51,10 +54,16 @@ def captions(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_citations_references_and_links_in_captions_compile(captions: Path) -> None:
     text = " ".join(pdf_text(captions / "_build" / "pdf" / "captions.pdf").split())
-    assert re.search(r"Fig\. [\d.]+: A loop after \[Gauss, 1809\], tabulated in Table [\d.]+ "
-                     r"of Section 1\.2; see the source\.", text), text
-    assert re.search(r"Table [\d.]+: Points drawn in Fig\. [\d.]+, fitted as in "
-                     r"\[Gauss, 1809\] and online\.", text), text
+    assert re.search(
+        r"Fig\. [\d.]+: A loop after \[Gauss, 1809\], tabulated in Table [\d.]+ "
+        r"of Section 1\.2; see the source\.",
+        text,
+    ), text
+    assert re.search(
+        r"Table [\d.]+: Points drawn in Fig\. [\d.]+, fitted as in "
+        r"\[Gauss, 1809\] and online\.",
+        text,
+    ), text
 
 
 @pytest.mark.slow
@@ -83,17 +92,28 @@ def test_section_numbers_and_every_equation_follow_the_sphinx_settings(tmp_path:
     book = tmp_path / "pdf-captions"
     shutil.copytree(BOOKS / "pdf-captions", book)
     config = book / "config.ini"
-    config.write_text(config.read_text().replace(
-        "resources = img/ captions.bib\n", "resources = img/ captions.bib\nsphinx_configs = "
-        "numfig_secnum_depth = 2\n    math_number_all = True\n"))
+    config.write_text(
+        config.read_text().replace(
+            "resources = img/ captions.bib\n",
+            "resources = img/ captions.bib\nsphinx_configs = "
+            "numfig_secnum_depth = 2\n    math_number_all = True\n",
+        )
+    )
     build_book(book, "pdf")
     text = " ".join(pdf_text(book / "_build" / "pdf" / "captions.pdf").split())
-    for number in ("Fig. 1.1.1:", "Table 1.2.1:", "Fig. 1.2.1:", "(1.1.1)", "(1.1.2)",
-                   "Refer to Fig. 1.1.1 and (1.1.1)"):
+    for number in (
+        "Fig. 1.1.1:",
+        "Table 1.2.1:",
+        "Fig. 1.2.1:",
+        "(1.1.1)",
+        "(1.1.2)",
+        "Refer to Fig. 1.1.1 and (1.1.1)",
+    ):
         assert number in text, number
 
 
 # --- the book's post_latex script, without TeX ------------------------------------------------
+
 
 def post_latex_book(root: Path, script: str) -> tuple[Config, Path]:
     """A book folder with ``static/post_latex/main.py`` and a .tex under ``_build``."""
@@ -102,8 +122,11 @@ def post_latex_book(root: Path, script: str) -> tuple[Config, Path]:
     tex = root / "_build" / "pdf" / "default" / "latex" / "book.tex"
     tex.parent.mkdir(parents=True)
     tex.write_text("\\begin{document}\nSphinx's text\n")
-    config = Config(root=root, project=ProjectConfig(name="book"),
-                    pdf=PdfConfig(post_latex="./static/post_latex/main.py"))
+    config = Config(
+        root=root,
+        project=ProjectConfig(name="book"),
+        pdf=PdfConfig(post_latex="./static/post_latex/main.py"),
+    )
     return config, tex
 
 
@@ -115,13 +138,13 @@ with open(sys.argv[1], "w") as f:
 """
 
 
-def test_post_latex_runs_in_the_book_root_on_a_relative_path(tmp_path: Path,
-                                                            monkeypatch) -> None:
+def test_post_latex_runs_in_the_book_root_on_a_relative_path(tmp_path: Path, monkeypatch) -> None:
     config, tex = post_latex_book(tmp_path / "book", RECORDING_SCRIPT)
     monkeypatch.chdir(tmp_path)  # the CLI's root is relative to where it runs
     relative = Config(root=Path("book"), project=config.project, pdf=config.pdf)
-    pdf.run_post_latex(relative, Path("book") / tex.relative_to(tmp_path / "book"),
-                       {"PATH": "/usr/bin:/bin"})
+    pdf.run_post_latex(
+        relative, Path("book") / tex.relative_to(tmp_path / "book"), {"PATH": "/usr/bin:/bin"}
+    )
     text = tex.read_text()
     assert f"cwd={tmp_path / 'book'}\n" in text
     assert "argv=_build/pdf/default/latex/book.tex\n" in text
@@ -149,8 +172,16 @@ def test_missing_post_latex_script_warns(tmp_path: Path) -> None:
 
 # --- CJK ---------------------------------------------------------------------------------------
 
-NOTO = frozenset({"noto serif cjk jp", "noto sans cjk jp", "noto sans mono cjk jp",
-                  "noto serif cjk sc", "noto sans cjk sc", "noto sans mono cjk sc"})
+NOTO = frozenset(
+    {
+        "noto serif cjk jp",
+        "noto sans cjk jp",
+        "noto sans mono cjk jp",
+        "noto serif cjk sc",
+        "noto sans cjk sc",
+        "noto sans mono cjk sc",
+    }
+)
 TEX = "\\documentclass{report}\n\\begin{document}\n{body}\n\\end{document}\n"
 
 
@@ -176,8 +207,9 @@ def test_cjk_preamble_chooses_the_languages_noto_fonts() -> None:
 def test_missing_cjk_font_warns_naming_the_package() -> None:
     with pytest.warns(latex.FontWarning, match="apt-get install fonts-noto-cjk"):
         assert latex.cjk_preamble("ja", frozenset({"freeserif"}), xecjk=True) == ""
-    with pytest.warns(latex.FontWarning,
-                      match="apt-get install texlive-lang-cjk texlive-lang-chinese"):
+    with pytest.warns(
+        latex.FontWarning, match="apt-get install texlive-lang-cjk texlive-lang-chinese"
+    ):
         assert latex.cjk_preamble("ja", NOTO, xecjk=False) == ""
 
 

@@ -18,7 +18,8 @@ from d2lbook.render.sphinx_configs import check_sphinx_configs, explain_crash
 def ini_book(folder: Path, sphinx_configs: str) -> Path:
     (folder / "config.ini").write_text(
         f"[project]\nname = legacy\n\n[build]\nsphinx_configs = {sphinx_configs}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return folder
 
 
@@ -38,19 +39,32 @@ def test_settings_sphinx_can_use_pass(tmp_path, sphinx_configs):
 @pytest.mark.parametrize(
     ("sphinx_configs", "line", "message"),
     [
-        ("numfig_format = {'figure': 'Fig. %%%%s'}", 5,
-         "numfig_format['figure'] = 'Fig. %%s' cannot hold a number"),
-        ("numfig_format = {'figure': 'Figure'}", 5,
-         "numfig_format['figure'] = 'Figure' cannot hold a number"),
-        ("latex_engine = 'xelatex'\n    numfig_format = 'Fig. %%s'", 6,
-         "numfig_format must be a mapping"),
+        (
+            "numfig_format = {'figure': 'Fig. %%%%s'}",
+            5,
+            "numfig_format['figure'] = 'Fig. %%s' cannot hold a number",
+        ),
+        (
+            "numfig_format = {'figure': 'Figure'}",
+            5,
+            "numfig_format['figure'] = 'Figure' cannot hold a number",
+        ),
+        (
+            "latex_engine = 'xelatex'\n    numfig_format = 'Fig. %%s'",
+            6,
+            "numfig_format must be a mapping",
+        ),
         ("math_eqref_format = 'Eq. {}'", 5, "math_eqref_format = 'Eq. {}' cannot hold a number"),
-        ("latex_engine = 'xelatex'\n    numfig_secnum_depth = = 2", 6,
-         "'numfig_secnum_depth = = 2' is not Python"),
+        (
+            "latex_engine = 'xelatex'\n    numfig_secnum_depth = = 2",
+            6,
+            "'numfig_secnum_depth = = 2' is not Python",
+        ),
     ],
 )
-def test_settings_sphinx_would_crash_on_name_the_ini_key_and_line(tmp_path, sphinx_configs, line,
-                                                                  message):
+def test_settings_sphinx_would_crash_on_name_the_ini_key_and_line(
+    tmp_path, sphinx_configs, line, message
+):
     config = load_config(ini_book(tmp_path, sphinx_configs))
     with pytest.raises(ConfigError) as caught:
         check_sphinx_configs(config)
@@ -63,7 +77,9 @@ def test_settings_sphinx_would_crash_on_name_the_ini_key_and_line(tmp_path, sphi
 def test_yaml_settings_are_checked_at_their_list_entry(tmp_path):
     (tmp_path / "config.yaml").write_text(
         "build:\n  sphinx_configs:\n    - latex_engine = 'xelatex'\n"
-        "    - \"numfig_format = {'table': 'Table'}\"\n", encoding="utf-8")
+        "    - \"numfig_format = {'table': 'Table'}\"\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError) as caught:
         check_sphinx_configs(load_config(tmp_path))
     assert (caught.value.path, caught.value.line) == (str(tmp_path / "config.yaml"), 4)
@@ -73,8 +89,11 @@ def real_sphinx_crash(folder: Path, conf: str) -> str:
     """The stderr of a real Sphinx run on a one-page project with ``conf``."""
     (folder / "conf.py").write_text(conf, encoding="utf-8")
     (folder / "index.rst").write_text("Title\n=====\n\n.. figure:: x.png\n   :name: f\n\n   A\n")
-    process = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(folder),
-                              str(folder / "_out")], capture_output=True, text=True)
+    process = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(folder), str(folder / "_out")],
+        capture_output=True,
+        text=True,
+    )
     assert process.returncode != 0
     return process.stderr
 
@@ -83,8 +102,10 @@ def real_sphinx_crash(folder: Path, conf: str) -> str:
 @pytest.mark.parametrize(
     ("conf", "summary"),
     [
-        ("numfig = True\nnumfig_format = {'figure': 'Fig. %%s'}\n",
-         "TypeError: not all arguments converted during string formatting"),
+        (
+            "numfig = True\nnumfig_format = {'figure': 'Fig. %%s'}\n",
+            "TypeError: not all arguments converted during string formatting",
+        ),
         ("extensions = []\nx = undefined_name\n", "NameError: name 'undefined_name' is not"),
     ],
     ids=["while-writing", "in-conf-py"],
@@ -102,8 +123,9 @@ def test_crash_summary_is_none_when_sphinx_failed_without_crashing():
 
 
 def test_a_crash_of_a_book_with_its_own_settings_names_them(tmp_path):
-    config = load_config(ini_book(tmp_path, "numfig_format = {'figure': 'Fig. %%s'}\n"
-                                            "    latex_engine = 'xelatex'"))
+    config = load_config(
+        ini_book(tmp_path, "numfig_format = {'figure': 'Fig. %%s'}\n    latex_engine = 'xelatex'")
+    )
     crash = SphinxCrash("Sphinx html build crashed: TypeError: boom", path="_build/merged")
     explained = explain_crash(config, crash)
     assert isinstance(explained, RenderError)

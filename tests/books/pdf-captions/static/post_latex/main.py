@@ -1,5 +1,6 @@
 """Post-processing as d2l books write it: run in the book's root folder, open the .tex
 by the path given (relative to that folder) and edit it in place."""
+
 import os
 import sys
 
