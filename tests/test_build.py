@@ -103,11 +103,11 @@ def test_restored_build_folder_in_a_fresh_copy_hits_the_cache(built_tiny, tmp_pa
             r"config\.yaml:\d+",
         ),
         (
-            lambda b: (b / "chapter_one" / "sums.md").write_text("# Sums\n:lable:`sec_sums`\n"),
+            lambda b: (b / "chapter_one" / "sums.md").write_text("---\ngpus: many\n---\n# Sums\n"),
             r"chapter_one/sums\.md:2",
         ),
     ],
-    ids=["unclosed-fence", "missing-toc-entry", "broken-config", "unknown-mark"],
+    ids=["unclosed-fence", "missing-toc-entry", "broken-config", "bad-front-matter"],
 )
 def test_bad_input_names_file_and_line_and_keeps_the_site(built_tiny, edit, expected):
     book, _ = built_tiny
@@ -118,6 +118,20 @@ def test_bad_input_names_file_and_line_and_keeps_the_site(built_tiny, edit, expe
     assert re.search(expected, result.stderr), result.stderr
     assert "Traceback" not in result.stderr
     assert (book / "_build" / "html" / "chapter_one" / "sums.html").read_text() == before
+
+
+def test_misspelled_mark_is_read_with_a_warning_at_its_line(built_tiny):
+    """The original rendered `:lable:` as text; we read it as the label it resembles."""
+    book, _ = built_tiny
+    chapter = book / "chapter_one" / "sums.md"
+    chapter.write_text(
+        chapter.read_text().replace("# ", "# Sums again\n:lable:`sec_again`\n\n# ", 1)
+    )
+    result = run_d2lbook("build", "html", cwd=book)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"warning: chapter_one/sums\.md:2: .*lable.*\[dialect\]", result.stderr)
+    page = (book / "_build" / "html" / "chapter_one" / "sums.html").read_text()
+    assert 'id="sec-again"' in page and ":lable:" not in page
 
 
 def test_missing_image_is_reported_with_its_page(built_tiny):
