@@ -67,7 +67,8 @@ def test_serve_rebuilds_and_reloads_after_an_edit(copy_book):
         wait_for(lambda: fetch(address + "__d2lbook_version") != "0", 180, "a rebuild")
         assert "We verify" in fetch(address + "chapter_one/sums.html")
 
-        chapter.write_text(chapter.read_text().replace(":label:`sec_sums`", ":width:`sec_sums`"))
+        # a code cell never closed: content would be lost, so the build stops (no new page)
+        chapter.write_text(chapter.read_text() + "\n```{.python .input}\nprint(1)\n")
         wait_for(lambda: fetch(address + "__d2lbook_version") == "2", 180, "a failed rebuild")
         assert any("sums.md:" in line and "error" in line for line in lines)
         assert "We verify" in fetch(address + "chapter_one/sums.html")  # still serving
