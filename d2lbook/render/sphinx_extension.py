@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.domains.math import MathDomain
 from sphinx.environment import BuildEnvironment
@@ -121,15 +122,29 @@ def let_mocks_count() -> None:
     argument calls ``range(npx.num_gpus())``); with the framework mocked, that call must
     not stop the import, or the API page loses the whole module.
     """
-    import sphinx.ext.autodoc.mock as autodoc_mock
-
-    stand_in: Any = getattr(autodoc_mock, "_MockObject")  # noqa: B009 (private: no stub)
+    stand_in: Any = _MockObject
     stand_in.__index__ = stand_in.__int__ = lambda self: 0
     stand_in.__float__ = lambda self: 0.0
 
 
+def show_unlinked_api_type(
+    app: Sphinx, env: BuildEnvironment, node: Any, contnode: nodes.Element
+) -> nodes.Node | None:
+    """A type named in an API entry that nothing documents (``Block``, a base class from a
+    framework that is not installed) is shown as code, not as a broken link."""
+    if node.get("refdomain") != "py":
+        return None
+    parent = node.parent
+    while parent is not None and not isinstance(parent, addnodes.desc):
+        parent = parent.parent
+    if parent is None:
+        return None  # a reference the author wrote: Sphinx warns as usual
+    return nodes.literal(text=contnode.astext())
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     let_mocks_count()
+    app.connect("missing-reference", show_unlinked_api_type)
     app.add_transform(NumberEveryEquation)
     app.connect("autodoc-process-signature", show_own_constructor)
     # Around Sphinx's own section numbering (an env-get-updated handler at priority 500).
