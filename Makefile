@@ -47,7 +47,7 @@ system-deps:
 	else echo "not root: install $(SYSTEM_PACKAGES) yourself for the PDF and browser tests"; fi
 
 test: setup system-deps
-	$(BIN)/python -m pytest -m "(slow or not slow) and not corpus_pdf" -q
+	$(BIN)/python -m pytest -m "(slow or not slow) and not corpus_pdf" -q --durations=25
 
 quick: setup
 	$(BIN)/python -m pytest -m "not slow" -q
