@@ -314,6 +314,8 @@ class BlockRewriter:
         if first is not None:
             if first.name != "label":
                 return 0
+            if index > 0 and ATX_HEADING.match(lines[index - 1]):
+                return 0  # the label of the heading above, not of a table below
             cursor = skip_blank(lines, index + 1)
             above = first.value
         if cursor >= len(lines) or read_line_mark(lines[cursor]) is not None:

@@ -91,17 +91,17 @@ def corpus() -> Path:
     return require_corpus()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tex() -> None:
     require_tex()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def chromium() -> Path:
     return require_chromium()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def oracle() -> Path:
     return require_oracle()
 
