@@ -164,20 +164,23 @@ def test_every_escaping_config_path_is_refused_with_its_key(
 
 def test_external_paths_let_the_book_read_a_chosen_folder_and_nothing_more(copy_book, tmp_path):
     book = copy_book("tiny")
-    shared = tmp_path / "shared"
+    shared = tmp_path / "team-data"
     shared.mkdir()
     (shared / "data.csv").write_text("1,2\n")
     (shared / "logo.png").write_bytes(b"png")
-    configure(book, "build", "dependencies", ["../shared/data.csv"])
-    configure(book, "build", "external_paths", ["../shared"])
+    configure(book, "build", "dependencies", ["../team-data/data.csv"])
+    configure(book, "build", "external_paths", ["../team-data"])
     chapter = book / "chapter_one" / "sums.md"
-    chapter.write_text("---\ndependencies: ../../shared/data.csv\n---\n" + chapter.read_text())
+    chapter.write_text("---\ndependencies: ../../team-data/data.csv\n---\n" + chapter.read_text())
     result = run_d2lbook("build", "tabcheck", cwd=book)
     assert result.returncode == 0, result.stderr
     assert f"may read files from {shared}" in result.stderr
     for key, value in (("html", "logo"), ("library", "version_file")):  # copied or written
         configure(
-            book, key, value, "../shared/logo.png" if value == "logo" else "../shared/version.py"
+            book,
+            key,
+            value,
+            "../team-data/logo.png" if value == "logo" else "../team-data/version.py",
         )
         assert f"{key}.{value}" in one_error_line(run_d2lbook("build", "tabcheck", cwd=book))
         configure(book, key, value, "")
