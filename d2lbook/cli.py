@@ -25,6 +25,14 @@ if TYPE_CHECKING:
 Result = TypeVar("Result")
 BOOK_FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
 """``--dir``: an existing folder (a missing one is an error, not a book of defaults)."""
+book_folder_option = click.option(
+    "--dir",
+    "root",
+    type=BOOK_FOLDER,
+    default=".",
+    help="Book folder (holding config.yaml or config.ini).",
+)
+"""The ``--dir`` option every command that reads a book shares."""
 
 TARGETS = (
     "eval",
@@ -126,13 +134,7 @@ class OneLineChoice(click.Choice[str]):
 @click.argument(
     "targets", nargs=-1, required=True, type=OneLineChoice(TARGETS), metavar="TARGET..."
 )
-@click.option(
-    "--dir",
-    "root",
-    type=BOOK_FOLDER,
-    default=".",
-    help="Book folder (holding config.yaml or config.ini).",
-)
+@book_folder_option
 @click.option("--tab", default=None, help="Build one tab, or 'all' (default: every tab).")
 @click.option(
     "--set",
@@ -379,13 +381,7 @@ def report_tabcheck(config: Config) -> None:
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-@click.option(
-    "--dir",
-    "root",
-    type=BOOK_FOLDER,
-    default=".",
-    help="Book folder (holding config.yaml or config.ini).",
-)
+@book_folder_option
 def activate(tab: str, files: tuple[Path, ...], root: Path) -> None:
     """Make only TAB's code run when FILES are opened in Jupyter ('all' restores)."""
     from d2lbook import tabs
@@ -416,13 +412,7 @@ def new(folder: Path, title: str | None) -> None:
 
 
 @main.command()
-@click.option(
-    "--dir",
-    "root",
-    type=BOOK_FOLDER,
-    default=".",
-    help="Book folder (holding config.yaml or config.ini).",
-)
+@book_folder_option
 @click.option(
     "--port",
     type=click.IntRange(min=0, max=65535),
@@ -456,13 +446,7 @@ def serve(root: Path, port: int, interval: float, tab: str | None) -> None:
 
 
 @main.command()
-@click.option(
-    "--dir",
-    "root",
-    type=BOOK_FOLDER,
-    default=".",
-    help="Book folder (holding config.yaml or config.ini).",
-)
+@book_folder_option
 @click.option("--cache", is_flag=True, help="Remove the execution cache too.")
 def clear(root: Path, cache: bool) -> None:
     """Remove build outputs, keeping the execution cache unless --cache."""
@@ -477,13 +461,7 @@ def clear(root: Path, cache: bool) -> None:
 
 
 @main.command()
-@click.option(
-    "--dir",
-    "root",
-    type=BOOK_FOLDER,
-    default=".",
-    help="Book folder (holding config.yaml or config.ini).",
-)
+@book_folder_option
 @click.option("--repository", default=None, help="Git URL or path (default: deploy.repository).")
 @click.option("--branch", default=None, help="Branch to publish to (default: deploy.branch).")
 @click.option("--message", default="Publish the book", help="Commit message.")
@@ -518,13 +496,7 @@ def cache_options(command: Command) -> Command:
     command = click.option(
         "--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override a config value."
     )(command)
-    return click.option(
-        "--dir",
-        "root",
-        type=BOOK_FOLDER,
-        default=".",
-        help="Book folder (holding config.yaml or config.ini).",
-    )(command)
+    return book_folder_option(command)
 
 
 def run_cache_command(
