@@ -20,6 +20,7 @@ from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
+from jupyter_client.kernelspec import NoSuchKernel
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
@@ -175,21 +176,38 @@ class NotebookRun:
             }
 
 
+def attempt(run: NotebookRun) -> dict[str, Any]:
+    try:
+        return run.run()
+    except NoSuchKernel as error:
+        return {"status": "crashed", "failure": run.failure("NoSuchKernel", str(error), "")}
+    except Exception as error:  # a kernel that cannot start, a broken notebook
+        return {
+            "status": "crashed",
+            "failure": run.failure(type(error).__name__, str(error), ""),
+        }
+
+
 def main(job_path: str, result_path: str, event_fd: int) -> None:
     with open(job_path, encoding="utf-8") as file:
         job = json.load(file)
     become_subreaper()
     watch_parent()
     run = NotebookRun(job, event_fd)
-    try:
-        outcome = run.run()
-    except Exception as error:  # a kernel that cannot start, a broken notebook
-        outcome = {
-            "status": "crashed",
-            "failure": run.failure(type(error).__name__, str(error), ""),
-        }
-    finally:
-        run.budget.finish(run.notebook.cells)
+    outcome = attempt(run)
+    failure = outcome["failure"] or {}
+    if (
+        outcome["status"] == "crashed"
+        and run.cell_index is None
+        and failure.get("ename") != "NoSuchKernel"
+    ):
+        # The kernel died or never answered before its first cell: a machine under load, a
+        # port taken between choosing and binding. Nothing of the notebook ran, so one
+        # fresh kernel is safe to try; a second failure is the outcome.
+        kill_descendants(os.getpid())
+        run = NotebookRun(job, event_fd)
+        outcome = attempt(run)
+    run.budget.finish(run.notebook.cells)
     kill_descendants(os.getpid())  # the kernel is gone; what it started goes with it
     outcome["notebook"] = run.notebook
     temporary = result_path + ".tmp"

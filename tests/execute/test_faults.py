@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import sys
 import time
 
 import pytest
@@ -123,3 +125,52 @@ def test_fail_fast_cancels_what_was_not_started(tmp_path):
         jobs, quick_settings(workers=1), tmp_path / "cache", progress=QuietProgress()
     )
     assert [result.record.status for result in keep_going] == ["failed", "executed"]
+
+
+def flaky_kernel(folder, name: str, failures: int) -> None:
+    """A kernelspec ``name`` under ``folder`` whose first ``failures`` starts exit at once."""
+    spec = folder / "kernels" / name
+    spec.mkdir(parents=True)
+    starts = folder / f"{name}-starts"
+    launcher = spec / "launch.py"
+    launcher.write_text(
+        "import os, sys\n"
+        f"starts = {str(starts)!r}\n"
+        "with open(starts, 'a') as file:\n"
+        "    file.write('start\\n')\n"
+        f"if open(starts).read().count('start') <= {failures}:\n"
+        "    sys.exit(1)\n"
+        "os.execv(sys.executable, [sys.executable, '-m', 'ipykernel_launcher', *sys.argv[1:]])\n"
+    )
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, str(launcher), "-f", "{connection_file}"],
+                "display_name": name,
+                "language": "python",
+            }
+        )
+    )
+
+
+def test_a_kernel_that_dies_before_its_first_cell_is_started_once_more(tmp_path, monkeypatch):
+    kernels = tmp_path / "jupyter"
+    flaky_kernel(kernels, "flaky-once", failures=1)
+    flaky_kernel(kernels, "flaky-always", failures=99)
+    monkeypatch.setenv("JUPYTER_PATH", str(kernels))
+    tag = new_tag()
+    once = fixture_job("quick.md", tmp_path, tag)
+    results = execute_notebooks(
+        [once], quick_settings(kernel="flaky-once", startup_timeout=20), tmp_path / "c1",
+        progress=QuietProgress(),
+    )
+    assert results[0].record.status == "executed", results[0].record.error
+    assert (kernels / "flaky-once-starts").read_text().count("start") == 2
+    always = fixture_job("quick.md", tmp_path, tag)
+    results = execute_notebooks(
+        [always], quick_settings(kernel="flaky-always", startup_timeout=20), tmp_path / "c2",
+        progress=QuietProgress(),
+    )
+    assert results[0].record.status == "crashed"
+    assert (kernels / "flaky-always-starts").read_text().count("start") == 2  # no third try
+    assert processes_tagged(tag) == []
