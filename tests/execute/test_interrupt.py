@@ -73,4 +73,4 @@ def test_signal_stops_the_build_and_keeps_finished_results(tmp_path, signal_numb
         "cached",
         "executed",
         "executed",
-    ]
+    ], [str(result.record.error) for result in results]
