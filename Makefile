@@ -11,6 +11,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.d2lbook-installed
 
+# Test modules run side by side, one module per worker (module fixtures build a book once);
+# kernels and Sphinx leave cores idle while they wait. `make test PARALLEL=` runs serially.
+PARALLEL ?= -n auto --maxprocesses=4 --dist loadscope
+
 .PHONY: setup html pdf eval lib test quick lint system-deps clean
 
 setup: $(STAMP)
@@ -47,10 +51,10 @@ system-deps:
 	else echo "not root: install $(SYSTEM_PACKAGES) yourself for the PDF and browser tests"; fi
 
 test: setup system-deps
-	$(BIN)/python -m pytest -m "(slow or not slow) and not corpus_pdf" -q --durations=25
+	$(BIN)/python -m pytest -m "(slow or not slow) and not corpus_pdf" -q --durations=25 $(PARALLEL)
 
 quick: setup
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow" -q $(PARALLEL)
 
 lint: setup
 	$(BIN)/ruff check .
