@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
@@ -27,7 +29,7 @@ class OutputTruncatedWarning(BookWarning):
     """A cell printed more than ``build.max_output_bytes``; the book shows the start."""
 
 
-def output_size(output: NotebookNode) -> int:
+def output_size(output: Mapping[str, Any]) -> int:
     """Bytes an output takes in the page: its text, or its data of every MIME type."""
     kind = output.get("output_type")
     if kind == "stream":
@@ -144,6 +146,25 @@ def truncated_cells(notebook: NotebookNode) -> list[TruncatedCell]:
                 line = cell.get("metadata", {}).get("d2lbook", {}).get("line")
                 found.append(TruncatedCell(number, line, match["size"]))
     return found
+
+
+def serves_budget(cells: Sequence[Mapping[str, Any]], made_under: int | None, limit: int) -> bool:
+    """Whether outputs kept under the budget ``made_under`` are what ``limit`` would keep.
+
+    Outputs that were cut are only right for the budget that cut them; whole outputs are
+    right for any budget (or none) that holds each cell's outputs.
+    """
+    sizes = []
+    for cell in cells:
+        outputs = cell.get("outputs", [])
+        if any(
+            output.get("output_type") == "stream"
+            and NOTE_PATTERN.match(str(output.get("text", "")))
+            for output in outputs
+        ):
+            return made_under == limit
+        sizes.append(sum(output_size(output) for output in outputs))
+    return limit <= 0 or all(size <= limit for size in sizes)
 
 
 def warn_truncated(source_path: str, tab: str | None, notebook: NotebookNode) -> None:

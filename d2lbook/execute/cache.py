@@ -61,9 +61,14 @@ class CacheEntry:
     """Notebook metadata the kernel filled (``language_info``)."""
     duration: float
     """Seconds the run took."""
+    budget: int | None = None
+    """The per-cell output budget (bytes, 0: none) the outputs were held to; None in
+    entries written before it was recorded."""
 
 
-def make_entry(key: str, notebook: NotebookNode, duration: float) -> CacheEntry:
+def make_entry(
+    key: str, notebook: NotebookNode, duration: float, budget: int | None = None
+) -> CacheEntry:
     """Take the outputs of an executed notebook into an entry."""
     cells = tuple(
         {
@@ -78,7 +83,7 @@ def make_entry(key: str, notebook: NotebookNode, duration: float) -> CacheEntry:
         for name in ("language_info",)
         if name in notebook.metadata
     }
-    return CacheEntry(key, cells, metadata, duration)
+    return CacheEntry(key, cells, metadata, duration, budget)
 
 
 def apply_entry(entry: CacheEntry, notebook: NotebookNode) -> NotebookNode:
@@ -99,7 +104,13 @@ def apply_entry(entry: CacheEntry, notebook: NotebookNode) -> NotebookNode:
 def encode_entry(entry: CacheEntry, labels: Mapping[str, Any] | None = None) -> bytes:
     """An entry's bytes: a JSON header line (format, key, checksum of the body, ``labels``
     such as package versions), then the JSON payload."""
-    payload = {"cells": list(entry.cells), "metadata": entry.metadata, "duration": entry.duration}
+    payload: dict[str, Any] = {
+        "cells": list(entry.cells),
+        "metadata": entry.metadata,
+        "duration": entry.duration,
+    }
+    if entry.budget is not None:
+        payload["budget"] = entry.budget
     body = json.dumps(payload, ensure_ascii=False).encode()
     header = {
         **(labels or {}),
@@ -141,8 +152,15 @@ def parse_entry(key: str, data: bytes, notebook: NotebookNode | None) -> CacheEn
         raise ValueError("checksum mismatch (truncated or altered)")
     try:
         payload = json.loads(body)
+        budget = payload.get("budget")
+        if budget is not None and (type(budget) is not int or budget < 0):
+            raise TypeError(f"budget {budget!r}")
         entry = CacheEntry(
-            key, tuple(payload["cells"]), dict(payload["metadata"]), float(payload["duration"])
+            key,
+            tuple(payload["cells"]),
+            dict(payload["metadata"]),
+            float(payload["duration"]),
+            budget,
         )
     except (KeyError, TypeError, AttributeError) as error:
         raise ValueError(f"malformed payload: {error!r}") from None

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 from .backend import Completion, Executor, Launch
+from .budget import serves_budget
 from .cache import NotebookCache, apply_entry, cache_key
 from .gpus import gpu_need
 from .local import LocalExecutor
@@ -158,6 +159,10 @@ class Execution:
         hits = self.cache.lookup(keyed)
         for job, key in keyed:
             hit = hits.get(job.name)
+            if hit is not None and not serves_budget(
+                hit.entry.cells, hit.entry.budget, self.settings.max_output_bytes
+            ):
+                hit = None  # cut under another budget, or larger than this one allows
             if hit is not None:
                 record = RunRecord(
                     job.name,
@@ -200,7 +205,13 @@ class Execution:
         record = record_of(completion)
         job = completion.launch.job
         if record.status == "executed":
-            self.cache.store(job, record.key, completion.notebook, record.duration)
+            self.cache.store(
+                job,
+                record.key,
+                completion.notebook,
+                record.duration,
+                self.settings.max_output_bytes,
+            )
         if record.status in ("executed", "timeout"):  # a timed-out notebook is a long one
             self.cache.record_duration(job.name, record.duration)
         if not record.ok and record.status != "cancelled" and self.settings.fail_fast:

@@ -123,9 +123,17 @@ class CacheTiers:
         local = self.local.expected_duration(name)
         return local if local is not None else self.remote_durations.get(name)
 
-    def store(self, job: NotebookJob, key: str, notebook: NotebookNode, duration: float) -> None:
-        """Keep an executed notebook locally, and upload it without waiting."""
-        entry = make_entry(key, notebook, duration)
+    def store(
+        self,
+        job: NotebookJob,
+        key: str,
+        notebook: NotebookNode,
+        duration: float,
+        budget: int | None = None,
+    ) -> None:
+        """Keep an executed notebook, run under the output ``budget``, locally, and upload it
+        without waiting."""
+        entry = make_entry(key, notebook, duration, budget)
         labels = entry_labels(job)
         self.local.store(entry, labels)
         if self.remote is not None and self.remote.push and self.remote.available:

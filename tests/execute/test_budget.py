@@ -153,3 +153,31 @@ def test_a_cell_printing_200_mb_gives_a_page_under_the_budget(tmp_path):
     assert budget < len(page.encode()) < budget + 300_000  # one cell's budget and the theme
     assert page.count("output truncated: ") == 2
     assert "&lt;IPython.core.display.HTML object&gt;" in page
+
+
+@pytest.mark.slow
+def test_cached_outputs_are_reused_only_under_a_budget_that_keeps_them(tmp_path):
+    from d2lbook.execute import QuietProgress, execute_notebooks
+    from tests.execute.helpers import chapter, make_job, quick_settings
+
+    cache = tmp_path / "cache"
+    job = make_job("big.md", chapter("print('x' * 5000)"), tmp_path)
+
+    def build(limit: int) -> tuple[str, str]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OutputTruncatedWarning)
+            [result] = execute_notebooks(
+                [job], quick_settings(max_output_bytes=limit), cache, progress=QuietProgress()
+            )
+        cell = next(cell for cell in result.notebook.cells if cell.cell_type == "code")
+        return result.record.status, "".join(output.get("text", "") for output in cell.outputs)
+
+    status, text = build(1000)
+    assert status == "executed" and "output truncated" in text
+    assert build(1000)[0] == "cached"
+    status, text = build(100_000)  # the cut outputs are not what this budget shows
+    assert status == "executed" and text == "x" * 5000 + "\n"
+    assert build(10_000) == ("cached", "x" * 5000 + "\n")  # whole outputs fit a smaller one
+    assert build(0) == ("cached", "x" * 5000 + "\n")  # and no limit at all
+    status, text = build(1000)  # too large for this one: run and cut again
+    assert status == "executed" and "output truncated" in text
