@@ -9,7 +9,6 @@ Code, inline code spans and math are never rewritten.
 from __future__ import annotations
 
 import copy
-import re
 
 import nbformat
 
@@ -17,9 +16,13 @@ from d2lbook.blocks import BlockRewriter, Span
 from d2lbook.dialect.fences import find_code_blocks
 from d2lbook.dialect.lines import split_lines, strip_newline
 from d2lbook.dialect.marks import (
+    HIDE_CODE,
+    HIDE_OUTPUTS,
     LOOSE_ROLE,
     ROLE,
     ROLES,
+    SAVE_LINE,
+    SAVE_TRAILING,
     TAB_SWITCH,
     citation_keys,
     read_code_tab_mark,
@@ -185,11 +188,6 @@ def translate_markdown(text: str, path: str, first_line: int = 1) -> str:
 
 
 # -- notebooks ----------------------------------------------------------------------
-
-HIDE_CODE = re.compile(r"^\s*#\s*hide[ _]code\s*$", re.IGNORECASE)
-HIDE_OUTPUTS = re.compile(r"^\s*#\s*hide[ _]outputs?\s*$", re.IGNORECASE)
-SAVE_LINE = re.compile(r"^\s*#@save\s*$")
-SAVE_TRAILING = re.compile(r"\s*#@save\s*$")
 
 
 def translate_code_cell(cell: nbformat.NotebookNode) -> None:

@@ -240,3 +240,14 @@ def test_translated_fixtures_build_with_sphinx(tmp_path: Path) -> None:
     assert 'href="heading-label.html#sec-linear"><span class="std std-numref">Section 1' in tabs
     bibliography = (output / "bibliography.html").read_text(encoding="utf-8")
     assert "Pattern Recognition and Machine Learning" in bibliography
+
+
+def test_a_save_mark_the_library_takes_is_gone_from_the_book_however_spaced():
+    from d2lbook.library.collect import find_marks
+
+    code = "# @save\ndef f():\n    return 1\n\ng = 2  # @save\nh = 3  #@save"
+    assert len(list(find_marks(code))) == 3  # the library takes all three
+    text = f"# T\n\n```{{.python .input}}\n{code}\n```\n"
+    notebook = translate_notebook(to_notebook(parse_markdown(text, "c.md")))
+    [cell] = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert cell.source == "def f():\n    return 1\n\ng = 2\nh = 3"

@@ -50,6 +50,16 @@ CODE_TAB_MARK = re.compile(
 )
 """A code cell's tab mark: ``#@tab a, b``, ``%%tab a``, and as authors also write them,
 ``# @tab a`` or ``# %%tab a``."""
+SAVE_MARK = re.compile(r"# *@save")
+"""The comment that puts a code block into the library: ``#@save`` (also ``# @save``)."""
+SAVE_LINE = re.compile(r"^\s*# *@save\s*$")
+"""A line that is only the save mark (the book drops it)."""
+SAVE_TRAILING = re.compile(r"\s*# *@save\s*$")
+"""The save mark ending a line of code (the book keeps the code, drops the mark)."""
+HIDE_CODE = re.compile(r"^\s*#\s*hide[ _]code\s*$", re.IGNORECASE)
+"""``# Hide code``: the book shows the cell's outputs, not its code."""
+HIDE_OUTPUTS = re.compile(r"^\s*#\s*hide[ _]outputs?\s*$", re.IGNORECASE)
+"""``# Hide outputs``: the book shows the cell's code, not its outputs."""
 
 
 @dataclass(frozen=True)

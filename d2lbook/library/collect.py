@@ -17,12 +17,12 @@ import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from d2lbook.dialect.marks import SAVE_MARK
 from d2lbook.errors import BookError, LibraryWarning, ParseError
 from d2lbook.library.outline import Outline, outline_block, outline_rows
 from d2lbook.parse import Cell, Document
 from d2lbook.tabs import belongs_to, select_code_per_tab, split_tab_mark
 
-SAVE_MARK = re.compile(r"# *@save")
 SECTION_LABEL = re.compile(r":label:(`[ *-/\\._\w]+`)")
 LOAD_EXTENSION = "%load_ext d2lbook.tab"
 
