@@ -12,6 +12,7 @@ from d2lbook import notebooks
 from d2lbook.config import Config
 from d2lbook.errors import ConfigError
 from d2lbook.paths import claim_build_folder
+from d2lbook.tab import ENVIRONMENT
 
 MANAGER = "d2lbook.lab.ChapterContentsManager"
 """The contents manager, as Jupyter config names it."""
@@ -25,7 +26,7 @@ class LabCommand:
     """The command line."""
     env: Mapping[str, str]
     """Its environment: this process's, with the book root importable and the kernels'
-    IPython profile (SVG figures), as in a build."""
+    IPython profile (SVG figures), as in a build, and the tab ``d2lbook.tab`` selects."""
 
 
 def lab_command(
@@ -57,4 +58,7 @@ def lab_command(
     kernel = notebooks.kernel_environment(config)
     path = os.pathsep.join(filter(None, [kernel["PYTHONPATH"], os.environ.get("PYTHONPATH")]))
     env = {**os.environ, **kernel, "PYTHONPATH": path}
+    chosen = tab or config.default_tab
+    if chosen is not None:  # what `%load_ext d2lbook.tab` selects in the kernels
+        env[ENVIRONMENT] = chosen
     return LabCommand((*argv, *extra), env)
