@@ -70,11 +70,9 @@ def jupyter_environment(folder: Path) -> dict[str, str]:
 
 
 def server_options(token: str) -> list[str]:
-    """Jupyter options every test server takes: a free port, a token, no browser."""
+    """Jupyter options every test server takes: a token, its notebook signatures in memory."""
     return [
-        "--port=0",
         f"--IdentityProvider.token={token}",
-        "--no-browser",
         "--allow-root",  # CI runs as root
         "--NotebookNotary.db_file=:memory:",
     ]
@@ -152,5 +150,7 @@ def jupyter_server_command(root: Path) -> list[str]:
         "--ServerApp.contents_manager_class=d2lbook.lab.ChapterContentsManager",
         f"--ServerApp.root_dir={root}",
         "--ServerApp.ip=127.0.0.1",
+        "--ServerApp.port=0",
+        "--no-browser",
         *server_options("{token}"),
     ]
