@@ -36,7 +36,6 @@ MARK = re.compile(
 TITLE = re.compile(r"^#\s+(?P<title>.+?)\s*$", re.MULTILINE)
 
 
-
 @dataclass(frozen=True)
 class SlidePart:
     """One piece of a deck."""
@@ -163,10 +162,11 @@ def copy_assets(config: Config, slides: Path) -> DeckAssets:
         reveal = slides / "reveal.js"
         for name in REVEAL_FILES:
             copy_if_changed(source / name, reveal / name)
-    mathjax_source = mathjax_folder()
-    mathjax = None if mathjax_source is None else slides / "mathjax"
-    for name in MATHJAX_FILES if mathjax_source is not None and mathjax is not None else ():
-        copy_if_changed(mathjax_source / name, mathjax / name)
+    mathjax_source, mathjax = mathjax_folder(), None
+    if mathjax_source is not None:
+        mathjax = slides / "mathjax"
+        for name in MATHJAX_FILES:
+            copy_if_changed(mathjax_source / name, mathjax / name)
     return DeckAssets(reveal, mathjax)
 
 

@@ -9,8 +9,8 @@ import nbformat
 import pytest
 
 from d2lbook.slides import deck_html, slide_notebook
-from tests.conftest import BOOKS, CHROMIUM, require_chromium, run_d2lbook
 from tests.browser import CHROMIUM_FLAGS, save_artifact, serve_folder
+from tests.conftest import BOOKS, CHROMIUM, require_chromium, run_d2lbook
 
 
 def notebook_with_marks():
@@ -93,7 +93,11 @@ def test_build_slides_on_the_tiny_book(tiny_slides):
     page = (folder / "sums.slides.html").read_text()
     assert 'src="../reveal.js/dist/reveal.js"' in page
     assert 'src="../mathjax/tex-chtml.js"' in page
-    for shipped in ("reveal.js/dist/reveal.js", "reveal.js/dist/theme/white.css", "mathjax/tex-chtml.js"):
+    for shipped in (
+        "reveal.js/dist/reveal.js",
+        "reveal.js/dist/theme/white.css",
+        "mathjax/tex-chtml.js",
+    ):
         assert (slides / shipped).is_file(), shipped
 
 
@@ -109,7 +113,10 @@ def test_deck_runs_offline_in_chromium(tiny_slides, tmp_path):
     failed: list[str] = []
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_FLAGS,
         )
         context.set_default_timeout(15_000)
 

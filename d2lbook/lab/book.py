@@ -48,17 +48,15 @@ class BookFinder:
     problems: list[str] = field(default_factory=list)
     """Why folders with a config file were not taken as books (warnings and errors)."""
 
-    def book_of(self, path: Path, top: Path) -> Book | None:
-        """The book whose root is the nearest folder above ``path`` (up to ``top``) holding
-        a config file; None when there is none or it does not load."""
-        folder = path.parent
-        while True:
+    def book_of(self, path: Path) -> Book | None:
+        """The book whose root is the nearest folder above ``path`` holding a config
+        file (Jupyter may serve a folder inside the book); None when there is none or
+        it does not load."""
+        for folder in path.parents:
             config_file = next((folder / n for n in CONFIG_FILES if (folder / n).is_file()), None)
             if config_file is not None:
                 return self.load(folder, config_file)
-            if folder == top or folder.parent == folder or not folder.is_relative_to(top):
-                return None
-            folder = folder.parent
+        return None
 
     def load(self, root: Path, config_file: Path) -> Book | None:
         """The book at ``root``, read again when its config changed or it is old."""
@@ -66,7 +64,7 @@ class BookFinder:
         known = self.books.get(root)
         if known and known[1] == modified and time.monotonic() - known[0] < self.lifetime:
             return known[2]
-        book = None
+        book, problems = None, []
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -75,17 +73,19 @@ class BookFinder:
                 chapters = (f.path for f in sources.files if f.kind == "notebook")
                 book = Book(config, frozenset(chapters))
             except BookError as error:
-                self.problems.append(f"{root}: not served as a book: {error}")
-        self.problems += [f"{root}: {warning.message}" for warning in caught]
+                problems.append(f"{root}: not served as a book: {error}")
+        problems += [f"{root}: {warning.message}" for warning in caught]
+        if not known or known[1] != modified:  # said once per version of the config
+            self.problems += problems
         self.books[root] = (time.monotonic(), modified, book)
         return book
 
-    def chapter_of(self, path: Path, top: Path) -> tuple[Book, str] | None:
+    def chapter_of(self, path: Path) -> tuple[Book, str] | None:
         """The book and chapter path (relative to its source folder) of a ``.md`` file
         that is one of a book's chapters; None for any other file."""
         if path.suffix != ".md" or not path.is_file():
             return None
-        book = self.book_of(path, top)
+        book = self.book_of(path.absolute())
         if book is None:
             return None
         source_dir = book.config.source_dir.resolve()

@@ -89,9 +89,7 @@ def active_tab(source: ChapterSource, tabs: tuple[str, ...], chosen: str | None)
             if cell.kind == "code" and not TAB_SWITCH.search(cell.source)
         ]
         fitting = [
-            tab
-            for tab in tabs
-            if all(belongs_to(names, tab, tabs) != off for names, off in marks)
+            tab for tab in tabs if all(belongs_to(names, tab, tabs) != off for names, off in marks)
         ]
         if fitting:
             return chosen if chosen in fitting else fitting[0]
@@ -128,7 +126,6 @@ def chapter_notebook(
         record["tab"] = tab
     notebook.metadata[METADATA] = record
     for index, cell in enumerate(source.document.cells):
-        text = notebook_source(cell.source)
         new: dict[str, Any] = {
             "id": f"d2lbook-{index}",
             "cell_type": cell.kind,
@@ -156,7 +153,9 @@ def apply_outputs(
     for done in executed.cells:
         if done.cell_type != "code":
             continue
-        target = by_index.get(index_of_line.get(done.get("metadata", {}).get(METADATA, {}).get("line")))
+        target = by_index.get(
+            index_of_line.get(done.get("metadata", {}).get(METADATA, {}).get("line"))
+        )
         if target is None or target.cell_type != "code":
             continue
         target.outputs = done.get("outputs", [])
@@ -185,15 +184,17 @@ def original_document(notebook: Mapping[str, Any]) -> tuple[Document, str]:
     return read_chapter(text, path).document, newline
 
 
-def written_cell(
-    cell_type: str, source: str, original: Cell | None, newline: str
-) -> Cell | None:
+def written_cell(cell_type: str, source: str, original: Cell | None, newline: str) -> Cell | None:
     """The cell to write for a notebook cell: the original verbatim when unchanged, else
     its new source in the original's fences and spacing; None for an empty text cell."""
     kind = {"markdown": "markdown", "code": "code"}.get(cell_type)
     if kind is None:  # a raw cell: what it was in the file, else text written as it stands
         kind = original.kind if original is not None else "markdown"
-    if original is not None and original.kind == kind and source == notebook_source(original.source):
+    if (
+        original is not None
+        and original.kind == kind
+        and source == notebook_source(original.source)
+    ):
         return original
     normalized = source.replace("\r\n", "\n").replace("\r", "\n")
     if kind == "markdown":  # blank lines at its edges belong between cells, not in it
@@ -206,8 +207,8 @@ def written_cell(
             return None
         normalized = "\n".join(lines)
     text = normalized.replace("\n", newline)
-    ends_file = kind == "markdown" and original is not None and not original.source.endswith(
-        ("\n", "\r")
+    ends_file = (
+        kind == "markdown" and original is not None and not original.source.endswith(("\n", "\r"))
     )
     if text and not ends_file:
         text += newline
@@ -246,7 +247,9 @@ def chapter_markdown(notebook: Mapping[str, Any]) -> str:
     return write_markdown(dataclasses.replace(document, cells=tuple(cells)))
 
 
-def space_cells(written: Sequence[tuple[Cell, int | None]], last: int, newline: str) -> Iterable[Cell]:
+def space_cells(
+    written: Sequence[tuple[Cell, int | None]], last: int, newline: str
+) -> Iterable[Cell]:
     """Cells to write in order: a blank line between two cells that were not neighbours in
     the file, and the end of the file right after the last one."""
     for position, (cell, index) in enumerate(written):

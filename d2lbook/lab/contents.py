@@ -29,7 +29,7 @@ from d2lbook.lab.chapter import (
 )
 
 
-class ChapterContentsManager(AsyncLargeFileManager):  # type: ignore[misc]
+class ChapterContentsManager(AsyncLargeFileManager):
     """Serves the chapters of d2lbook books as notebooks and saves them as markdown."""
 
     tab = Unicode(
@@ -50,7 +50,7 @@ class ChapterContentsManager(AsyncLargeFileManager):  # type: ignore[misc]
 
     def chapter(self, path: str) -> tuple[Book, str] | None:
         """The book and chapter path of an API path, if it is a chapter."""
-        found = self.finder.chapter_of(Path(self._get_os_path(path)), Path(self.root_dir))
+        found = self.finder.chapter_of(Path(self._get_os_path(path)))
         while self.finder.problems:
             self.log.warning("d2lbook: %s", self.finder.problems.pop(0))
         return found
@@ -80,7 +80,9 @@ class ChapterContentsManager(AsyncLargeFileManager):  # type: ignore[misc]
         self.emit(data={"action": "get", "path": path})
         return model  # type: ignore[no-any-return]
 
-    def open_chapter(self, path: str, found: tuple[Book, str], data: bytes) -> nbformat.NotebookNode:
+    def open_chapter(
+        self, path: str, found: tuple[Book, str], data: bytes
+    ) -> nbformat.NotebookNode:
         """The notebook of a chapter, with its cached outputs; HTTP 400 naming the file and
         line when it cannot be read as one."""
         book, chapter = found

@@ -151,7 +151,10 @@ def test_new_deleted_and_moved_cells():
         "```{.python .input}\nx = torch.ones(3)\n\nx\n```\n"
     )
     again = notebook_of(written)
-    assert [cell["source"] for cell in again["cells"]][-2:] == ["The end.", "x = torch.ones(3)\n\nx"]
+    assert [cell["source"] for cell in again["cells"]][-2:] == [
+        "The end.",
+        "x = torch.ones(3)\n\nx",
+    ]
 
 
 def test_a_copied_cell_is_written_once_more():

@@ -28,7 +28,9 @@ def books(tmp_path_factory, built_sample):
         shutil.copytree(require_corpus("d2l-en-subset"), root / "d2l-en")
         notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
         nbformat.write(notebook, root / "sample" / "notes.ipynb")
-        (root / "sample" / "README.md").write_text("# Not a chapter\n\n```{.python .input}\nx\n```\n")
+        (root / "sample" / "README.md").write_text(
+            "# Not a chapter\n\n```{.python .input}\nx\n```\n"
+        )
     return root
 
 
@@ -38,7 +40,9 @@ def server(books, start_server):
 
 
 def put_notebook(server, path, content):
-    return server.request("PUT", f"contents/{path}", {"type": "notebook", "format": "json", "content": content})
+    return server.request(
+        "PUT", f"contents/{path}", {"type": "notebook", "format": "json", "content": content}
+    )
 
 
 def test_corpus_chapter_saves_back_byte_for_byte_and_edits_only_its_cell(server, books):
@@ -128,7 +132,9 @@ def test_chapter_saved_as_ipynb_and_copied(server, books):
     assert "source" not in saved["metadata"]["d2lbook"]  # the markdown stays behind
     assert any(cell.get("outputs") for cell in saved["cells"])
 
-    copied = server.request("POST", "contents/sample/chapters/basics", {"copy_from": f"sample/{SAMPLE_CHAPTER}"})
+    copied = server.request(
+        "POST", "contents/sample/chapters/basics", {"copy_from": f"sample/{SAMPLE_CHAPTER}"}
+    )
     copy = books / copied["path"]
     assert copy.suffix == ".md"
     assert copy.read_bytes() == (books / "sample" / SAMPLE_CHAPTER).read_bytes()
