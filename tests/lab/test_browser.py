@@ -51,10 +51,12 @@ def test_chapter_opens_runs_and_saves_in_jupyterlab(lab, built_sample, tmp_path)
             assert notebook.locator(".jp-CodeCell").first.inner_text().count("import") >= 3
             assert notebook.locator(".jp-RawCell").filter(has_text="#@tab numpy").count() >= 1
             page.screenshot(path=str(tmp_path / "jupyterlab-chapter.png"))
-            run_new_cell(page, notebook)
+            try:
+                run_new_cell(page, notebook)
+            finally:
+                page.screenshot(path=str(tmp_path / "jupyterlab-ran.png"))
             page.keyboard.press("Control+s")
             page.wait_for_function("!document.querySelector('.lm-TabBar-tab.jp-mod-dirty')")
-            page.screenshot(path=str(tmp_path / "jupyterlab-ran.png"))
             context.close()
         saved = chapter.read_bytes().decode()
     finally:
@@ -93,12 +95,16 @@ def open_as_notebook(page, folder_url: str) -> None:
 
 
 def run_new_cell(page, notebook) -> None:
-    """Insert a code cell above the first code cell, run it, wait for its output."""
+    """Insert a code cell above the first code cell, run it once the kernel is idle, wait
+    for its output."""
+    page.locator(".jp-StatusBar-Widget", has_text="| Idle").first.wait_for()  # connected
     notebook.locator(".jp-CodeCell .jp-InputPrompt").first.click()
     page.keyboard.press("Escape")
     page.keyboard.press("a")  # a new code cell above, selected
     page.keyboard.press("Enter")
     page.keyboard.type(NEW_CELL.replace("\n", "\r"))
+    editor = notebook.locator(".jp-CodeCell.jp-mod-active .cm-content")
+    assert editor.inner_text() == NEW_CELL
     page.keyboard.press("Shift+Enter")
     found = notebook.locator(".jp-OutputArea-output", has_text="library at")
     found.first.wait_for()
