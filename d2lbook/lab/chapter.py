@@ -184,18 +184,9 @@ def original_document(notebook: Mapping[str, Any]) -> tuple[Document, str]:
     return read_chapter(text, path).document, newline
 
 
-def written_cell(cell_type: str, source: str, original: Cell | None, newline: str) -> Cell | None:
-    """The cell to write for a notebook cell: the original verbatim when unchanged, else
-    its new source in the original's fences and spacing; None for an empty text cell."""
-    kind = {"markdown": "markdown", "code": "code"}.get(cell_type)
-    if kind is None:  # a raw cell: what it was in the file, else text written as it stands
-        kind = original.kind if original is not None else "markdown"
-    if (
-        original is not None
-        and original.kind == kind
-        and source == notebook_source(original.source)
-    ):
-        return original
+def file_source(kind: str, source: str, original: Cell | None, newline: str) -> str | None:
+    """An edited notebook cell's source as the file holds it: the file's line endings, a
+    final one unless the original ended the file without; None for an empty text cell."""
     normalized = source.replace("\r\n", "\n").replace("\r", "\n")
     if kind == "markdown":  # blank lines at its edges belong between cells, not in it
         lines = normalized.split("\n")
@@ -210,19 +201,34 @@ def written_cell(cell_type: str, source: str, original: Cell | None, newline: st
     ends_file = (
         kind == "markdown" and original is not None and not original.source.endswith(("\n", "\r"))
     )
-    if text and not ends_file:
-        text += newline
+    return text + newline if text and not ends_file else text
+
+
+def written_cell(cell_type: str, source: str, original: Cell | None, newline: str) -> Cell | None:
+    """The cell to write for a notebook cell: the original verbatim when unchanged, else
+    its new source in the original's fences and spacing; None for an empty text cell."""
+    kind = {"markdown": "markdown", "code": "code"}.get(cell_type)
+    if kind is None:  # a raw cell: what it was in the file, else text written as it stands
+        kind = original.kind if original is not None else "markdown"
     same_kind = original is not None and original.kind == kind
+    if original is not None and same_kind and source == notebook_source(original.source):
+        return original
+    text = file_source(kind, source, original, newline)
+    if text is None:
+        return None
+    trailing = original.trailing if original is not None else newline
     if kind == "markdown":
-        return Cell("markdown", text, 0, trailing=original.trailing if original else newline)
+        return Cell("markdown", text, 0, trailing=trailing)
+    if original is not None and same_kind:
+        return dataclasses.replace(original, source=text)
     return Cell(
         "code",
         text,
         0,
-        fence=original.fence if same_kind and original else NEW_FENCE,
-        fence_newline=original.fence_newline if same_kind and original else newline,
-        closing_fence=original.closing_fence if same_kind and original else "```" + newline,
-        trailing=original.trailing if original else newline,
+        fence=NEW_FENCE,
+        fence_newline=newline,
+        closing_fence="```" + newline,
+        trailing=trailing,
     )
 
 

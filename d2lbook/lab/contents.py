@@ -70,7 +70,7 @@ class ChapterContentsManager(AsyncLargeFileManager):
             return await super().get(path, content, type, format, require_hash)  # type: ignore[no-any-return]
         model = self._base_model(path)
         model["type"] = "notebook"
-        data = Path(self._get_os_path(path)).read_bytes()
+        data = Path(self._get_os_path(path)).read_bytes() if content or require_hash else b""
         if content:
             model["content"] = self.open_chapter(path, found, data)
             model["format"] = "json"
