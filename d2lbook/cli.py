@@ -410,19 +410,24 @@ def activate(tab: str, files: tuple[Path, ...], root: Path) -> None:
     help="Port on 127.0.0.1 (default: Jupyter's; 0 picks a free one).",
 )
 @click.option("--browser/--no-browser", default=True, help="Open a web browser.")
-@click.argument("jupyter_args", nargs=-1, type=click.UNPROCESSED, metavar="[JUPYTER_OPTION]...")
+@click.argument(
+    "arguments", nargs=-1, type=click.UNPROCESSED, metavar="[CHAPTER]... [-- OPTION...]"
+)
 def lab(
-    root: Path, tab: str | None, port: int | None, browser: bool, jupyter_args: tuple[str, ...]
+    root: Path, tab: str | None, port: int | None, browser: bool, arguments: tuple[str, ...]
 ) -> None:
     """Write chapters in JupyterLab: each chapter .md opens as a notebook with the outputs
-    of the last build, and saves back as markdown."""
+    of the last build (right click, Open With, Notebook) and saves back as markdown.
+    CHAPTERs open at once; Jupyter OPTIONs follow --."""
     import subprocess
 
     from d2lbook.config import load_config
-    from d2lbook.lab.launch import lab_command
+    from d2lbook.lab.launch import chapter_paths, lab_command
 
+    count = next((i for i, item in enumerate(arguments) if item.startswith("-")), len(arguments))
     config = load_config(root)
-    command = lab_command(config, tab, port, browser, jupyter_args)
+    chapters = chapter_paths(config, [Path.cwd() / name for name in arguments[:count]])
+    command = lab_command(config, tab, port, browser, arguments[count:], chapters)
     process = subprocess.Popen(command.argv, env=dict(command.env), cwd=config.root)
     try:
         while True:

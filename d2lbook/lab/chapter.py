@@ -144,7 +144,11 @@ def apply_outputs(
     notebook: nbformat.NotebookNode, source: ChapterSource, executed: nbformat.NotebookNode
 ) -> int:
     """Copy the outputs of the executed tab notebook (cells carrying their source line,
-    as the build makes them) onto the notebook's code cells; return how many got some."""
+    as the build makes them) onto the notebook's code cells, and the kernel's language
+    info (so a kernel reporting the same leaves the notebook unchanged); return how many
+    cells got outputs."""
+    if "language_info" in executed.metadata:
+        notebook.metadata["language_info"] = executed.metadata["language_info"]
     index_of_line = {
         cell.line: index for index, cell in enumerate(source.document.cells) if cell.kind == "code"
     }

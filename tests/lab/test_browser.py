@@ -1,6 +1,7 @@
-"""``d2lbook lab`` in Chromium: a sample-book chapter opens in JupyterLab as a notebook with
-the outputs of the build, a new cell runs in a kernel that imports the book's library,
-and saving writes that cell, and nothing else, into the markdown."""
+"""``d2lbook lab CHAPTER`` in Chromium: a sample-book chapter opens in JupyterLab as a
+notebook with the outputs of the build, a new cell runs in a kernel that imports the book's
+library, saving writes that cell and nothing else into the markdown, and the file browser
+offers Notebook first to open a chapter with."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ NEW_CELL = "import d2l\nprint('library at', d2l.__file__)"
 
 @pytest.fixture(scope="module")
 def lab(built_sample, start_server):
-    command = [sys.executable, "-m", "d2lbook", "lab", "--no-browser", "--port", "0", "--"]
+    command = [sys.executable, "-m", "d2lbook", "lab", SAMPLE_CHAPTER, "--no-browser", "--port"]
+    command += ["0", "--"]
     return start_server([*command, *server_options("{token}")], built_sample)
 
 
@@ -42,7 +44,7 @@ def test_chapter_opens_runs_and_saves_in_jupyterlab(lab, built_sample, tmp_path)
             context.set_default_timeout(60_000)
             context.route("**/*", lambda route: allow_local(route, lab.url, outside))
             page = context.new_page()
-            open_as_notebook(page, f"{lab.url}lab/tree/chapters/basics?token={lab.token}")
+            page.goto(f"{lab.url}lab/workspaces/d2lbook?token={lab.token}")
             notebook = page.locator(".jp-NotebookPanel")
             outputs = notebook.locator(".jp-OutputArea-output")
             shown = outputs.filter(has_text="tensor([ 0.,  1.,  2.").first
@@ -57,6 +59,7 @@ def test_chapter_opens_runs_and_saves_in_jupyterlab(lab, built_sample, tmp_path)
                 page.screenshot(path=str(tmp_path / "jupyterlab-ran.png"))
             page.keyboard.press("Control+s")
             page.wait_for_function("!document.querySelector('.lm-TabBar-tab.jp-mod-dirty')")
+            assert open_with(page, f"{lab.url}lab/tree/chapters/basics")[0] == "Notebook"
             context.close()
         saved = chapter.read_bytes().decode()
     finally:
@@ -84,20 +87,22 @@ def allow_local(route, base: str, outside: list[str]) -> None:
         route.abort()
 
 
-def open_as_notebook(page, folder_url: str) -> None:
-    """Open the sample chapter from the file browser: right click, Open With, Notebook."""
+def open_with(page, folder_url: str) -> list[str]:
+    """The viewers the file browser's Open With menu offers for the sample chapter."""
     page.goto(folder_url)
     item = page.locator(".jp-DirListing-item", has_text="tensors.md").first
     item.click(button="right")
     page.locator(".lm-Menu-item", has_text="Open With").first.hover()
     submenu = page.locator(".lm-Menu").nth(1)
-    submenu.locator(".lm-Menu-itemLabel", has_text="Notebook").first.click()
+    submenu.wait_for()
+    return [text.strip() for text in submenu.locator(".lm-Menu-itemLabel").all_inner_texts()]
 
 
 def run_new_cell(page, notebook) -> None:
     """Insert a code cell above the first code cell, run it once the kernel is idle, wait
     for its output."""
     page.locator(".jp-StatusBar-Widget", has_text="| Idle").first.wait_for()  # connected
+    assert page.locator(".lm-TabBar-tab.jp-mod-dirty").count() == 0  # the build's kernel info
     notebook.locator(".jp-CodeCell .jp-InputPrompt").first.click()
     page.keyboard.press("Escape")
     page.keyboard.press("a")  # a new code cell above, selected

@@ -76,6 +76,7 @@ def test_corpus_chapter_saves_back_byte_for_byte_and_edits_only_its_cell(server,
 def test_sample_chapter_opens_with_the_outputs_of_the_build(server):
     notebook = server.request("GET", f"contents/sample/{SAMPLE_CHAPTER}")["content"]
     assert notebook["metadata"]["d2lbook"]["tab"] == "pytorch"
+    assert notebook["metadata"]["language_info"]["version"]  # as the build's kernel said
     code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
     with_outputs = [cell for cell in code if cell["outputs"]]
     assert len(with_outputs) >= 3
