@@ -3,7 +3,9 @@ real IPython."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +15,9 @@ from click.testing import CliRunner
 
 from d2lbook.cli import main
 from d2lbook.config import load_config
-from d2lbook.errors import ConfigError
-from d2lbook.lab.launch import MANAGER, lab_command
+from d2lbook.errors import BookError, ConfigError
+from d2lbook.lab.launch import MANAGER, chapter_paths, lab_command
+from tests.conftest import BOOKS
 
 
 @pytest.fixture
@@ -44,6 +47,27 @@ def test_unknown_tab_is_refused(book):
     result = CliRunner().invoke(main, ["lab", "--dir", str(book), "--tab", "jax"])
     assert result.exit_code == 1
     assert "unknown tab 'jax'" in result.output
+
+
+def test_chapters_named_open_as_notebooks_through_a_workspace(tmp_path):
+    book = tmp_path / "tiny"
+    shutil.copytree(BOOKS / "tiny", book)
+    (book / "notes.md").write_text("# Not a chapter\n")
+    config = load_config(book)
+    chapters = chapter_paths(config, [book / "chapter_one" / "sums.md"])
+    assert chapters == ["chapter_one/sums.md"]
+    with pytest.raises(BookError, match="not a chapter"):
+        chapter_paths(config, [book / "notes.md"])
+    command = lab_command(config, chapters=chapters)
+    workspaces = book / "_build" / "lab" / "workspaces"
+    assert f"--LabApp.workspaces_dir={workspaces}" in command.argv
+    assert "--LabApp.default_url=/lab/workspaces/d2lbook" in command.argv
+    (workspace,) = workspaces.glob("d2lbook-*.jupyterlab-workspace")
+    data = json.loads(workspace.read_text())["data"]
+    assert data["notebook:chapter_one/sums.md"]["data"]["factory"] == "Notebook"
+    assert data["layout-restorer:data"]["main"]["current"] == "notebook:chapter_one/sums.md"
+    result = CliRunner().invoke(main, ["lab", str(book / "notes.md"), "--dir", str(book)])
+    assert result.exit_code == 1 and "notes.md: not a chapter" in result.output
 
 
 def test_tab_extension_runs_the_kernels_tab_only(tmp_path):
