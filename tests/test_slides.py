@@ -152,3 +152,21 @@ def test_deck_runs_offline_in_chromium(tiny_slides, tmp_path):
     site.stop()
     save_artifact(tmp_path / "deck.png")
     assert outside == [] and failed == [] and errors == []
+
+
+def test_assets_come_from_installed_packages_unless_a_reveal_url_is_set(tmp_path):
+    from d2lbook.config import load_config
+    from d2lbook.slides import copy_assets
+
+    (tmp_path / "config.yaml").write_text("slides:\n  reveal_url: https://example.org/reveal\n")
+    slides = tmp_path / "_build" / "slides"
+    assets = copy_assets(load_config(tmp_path), slides)
+    assert assets.reveal is None and not (slides / "reveal.js").exists()
+    assert assets.urls(load_config(tmp_path), slides / "chapter") == (
+        "https://example.org/reveal",
+        "../mathjax/tex-chtml.js",
+    )
+    (tmp_path / "config.yaml").write_text("project:\n  name: x\n")
+    local = copy_assets(load_config(tmp_path), slides)
+    assert local.urls(load_config(tmp_path), slides / "a" / "b")[0] == "../../reveal.js"
+    assert (slides / "reveal.js" / "dist" / "reveal.js").read_text().startswith("/*!\n * reveal.js")
