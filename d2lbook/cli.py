@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 import click
 
 from d2lbook.errors import BookError, BookWarning, DialectWarning
-from d2lbook.processes import raise_terminated
+from d2lbook.processes import Terminated, raise_terminated
 
 if TYPE_CHECKING:
     from d2lbook.build import BuildOptions, BuildReport
@@ -398,6 +398,51 @@ def activate(tab: str, files: tuple[Path, ...], root: Path) -> None:
         text = read_source(path)
         path.write_text(tabs.activate(text, tab, config.build.tabs), encoding="utf-8")
         click.echo(f"activated {tab} in {path}")
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@book_folder_option
+@click.option("--tab", default=None, help="Tab whose code runs (default: the book's first).")
+@click.option(
+    "--port",
+    type=click.IntRange(min=0, max=65535),
+    default=None,
+    help="Port on 127.0.0.1 (default: Jupyter's; 0 picks a free one).",
+)
+@click.option("--browser/--no-browser", default=True, help="Open a web browser.")
+@click.argument(
+    "arguments", nargs=-1, type=click.UNPROCESSED, metavar="[CHAPTER]... [-- OPTION...]"
+)
+def lab(
+    root: Path, tab: str | None, port: int | None, browser: bool, arguments: tuple[str, ...]
+) -> None:
+    """Write chapters in JupyterLab: each chapter .md opens as a notebook with the outputs
+    of the last build (right click, Open With, Notebook) and saves back as markdown.
+    CHAPTERs open at once; Jupyter OPTIONs follow --."""
+    import subprocess
+
+    from d2lbook.config import load_config
+    from d2lbook.lab.launch import chapter_paths, lab_command
+
+    count = next((i for i, item in enumerate(arguments) if item.startswith("-")), len(arguments))
+    config = load_config(root)
+    chapters = chapter_paths(config, [Path.cwd() / name for name in arguments[:count]])
+    command = lab_command(config, tab, port, browser, arguments[count:], chapters)
+    process = subprocess.Popen(command.argv, env=dict(command.env), cwd=config.root)
+    try:
+        while True:
+            try:
+                status = process.wait()
+                break
+            except KeyboardInterrupt as interrupt:  # Ctrl-C: Jupyter asks itself
+                if isinstance(interrupt, Terminated):
+                    raise
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+    if status:
+        sys.exit(status)
 
 
 @main.command()

@@ -246,9 +246,9 @@ class SlidesConfig:
     """Slides built from the slide marks."""
 
     reveal_url: str = _help(
-        "Where the HTML decks load reveal.js from (a URL or a relative "
-        "path); never downloaded at build time.",
-        default="https://cdn.jsdelivr.net/npm/reveal.js@5",
+        "Where the HTML decks load reveal.js from (a URL or a relative path); empty: "
+        "the copy written beside the decks, so they work offline.",
+        default="",
     )
 
 

@@ -2,25 +2,30 @@
 ``(~~text~~)`` appears only in slides; the level-1 heading and the code cells come along.
 
 ``build slides`` writes, for each chapter with marks, a notebook with RISE/nbconvert slide
-metadata (``slideshow.slide_type``) and a reveal.js HTML deck; reveal.js is loaded from
-``slides.reveal_url`` by the reader's browser, never downloaded at build time.
+metadata (``slideshow.slide_type``) and the reveal.js deck nbconvert's slides exporter
+makes of it. reveal.js (from the ``sphinx-revealjs`` package) and MathJax (from
+``sphinx-mathjax-offline``) are copied beside the decks, so they work offline; a
+``slides.reveal_url`` loads reveal.js from there instead.
 """
 
 from __future__ import annotations
 
-import html
+import importlib.metadata
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from markdown_it import MarkdownIt
 
 from d2lbook import build as pipeline
 from d2lbook import notebooks, translate
 from d2lbook.config import Config
+from d2lbook.errors import RenderError
 from d2lbook.execute import RunRecord
 from d2lbook.files import copy_if_changed, write_if_changed
+from d2lbook.render import TEMPLATES
+from d2lbook.render.sphinx_project import mathjax_folder
 from d2lbook.source import find_sources
 
 MARK = re.compile(
@@ -97,59 +102,108 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode | N
     return deck
 
 
-def output_html(output: nbformat.NotebookNode) -> str:
-    """An output as HTML: SVG/PNG images, HTML, else text."""
-    if output.get("output_type") == "stream":
-        return f"<pre>{html.escape(output.get('text', ''))}</pre>"
-    data = output.get("data", {})
-    if "image/svg+xml" in data:
-        return "".join(data["image/svg+xml"])
-    if "image/png" in data:
-        return f'<img src="data:image/png;base64,{data["image/png"]}">'
-    if "text/html" in data:
-        return "".join(data["text/html"])
-    if "text/plain" in data:
-        return f"<pre>{html.escape(''.join(data['text/plain']))}</pre>"
-    return ""
+SLIDE_TEMPLATES = TEMPLATES / "slides"
+"""nbconvert templates of the decks: ``d2lbook-reveal`` extends nbconvert's ``reveal``."""
+MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2")
+"""What the decks use of MathJax 3: the TeX-to-HTML component and its fonts."""
+REVEAL_THEME = "white"
+"""reveal.js's theme: its fonts ship with it (others load theirs from the web)."""
+REVEAL_FILES = (
+    "dist/reveal.js",
+    "dist/reveal.css",
+    f"dist/theme/{REVEAL_THEME}.css",
+    "dist/theme/fonts/source-sans-pro",
+    "plugin/notes/notes.js",
+    "LICENSE",
+)
+"""What the decks use of reveal.js."""
 
 
-def deck_html(deck: nbformat.NotebookNode, title: str, reveal_url: str) -> str:
-    """A reveal.js page of the deck notebook."""
-    renderer = MarkdownIt("commonmark")
-    slides: list[list[str]] = []
-    for cell in deck.cells:
-        kind = cell.metadata.get("slideshow", {}).get("slide_type")
-        if cell.cell_type == "markdown":
-            body = renderer.render(cell.source)
-        else:
-            body = (
-                f'<pre><code class="language-python">{html.escape(cell.source)}</code></pre>'
-                + "".join(output_html(output) for output in cell.get("outputs", []))
+def reveal_folder() -> Path | None:
+    """reveal.js as the ``sphinx-revealjs`` package ships it, if installed."""
+    try:
+        distribution = importlib.metadata.distribution("sphinx-revealjs")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    folder = Path(str(distribution.locate_file("sphinx_revealjs/_static/revealjs")))
+    return folder if (folder / "dist" / "reveal.js").is_file() else None
+
+
+@dataclass(frozen=True)
+class DeckAssets:
+    """Where the decks of one build load reveal.js and MathJax from."""
+
+    reveal: Path | None
+    """reveal.js copied into the slides folder; None when ``slides.reveal_url`` is set."""
+    mathjax: Path | None
+    """MathJax copied into the slides folder; None without its package (no math)."""
+
+    def urls(self, config: Config, page_folder: Path) -> tuple[str, str]:
+        """reveal.js's and MathJax's URLs for a deck in ``page_folder``."""
+        reveal = config.slides.reveal_url
+        if self.reveal is not None:
+            reveal = relative_url(self.reveal, page_folder)
+        mathjax = relative_url(self.mathjax / "tex-chtml.js", page_folder) if self.mathjax else ""
+        return reveal, mathjax
+
+
+def copy_assets(config: Config, slides: Path) -> DeckAssets:
+    """Copy reveal.js (unless ``slides.reveal_url`` names another) and MathJax into the
+    slides folder from their installed packages."""
+    reveal = None
+    if not config.slides.reveal_url:
+        source = reveal_folder()
+        if source is None:
+            raise RenderError(
+                "reveal.js is missing: install the sphinx-revealjs package (a dependency "
+                "of d2lbook), or set slides.reveal_url",
+                config.path,
             )
-        if kind == "slide" or not slides:
-            slides.append([])
-        slides[-1].append(
-            body if kind == "slide" or not slides[-1] else f'<div class="fragment">{body}</div>'
-        )
-    sections = "\n".join(f"<section>\n{''.join(parts)}\n</section>" for parts in slides)
-    return DECK_PAGE.format(
-        title=html.escape(title), reveal=reveal_url.rstrip("/"), sections=sections
+        reveal = slides / "reveal.js"
+        for name in REVEAL_FILES:
+            copy_if_changed(source / name, reveal / name)
+    mathjax_source, mathjax = mathjax_folder(), None
+    if mathjax_source is not None:
+        mathjax = slides / "mathjax"
+        for name in MATHJAX_FILES:
+            copy_if_changed(mathjax_source / name, mathjax / name)
+    return DeckAssets(reveal, mathjax)
+
+
+def relative_url(target: Path, folder: Path) -> str:
+    """The URL of ``target`` from a page in ``folder``."""
+    return Path(os.path.relpath(target, folder)).as_posix()
+
+
+def deck_html(
+    deck: nbformat.NotebookNode, title: str, reveal_url: str, mathjax_url: str = ""
+) -> str:
+    """A reveal.js page of the deck notebook, by nbconvert's slides exporter; reveal.js
+    from ``reveal_url`` and MathJax 3 from ``mathjax_url`` (no math when empty)."""
+    from nbconvert import SlidesExporter
+
+    exporter = SlidesExporter(
+        template_name="d2lbook-reveal",
+        extra_template_basedirs=[str(SLIDE_TEMPLATES)],
+        reveal_url_prefix=reveal_url.rstrip("/"),
+        reveal_theme=REVEAL_THEME,
+        reveal_scroll=bool(deck.metadata.get("rise", {}).get("scroll")),
     )
+    resources = {"metadata": {"name": title}, "d2lbook": {"mathjax_url": mathjax_url}}
+    page, _ = exporter.from_notebook_node(deck, resources=resources)
+    return str(page)
 
 
-DECK_PAGE = """<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{title}</title>
-<link rel="stylesheet" href="{reveal}/dist/reveal.css">
-<link rel="stylesheet" href="{reveal}/dist/theme/white.css">
-<style>.reveal pre code {{ max-height: 400px; font-size: 0.8em; }}
-.reveal svg {{ max-height: 350px; }}</style>
-</head><body><div class="reveal"><div class="slides">
-{sections}
-</div></div>
-<script src="{reveal}/dist/reveal.js"></script>
-<script>Reveal.initialize({{hash: true}});</script>
-</body></html>
-"""
+def write_deck(
+    config: Config, deck: nbformat.NotebookNode, folder: Path, stem: str, assets: DeckAssets
+) -> list[Path]:
+    """Write a deck's notebook and page as ``<folder>/<stem>.ipynb`` and ``.slides.html``."""
+    notebook_path, page_path = folder / f"{stem}.ipynb", folder / f"{stem}.slides.html"
+    write_if_changed(notebook_path, nbformat.writes(deck) + "\n")
+    title = deck.cells[0].source.lstrip("# ") if deck.cells else stem
+    reveal_url, mathjax_url = assets.urls(config, page_path.parent)
+    write_if_changed(page_path, deck_html(deck, title, reveal_url, mathjax_url))
+    return [notebook_path, page_path]
 
 
 def build_slides(
@@ -163,18 +217,16 @@ def build_slides(
     build_tabs = notebooks.selected_tabs(config, options.tab)
     executed, records = pipeline.evaluate(config, options, chapters, build_tabs)
     written: list[Path] = []
+    slides = config.output_dir / "slides"
+    assets: DeckAssets | None = None
     for path, tab_notebooks in executed.items():
         for tab, notebook in tab_notebooks.items():
             deck = slide_notebook(notebook)
             if deck is None:
                 continue
-            folder = config.output_dir / "slides" / (tab or "")
-            stem = path.removesuffix(".md")
-            write_if_changed(folder / f"{stem}.ipynb", nbformat.writes(deck) + "\n")
-            title = deck.cells[0].source.lstrip("# ") if deck.cells else stem
-            page = deck_html(deck, title, config.slides.reveal_url)
-            write_if_changed(folder / f"{stem}.slides.html", page)
-            written += [folder / f"{stem}.ipynb", folder / f"{stem}.slides.html"]
+            assets = assets or copy_assets(config, slides)
+            folder = slides / (tab or "")
+            written += write_deck(config, deck, folder, path.removesuffix(".md"), assets)
             for resource in sources.resources:
                 copy_if_changed(config.source_dir / resource, folder / resource)
     return written, records
