@@ -16,12 +16,10 @@ from pathlib import Path
 import nbformat
 from markdown_it import MarkdownIt
 
-from d2lbook import build as pipeline
-from d2lbook import notebooks, translate
-from d2lbook.config import Config
-from d2lbook.execute import RunRecord
+from d2lbook import translate
+from d2lbook.build import BookRun
 from d2lbook.files import copy_if_changed, write_if_changed
-from d2lbook.source import find_sources
+from d2lbook.publish import Published
 
 MARK = re.compile(
     r"\[\*\*(?P<start>.+?)\*\*\](?![(\[])|\(\*\*(?P<more>.+?)\*\*\)"
@@ -152,29 +150,23 @@ DECK_PAGE = """<!DOCTYPE html>
 """
 
 
-def build_slides(
-    config: Config, options: pipeline.BuildOptions
-) -> tuple[list[Path], list[RunRecord]]:
-    """Execute what changed and write a deck (``.ipynb`` + ``.slides.html``) per marked
-    chapter and tab into ``<output>/slides/[<tab>/]``."""
-    sources = find_sources(config)
-    pipeline.refresh_library(config, sources)
-    chapters = notebooks.read_chapters(config, sources)
-    build_tabs = notebooks.selected_tabs(config, options.tab)
-    executed, records = pipeline.evaluate(config, options, chapters, build_tabs)
+def build_slides(run: BookRun) -> Published:
+    """Write a deck (``.ipynb`` + ``.slides.html``) per marked chapter and tab of the run
+    into ``<output>/slides/[<tab>/]``."""
+    config = run.config
     written: list[Path] = []
-    for path, tab_notebooks in executed.items():
-        for tab, notebook in tab_notebooks.items():
+    for chapter in run.chapters:
+        for tab, notebook in chapter.notebooks.items():
             deck = slide_notebook(notebook)
             if deck is None:
                 continue
-            folder = config.output_dir / "slides" / (tab or "")
-            stem = path.removesuffix(".md")
+            folder = run.paths.slides(tab)
+            stem = chapter.path.removesuffix(".md")
             write_if_changed(folder / f"{stem}.ipynb", nbformat.writes(deck) + "\n")
             title = deck.cells[0].source.lstrip("# ") if deck.cells else stem
             page = deck_html(deck, title, config.slides.reveal_url)
             write_if_changed(folder / f"{stem}.slides.html", page)
             written += [folder / f"{stem}.ipynb", folder / f"{stem}.slides.html"]
-            for resource in sources.resources:
+            for resource in run.sources.resources:
                 copy_if_changed(config.source_dir / resource, folder / resource)
-    return written, records
+    return Published("slides", tuple(written))

@@ -19,8 +19,8 @@ import time
 from typing import Any
 
 import nbformat
-from nbclient import NotebookClient
 from jupyter_client.kernelspec import NoSuchKernel
+from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 

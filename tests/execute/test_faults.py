@@ -161,14 +161,18 @@ def test_a_kernel_that_dies_before_its_first_cell_is_started_once_more(tmp_path,
     tag = new_tag()
     once = fixture_job("quick.md", tmp_path, tag)
     results = execute_notebooks(
-        [once], quick_settings(kernel="flaky-once", startup_timeout=20), tmp_path / "c1",
+        [once],
+        quick_settings(kernel="flaky-once", startup_timeout=20),
+        tmp_path / "c1",
         progress=QuietProgress(),
     )
     assert results[0].record.status == "executed", results[0].record.error
     assert (kernels / "flaky-once-starts").read_text().count("start") == 2
     always = fixture_job("quick.md", tmp_path, tag)
     results = execute_notebooks(
-        [always], quick_settings(kernel="flaky-always", startup_timeout=20), tmp_path / "c2",
+        [always],
+        quick_settings(kernel="flaky-always", startup_timeout=20),
+        tmp_path / "c2",
         progress=QuietProgress(),
     )
     assert results[0].record.status == "crashed"
