@@ -12,6 +12,7 @@ with it and shown again when its record answers.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -68,13 +69,11 @@ class ChapterRun:
         return self.chapter is not None
 
 
-def with_warnings(
-    run: ChapterRun, make: Callable[[], Result]
-) -> tuple[Result, tuple[RecordedWarning, ...]]:
-    """``make()``, and the chapter's warnings with those it showed added."""
+def recorded(make: Callable[[], Result]) -> tuple[Result, tuple[RecordedWarning, ...]]:
+    """``make()``, and the warnings it showed."""
     with recording_warnings() as shown:
         result = make()
-    return result, (*run.warnings, *shown)
+    return result, tuple(shown)
 
 
 def parse(config: Config, run: ChapterRun) -> ChapterRun:
@@ -85,7 +84,7 @@ def parse(config: Config, run: ChapterRun) -> ChapterRun:
         wanted = chapter.executable and config.library.tabs
         return chapter, library.chapter_blocks(config, chapter.document) if wanted else {}
 
-    (chapter, blocks), shown = with_warnings(dataclasses.replace(run, warnings=()), read)
+    (chapter, blocks), shown = recorded(read)
     return dataclasses.replace(run, chapter=chapter, record=None, blocks=blocks, warnings=shown)
 
 
@@ -188,8 +187,8 @@ def make_pages(config: Config, runs: list[ChapterRun]) -> list[ChapterRun]:
     made = []
     for run in runs:
         if run.parsed:
-            page, shown = with_warnings(run, lambda run=run: make(run))  # type: ignore[misc]
-            run = dataclasses.replace(run, page=page, warnings=shown)
+            page, shown = recorded(functools.partial(make, run))
+            run = dataclasses.replace(run, page=page, warnings=(*run.warnings, *shown))
         made.append(run)
     return made
 

@@ -25,7 +25,7 @@ from d2lbook.recorded_warnings import RecordedWarning
 
 if TYPE_CHECKING:
     from d2lbook.config import Config
-    from d2lbook.library import ChapterBlocks
+    from d2lbook.library import ChapterBlocks, SavedBlock
 
 MEMO_FORMAT = 1
 """Bumped when a record's layout or meaning changes."""
@@ -181,7 +181,7 @@ def decode_record(data: Mapping[str, Any]) -> ChapterRecord:
     )
 
 
-def encode_block(block: Any) -> list[Any]:
+def encode_block(block: SavedBlock) -> list[Any]:
     outline = block.outline
     shape = (
         None
@@ -191,7 +191,7 @@ def encode_block(block: Any) -> list[Any]:
     return [block.code, block.label, block.path, block.line, shape]
 
 
-def decode_block(data: Sequence[Any]) -> Any:
+def decode_block(data: Sequence[Any]) -> SavedBlock:
     from d2lbook.library import SavedBlock
     from d2lbook.library.outline import Outline
 

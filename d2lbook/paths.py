@@ -28,6 +28,8 @@ MARKER_TEXT = (
 )
 BUILD_NAMES = (
     "cache",
+    "chapters",
+    "stamps",
     "eval",
     "merged",
     "html",
