@@ -305,6 +305,11 @@ class BuildPaths:
         """Executed notebooks by content key, and the durations of earlier runs."""
         return self.root / "cache"
 
+    def cache_entry(self, key: str) -> Path:
+        """The local cache's entry of ``key`` (the layout of ``execute.cache.NotebookCache``,
+        named here so that telling whether a build is up to date imports no executor)."""
+        return self.cache / "entries" / key[:2] / f"{key}.json"
+
     @property
     def chapters(self) -> Path:
         """What each chapter became in the last build (``d2lbook.memo``)."""

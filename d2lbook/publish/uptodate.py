@@ -136,9 +136,9 @@ def remember(
     published = [
         {
             "target": item.target,
-            "paths": [str(path) for path in item.paths],
+            "paths": [str(made) for made in item.paths],
             "messages": list(item.messages),
-            "outputs": {str(path): file_entry(path) for path in item.paths},
+            "outputs": {str(made): file_entry(made) for made in item.paths},
         }
         for item in outcome.published
     ]
@@ -173,10 +173,11 @@ def check(config: Config, names: Sequence[str], tab: str | None) -> BuildOutcome
         recorded = [
             RecordedWarning(str(c), str(m), str(f), int(n)) for c, m, f, n in stamp["warnings"]
         ]
+        chapters = int(stamp["chapters"])
     except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None  # no stamp, or a damaged one: build
     show_again(recorded)
-    return BuildOutcome(published, chapters=int(stamp["chapters"]), up_to_date=True)
+    return BuildOutcome(published, chapters=chapters, up_to_date=True)
 
 
 def holds(config: Config, stamp: Mapping[str, Any]) -> bool:
@@ -185,8 +186,8 @@ def holds(config: Config, stamp: Mapping[str, Any]) -> bool:
         return False
     if digest(scan_inputs(config, stamp["extra"])) != stamp["inputs"]:
         return False
-    entries = config.paths.cache / "entries"
-    if not all((entries / key[:2] / f"{key}.json").is_file() for key in stamp["keys"]):
+    build = config.paths
+    if not all(build.cache_entry(key).is_file() for key in stamp["keys"]):
         return False
     return all(
         file_entry(Path(path)) == entry
