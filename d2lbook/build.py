@@ -1,23 +1,27 @@
-"""The build pipeline: config -> sources -> library (regenerated from the ``#@save``
-blocks before anything runs, so notebooks import the current one) -> parse -> tabs (one
-notebook per tab) -> execute -> merge the tabs -> translate -> render. Each target is a
-short composition of the stages.
+"""The pipeline: a book run once, as data.
+
+``run_book`` reads the sources, reads or parses each chapter once (a chapter unchanged
+since the last build is taken from its record), regenerates the ``#@save`` library from
+the chapters' blocks, executes what the cache cannot answer and makes the pages Sphinx
+renders. Every target (``publish``) is a function of the ``BookRun`` it returns.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import nbformat
 
-from d2lbook import library, notebooks, translate
+from d2lbook import chapters, library, notebooks
+from d2lbook.chapters import ChapterRun
 from d2lbook.config import Config
-from d2lbook.errors import ExecutionError
 from d2lbook.execute import (
     ExecuteSettings,
     NotebookJob,
+    NotebookResult,
     Progress,
     QuietProgress,
     RunRecord,
@@ -27,9 +31,9 @@ from d2lbook.execute import (
 )
 from d2lbook.execute.budget import warn_truncated
 from d2lbook.execute.remote_cache import RemoteCache
-from d2lbook.files import read_source
-from d2lbook.paths import claim_build_folder
-from d2lbook.render import html, pdf, sphinx_configs, sphinx_project
+from d2lbook.memo import ChapterMemo, memo_context
+from d2lbook.paths import BuildPaths, claim_build_folder
+from d2lbook.recorded_warnings import RecordedWarning, recording_warnings
 from d2lbook.render.sphinx_project import SphinxPage
 from d2lbook.source import BookSources, find_sources
 
@@ -59,113 +63,87 @@ class BuildOptions:
 
 
 @dataclass(frozen=True)
-class BuildReport:
-    """What a build did."""
+class BookRun:
+    """The book run once: what every target is made from."""
 
-    records: tuple[RunRecord, ...] = ()
-    """One record per notebook run or taken from the cache."""
-    warnings: tuple[str, ...] = ()
-    """Sphinx warnings, as ``path:line: kind: message``."""
-    rendered: bool = False
-    """False when Sphinx was skipped because nothing changed."""
+    config: Config
+    """The book's settings."""
+    options: BuildOptions
+    """The command line's choices."""
+    paths: BuildPaths
+    """The build tree."""
+    sources: BookSources
+    """The source files in book order, and the resources."""
+    tabs: tuple[str, ...]
+    """The tabs this run covers (``()`` for a book without tabs)."""
+    chapters: tuple[ChapterRun, ...]
+    """Every chapter in book order: parsed, or answered by its record of the last build."""
+    records: tuple[RunRecord, ...]
+    """One record per notebook executed or answered by the cache."""
 
     @property
     def failures(self) -> list[RunRecord]:
         return [record for record in self.records if record.error is not None]
 
+    @property
+    def parsed(self) -> int:
+        """How many chapters this run parsed (the others were unchanged)."""
+        return sum(run.parsed for run in self.chapters)
 
-def build_eval(
-    config: Config, options: BuildOptions
-) -> tuple[BookSources, list[SphinxPage], BuildReport]:
-    """Execute every chapter for the chosen tabs; return the pages Sphinx renders."""
+    @property
+    def pages(self) -> list[SphinxPage]:
+        """The pages of the HTML site, in book order (made when the run was asked to)."""
+        return [run.page for run in self.chapters if run.page is not None]
+
+
+def run_book(
+    config: Config,
+    options: BuildOptions,
+    tabs: tuple[str, ...],
+    pages: bool = True,
+    whole: bool = False,
+) -> BookRun:
+    """Run the book for ``tabs``: make the HTML pages if ``pages``; ``whole``: parse every
+    chapter and keep its executed notebooks (the targets that publish notebooks)."""
+    paths = BuildPaths(claim_build_folder(config.output_dir))  # refused if not ours
     sources = find_sources(config)
-    refresh_library(config, sources)  # kernels import it, the API page documents it
-    chapters = notebooks.read_chapters(config, sources)
-    build_tabs = notebooks.selected_tabs(config, options.tab)
-    executed, records = evaluate(config, options, chapters, build_tabs)
-    pages = []
-    for chapter in chapters:
-        if chapter.executable:
-            merged = notebooks.merge_page(config, executed[chapter.path])
-            pages.append(sphinx_project.notebook_page(chapter.path, merged))
-        else:
-            text = read_source(config.source_dir / chapter.path)
-            pages.append(SphinxPage(chapter.path, translate.translate_markdown(text, chapter.path)))
-    return sources, pages, BuildReport(records=tuple(records))
+    memo = None if whole else ChapterMemo(paths.chapters, memo_context(config, tabs))
+    runs = chapters.read_book(config, sources, memo, pages)
+    refresh_library(config, sources, [run.blocks for run in runs])
+    context = notebooks.job_context(config) if config.build.eval else None
+    runs = chapters.confirm_records(config, runs, context)
+    runs, jobs, records = evaluate(config, options, runs, tabs, context)
+    if pages:
+        runs = chapters.make_pages(config, runs)
+    if memo is not None:
+        chapters.remember(memo, runs, jobs, records)
+    records += chapters.cached_records(runs)
+    return BookRun(config, options, paths, sources, tabs, tuple(runs), tuple(records))
 
 
-def build_html(config: Config, options: BuildOptions) -> BuildReport:
-    """Execute what changed and render the site into ``<output>/html``."""
-    sphinx_configs.check_sphinx_configs(config)
-    sources, pages, report = build_eval(config, options)
-    project = config.output_dir / "merged"
-    build_tabs = notebooks.selected_tabs(config, options.tab)
-    sphinx_project.write_project(config, project, pages, list(sources.resources), build_tabs)
-    try:
-        result = html.run_sphinx(
-            project,
-            config.output_dir / "html",
-            config.output_dir / "doctrees",
-            warning_is_error=config.build.warning_is_error,
-            force=options.force_render,
-            chapters=config.source_dir,
-        )
-    except html.SphinxCrash as crash:
-        raise sphinx_configs.explain_crash(config, crash) from None
-    return BuildReport(
-        records=report.records,
-        rendered=not result.skipped,
-        warnings=tuple(str(message) for message in result.messages),
-    )
-
-
-def build_pdf(config: Config, options: BuildOptions) -> list[pdf.PdfResult]:
-    """One PDF per tab: the default tab's, or each with ``--tab all``."""
-    pdf.check_tools()
-    sphinx_configs.check_sphinx_configs(config)
-    if options.tab is None and config.default_tab is not None:
-        build_tabs: tuple[str | None, ...] = (config.default_tab,)
-    else:
-        build_tabs = notebooks.selected_tabs(config, options.tab) or (None,)
-    results = []
-    for tab in build_tabs:
-        sources, pages, report = build_eval(config, dataclasses.replace(options, tab=tab))
-        if report.failures:
-            raise ExecutionError(
-                f"{len(report.failures)} notebook(s) failed; "
-                "run `d2lbook build eval` for the details"
-            )
-        project = config.output_dir / "pdf" / (tab or "default") / "source"
-        sphinx_project.write_project(
-            config, project, pages, list(sources.resources), (tab,) if tab else (), for_pdf=True
-        )
-        try:
-            results.append(pdf.build_pdf(config, project, config.output_dir, tab))
-        except html.SphinxCrash as crash:
-            raise sphinx_configs.explain_crash(config, crash) from None
-    return results
-
-
-def refresh_library(config: Config, sources: BookSources) -> None:
-    """Regenerate the ``#@save`` library when a chapter changed it."""
+def refresh_library(
+    config: Config, sources: BookSources, saved: Sequence[library.ChapterBlocks] | None = None
+) -> None:
+    """Regenerate the ``#@save`` library when a chapter changed it (``saved``: every
+    chapter's blocks, when the build has them; else the chapters are read here)."""
     if config.library.tabs:  # rendered in memory; only changed files are written
-        library.build_library(config, sources)
+        library.build_library(config, sources, saved)
 
 
 def book_jobs(
     config: Config,
-    chapters: list[notebooks.Chapter],
-    build_tabs: tuple[str, ...],
-    evaluate: bool = True,
+    chapter_list: Sequence[notebooks.Chapter],
+    tabs: tuple[str, ...],
+    context: notebooks.JobContext | None,
 ) -> tuple[Executed, list[NotebookJob]]:
-    """Unexecuted notebooks per chapter and tab, and the jobs executing those with code."""
+    """Unexecuted notebooks per chapter and tab, and (with a ``context``) the jobs
+    executing those with code."""
     executed: Executed = {}
     jobs = []
-    context = notebooks.job_context(config) if evaluate else None
-    for chapter in chapters:
+    for chapter in chapter_list:
         if not chapter.executable:
             continue
-        executed[chapter.path] = notebooks.tab_notebooks(config, chapter, build_tabs)
+        executed[chapter.path] = notebooks.tab_notebooks(config, chapter, tabs)
         if context is not None:
             jobs += [
                 notebooks.make_job(config, chapter, tab, notebook, context)
@@ -175,26 +153,38 @@ def book_jobs(
     return executed, jobs
 
 
-def remote_cache(config: Config) -> RemoteCache | None:
-    """The shared cache tier at ``build.cache_url``, if the book has one."""
-    if not config.build.cache_url:
-        return None
-    return RemoteCache(
-        config.build.cache_url, push=config.build.cache_push, timeout=config.build.cache_timeout
-    )
-
-
 def evaluate(
     config: Config,
     options: BuildOptions,
-    chapters: list[notebooks.Chapter],
-    build_tabs: tuple[str, ...],
-) -> tuple[Executed, list[RunRecord]]:
-    """Executed notebooks per chapter and tab (unexecuted when evaluation is off)."""
-    claim_build_folder(config.output_dir)  # every target writes there; refused if not ours
-    executed, jobs = book_jobs(config, chapters, build_tabs, config.build.eval)
-    if not jobs:
-        return executed, []
+    runs: list[ChapterRun],
+    tabs: tuple[str, ...],
+    context: notebooks.JobContext | None,
+) -> tuple[list[ChapterRun], list[NotebookJob], list[RunRecord]]:
+    """Each parsed chapter with its notebook per tab, executed when ``context`` is given
+    (evaluation on); the jobs and their records."""
+    parsed = [run.chapter for run in runs if run.chapter is not None]
+    executed, jobs = book_jobs(config, parsed, tabs, context)
+    results = execute(config, options, jobs) if jobs else []
+    shown: dict[str, list[RecordedWarning]] = {}
+    for result in results:
+        with recording_warnings() as truncated:  # shown again when the chapter is reused
+            warn_truncated(result.job.source_path, result.job.tab, result.notebook)
+        shown.setdefault(result.job.source_path, []).extend(truncated)
+        executed[result.job.source_path][result.job.tab] = result.notebook
+        notebooks.save_executed(config, result.job, result.notebook)
+    runs = [
+        dataclasses.replace(
+            run,
+            notebooks=executed.get(run.path, {}),
+            warnings=(*run.warnings, *shown.get(run.path, ())),
+        )
+        for run in runs
+    ]
+    return runs, jobs, [result.record for result in results]
+
+
+def execute(config: Config, options: BuildOptions, jobs: list[NotebookJob]) -> list[NotebookResult]:
+    """Run ``jobs`` (the cache answers what it can) on the configured backend."""
     for tab in {job.tab for job in jobs}:
         notebooks.prepare_workdir(config, tab)
     executor = make_executor(
@@ -205,19 +195,23 @@ def evaluate(
     # A cluster offers the GPUs of all its nodes, not this machine's.
     offered = getattr(executor, "available_gpus", detect_gpus)
     gpus = options.gpus if options.gpus is not None else offered()
-    results = execute_notebooks(
+    return execute_notebooks(
         jobs,
         execute_settings(config, options, gpus),
-        config.output_dir / "cache",
+        config.paths.cache,
         executor=executor,
         progress=options.progress,
         remote=remote_cache(config),
     )
-    for result in results:
-        warn_truncated(result.job.source_path, result.job.tab, result.notebook)
-        executed[result.job.source_path][result.job.tab] = result.notebook
-        notebooks.save_executed(config, result.job, result.notebook)
-    return executed, [result.record for result in results]
+
+
+def remote_cache(config: Config) -> RemoteCache | None:
+    """The shared cache tier at ``build.cache_url``, if the book has one."""
+    if not config.build.cache_url:
+        return None
+    return RemoteCache(
+        config.build.cache_url, push=config.build.cache_push, timeout=config.build.cache_timeout
+    )
 
 
 def execute_settings(

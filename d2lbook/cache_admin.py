@@ -19,7 +19,7 @@ from d2lbook.execute import NotebookCache, NotebookJob, QuietProgress, cache_key
 from d2lbook.execute.cache import read_header
 from d2lbook.execute.remote_cache import ENTRY_NAME, RemoteCache
 from d2lbook.execute.tiers import LAST_BUILD, CacheTiers
-from d2lbook.source import find_sources
+from d2lbook.source import find_sources, selected_tabs
 
 DAY = 86400.0
 
@@ -53,7 +53,7 @@ class TierStats:
 
 
 def local_cache(config: Config) -> NotebookCache:
-    return NotebookCache(config.output_dir / "cache")
+    return NotebookCache(config.paths.cache)
 
 
 def local_entries(cache: NotebookCache) -> dict[str, StoredEntry]:
@@ -81,7 +81,8 @@ def current_jobs(config: Config) -> list[tuple[NotebookJob, str]]:
     sources = find_sources(config)
     build.refresh_library(config, sources)
     chapters = notebooks.read_chapters(config, sources)
-    _, jobs = build.book_jobs(config, chapters, notebooks.selected_tabs(config, None))
+    tabs = selected_tabs(config, None)
+    _, jobs = build.book_jobs(config, chapters, tabs, notebooks.job_context(config))
     return [(job, cache_key(job, config.build.kernel)) for job in jobs]
 
 

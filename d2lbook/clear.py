@@ -9,20 +9,20 @@ import shutil
 from pathlib import Path
 
 from d2lbook.config import Config
-from d2lbook.paths import BUILD_MARKER, require_build_folder
+from d2lbook.paths import require_build_folder
 
 
 def clear_outputs(config: Config, cache: bool = False) -> list[Path]:
     """Delete the build outputs; return what was removed (the lock file stays)."""
-    output = config.output_dir
+    output, build = config.output_dir, config.paths
     if not output.is_dir():
         return []
     require_build_folder(output)
     removed = []
     for path in sorted(output.iterdir()):
-        if path.name == "cache" and not cache:
+        if path == build.cache and not cache:
             continue
-        if path.name in (".lock", BUILD_MARKER):  # the lock is held by the caller
+        if path in (build.lock, build.marker):  # the lock is held by the caller
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)

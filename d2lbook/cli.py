@@ -9,7 +9,7 @@ import sys
 import threading
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -19,8 +19,15 @@ from d2lbook.errors import BookError, BookWarning, DialectWarning
 from d2lbook.processes import Terminated, raise_terminated
 
 if TYPE_CHECKING:
-    from d2lbook.build import BuildOptions, BuildReport
+    from d2lbook.build import BuildOptions
     from d2lbook.config import Config
+    from d2lbook.execute import RunRecord
+    from d2lbook.publish import BuildOutcome
+
+# jsonschema, which nbformat imports, compiles some forty grammars of rfc3987-syntax (when it
+# is installed) as it is imported: over a second of every build that has work to do. Neither
+# nbformat's checks nor ours use those formats.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 Result = TypeVar("Result")
 BOOK_FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -100,17 +107,25 @@ class BookGroup(click.Group):
     into a one-line error and exit 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from d2lbook.execute.remote_cache import RemoteUnavailable
-
         try:
             return super().invoke(ctx)
         except BookError as error:
             raise BookFailure(str(error)) from error
-        except RemoteUnavailable as error:
-            raise BookFailure(f"remote cache unavailable: {error}") from error
-        except OSError as error:  # a folder that cannot be made, a file that cannot be written
+        except Exception as error:
+            if is_remote_unavailable(error):
+                raise BookFailure(f"remote cache unavailable: {error}") from error
+            if not isinstance(error, OSError):
+                raise
+            # a folder that cannot be made, a file that cannot be written
             where = f"{error.filename}: " if error.filename else ""
             raise BookFailure(f"{where}{error.strerror or error}") from error
+
+
+def is_remote_unavailable(error: Exception) -> bool:
+    """Whether ``error`` says the remote cache cannot be reached (its module is imported
+    only by builds that use it, so a build with nothing to do does not import it)."""
+    module = sys.modules.get("d2lbook.execute.remote_cache")
+    return module is not None and isinstance(error, module.RemoteUnavailable)
 
 
 @click.group(cls=BookGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -206,9 +221,9 @@ def build(
     gpu_ids = parse_gpus(gpus)
     from d2lbook.config import load_config
     from d2lbook.lock import lock_build_dir
-    from d2lbook.notebooks import selected_tabs
+    from d2lbook.source import selected_tabs
 
-    def options() -> BuildOptions:  # the pipeline is imported only by targets that need it
+    def options() -> BuildOptions:  # the pipeline is imported only when there is work
         from d2lbook.build import BuildOptions
         from d2lbook.execute import ConsoleProgress
 
@@ -228,8 +243,7 @@ def build(
         selected_tabs(config, tab)  # an unknown --tab is refused before any work
         show_external_paths(config)
         with lock_build_dir(config.output_dir):
-            for target in targets:
-                run_target(target, config, options, external=external)
+            run_targets(targets, config, options, tab=tab, force=force, external=external)
     except KeyboardInterrupt as interrupted:  # ExecutionInterrupted carries what finished
         results = getattr(interrupted, "results", [])
         done = sum(result.record.ok for result in results)
@@ -245,13 +259,48 @@ def show_external_paths(config: Config) -> None:
         click.echo(f"note: build.external_paths: the book may read files from {folder}", err=True)
 
 
-def run_target(
-    target: str, config: Config, options: Callable[[], BuildOptions], external: bool = False
+def run_targets(
+    targets: tuple[str, ...],
+    config: Config,
+    options: Callable[[], BuildOptions],
+    tab: str | None,
+    force: bool,
+    external: bool,
 ) -> None:
-    """Run one build target; ``options()`` makes the pipeline's ``BuildOptions``."""
-    if target in PUBLISHING_TARGETS:
-        run_publishing_target(target, config, options, external)
-        return
+    """Run the targets in order; those made from a run of the book are made together,
+    from one run, where the first of them stands (``publish.build``)."""
+    from d2lbook import publish
+
+    book_targets = [target for target in targets if target in publish.TARGETS]
+    for target in targets:
+        if target not in publish.TARGETS:
+            run_target(target, config, external)
+        elif target == book_targets[0]:
+            outcome = None if force else publish.up_to_date(config, book_targets, tab)
+            if outcome is None:
+                outcome = publish.build(config, book_targets, options())
+            show_outcome(outcome)
+
+
+def show_outcome(outcome: BuildOutcome) -> None:
+    """The notebooks' counts and failures, the renderers' warnings, what was published;
+    exit 1 when a notebook failed."""
+    summarize(outcome.records, outcome.failures)
+    for published in outcome.published:
+        for message in published.messages:
+            click.echo(message, err=True)
+    for published in outcome.published:
+        note = " (up to date)" if not published.rendered else ""
+        if published.seconds is not None and published.rendered:
+            note = f" ({published.seconds:.0f} s)"
+        for path in published.paths:
+            click.echo(f"{published.target}: {path}{note}")
+    if outcome.failures:
+        sys.exit(1)
+
+
+def run_target(target: str, config: Config, external: bool) -> None:
+    """Run one target that needs no run of the book: lib, tabcheck, the checks."""
     if target == "lib":
         from d2lbook import library
         from d2lbook.source import find_sources
@@ -262,82 +311,28 @@ def run_target(
     if target == "tabcheck":
         report_tabcheck(config)
         return
-    from d2lbook import build as pipeline
+    from d2lbook import checks
 
-    if target == "pdf":
-        for result in pipeline.build_pdf(config, options()):
-            for message in result.messages:
-                click.echo(str(message), err=True)
-            click.echo(f"pdf: {result.pdf} ({result.duration:.0f} s)")
-        return
-    if target == "eval":
-        _, _, report = pipeline.build_eval(config, options())
-    else:
-        report = pipeline.build_html(config, options())
-        for warning in report.warnings:
-            click.echo(warning, err=True)
-    summarize(report)
-    if report.failures:
+    html = config.paths.html
+    if target == "linkcheck" and not (html / "index.html").is_file():
+        raise BookError("no built site to check; run 'd2lbook build html' first", html)
+    problems = (
+        checks.check_outputs(config)
+        if target == "outputcheck"
+        else checks.check_links(html, external=external)
+    )
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        click.echo(f"{target}: {len(problems)} problem(s)", err=True)
         sys.exit(1)
-    if target == "html":
-        click.echo(
-            f"html: {config.output_dir / 'html' / 'index.html'}"
-            + ("" if report.rendered else " (up to date)")
-        )
+    click.echo(f"{target}: no problems")
 
 
-PUBLISHING_TARGETS = ("ipynb", "pkg", "slides", "colab", "outputcheck", "linkcheck")
-
-
-def run_publishing_target(
-    target: str, config: Config, options: Callable[[], BuildOptions], external: bool
-) -> None:
-    """Reader notebooks, packages, slides, Colab notebooks and the checks."""
-    from d2lbook import checks, colab, package, slides
-
-    if target in ("outputcheck", "linkcheck"):
-        html = config.output_dir / "html"
-        if target == "linkcheck" and not (html / "index.html").is_file():
-            raise BookError("no built site to check; run 'd2lbook build html' first", html)
-        problems = (
-            checks.check_outputs(config)
-            if target == "outputcheck"
-            else checks.check_links(html, external=external)
-        )
-        for problem in problems:
-            click.echo(str(problem), err=True)
-        if problems:
-            click.echo(f"{target}: {len(problems)} problem(s)", err=True)
-            sys.exit(1)
-        click.echo(f"{target}: no problems")
-        return
-    from d2lbook.build import BuildReport
-
-    written: Iterable[Path]
-    if target == "slides":
-        written, records = slides.build_slides(config, options())
-    else:
-        sets, records = package.build_ipynb(config, options())
-    report = BuildReport(records=tuple(records))
-    summarize(report)
-    if report.failures:
-        sys.exit(1)
-    if target != "slides":
-        written = (
-            [notebook_set.folder for notebook_set in sets]
-            if target == "ipynb"
-            else package.build_pkg(config, sets)
-            if target == "pkg"
-            else colab.build_colab(config, sets)
-        )
-    for path in written:
-        click.echo(f"{target}: {path}")
-
-
-def summarize(report: BuildReport) -> None:
+def summarize(records: Sequence[RunRecord], failures: Sequence[RunRecord]) -> None:
     """One line of counts, then every failure with file, cell, line and traceback."""
-    counts = Counter(record.status for record in report.records)
-    tiers = Counter(record.cache_tier for record in report.records if record.cache_tier)
+    counts = Counter(record.status for record in records)
+    tiers = Counter(record.cache_tier for record in records if record.cache_tier)
     if counts:
         click.echo(
             "notebooks: "
@@ -348,15 +343,15 @@ def summarize(report: BuildReport) -> None:
                 else ""
             )
         )
-    for record in report.failures:
+    for record in failures:
         click.echo(f"\nFAILED {record.name}\n{record.error}", err=True)
         failure = getattr(record.error, "failure", None)
         if failure is not None and failure.traceback:
             lines = failure.traceback.rstrip().splitlines()
             shown = lines if len(lines) <= 30 else ["  ..."] + lines[-30:]
             click.echo("\n".join("    " + line for line in shown), err=True)
-    if report.failures:
-        click.echo(f"\n{len(report.failures)} notebook(s) failed", err=True)
+    if failures:
+        click.echo(f"\n{len(failures)} notebook(s) failed", err=True)
 
 
 def report_tabcheck(config: Config) -> None:

@@ -23,6 +23,7 @@ import yaml
 from d2lbook import paths
 from d2lbook.errors import BookWarning, ConfigError
 from d2lbook.files import read_source
+from d2lbook.paths import BuildPaths
 
 
 def _help(text: str, minimum: int | None = None, **kwargs: Any) -> Any:
@@ -295,6 +296,11 @@ class Config:
     @property
     def output_dir(self) -> Path:
         return self.root / self.build.output_dir
+
+    @property
+    def paths(self) -> BuildPaths:
+        """The build tree under ``output_dir``, every path of it named once."""
+        return BuildPaths(self.output_dir)
 
     @property
     def source_dir(self) -> Path:

@@ -69,7 +69,7 @@ def run_git(arguments: list[str], cwd: Path) -> str:
 
 def published_files(config: Config) -> dict[str, Path]:
     """Branch path -> built file: the site at the root, PDFs and packages beside it."""
-    html = config.output_dir / "html"
+    html = config.paths.html
     if not (html / "index.html").is_file():
         raise DeployError("no built site to publish; run 'd2lbook build html' first", html)
     files = {
@@ -77,8 +77,9 @@ def published_files(config: Config) -> dict[str, Path]:
         for path in sorted(html.rglob("*"))
         if path.is_file() and not path.name.startswith(".d2lbook") and ".doctrees" not in path.parts
     }
-    for folder, suffix in (("pdf", ".pdf"), ("pkg", ".zip")):  # not the LaTeX work folders
-        for path in sorted((config.output_dir / folder).glob(f"*{suffix}")):
+    build = config.paths
+    for folder, suffix in ((build.pdfs, ".pdf"), (build.pkgs, ".zip")):  # not LaTeX's folders
+        for path in sorted(folder.glob(f"*{suffix}")):
             files.setdefault(path.name, path)
     files.setdefault(".nojekyll", Path())  # GitHub Pages: serve _static/ and friends
     return files

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from d2lbook.errors import BookError
-from d2lbook.paths import claim_build_folder
+from d2lbook.paths import BuildPaths, claim_build_folder
 
 
 class BuildLockedError(BookError):
@@ -22,7 +22,7 @@ def lock_build_dir(path: Path) -> Iterator[Path]:
     """Hold ``path/.lock`` for the duration; a second holder gets ``BuildLockedError`` at once.
     A folder that is not a build folder raises ``PathError`` before anything is written."""
     path = claim_build_folder(Path(path))
-    lock_path = path / ".lock"
+    lock_path = BuildPaths(path).lock
     handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:

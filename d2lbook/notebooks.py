@@ -18,14 +18,15 @@ import nbformat
 import yaml
 
 from d2lbook import library, linked_files, paths, tabs, translate
-from d2lbook.config import Config, setting_line
-from d2lbook.errors import ConfigError, ParseError
+from d2lbook.config import Config
+from d2lbook.errors import ParseError
 from d2lbook.execute import NotebookJob
 from d2lbook.execute.packages import package_versions
 from d2lbook.execute.tiers import PACKAGE_PREFIX
 from d2lbook.files import copy_if_changed, read_source, write_if_changed
 from d2lbook.parse import Document, parse_markdown, to_notebook
-from d2lbook.source import BookSources
+from d2lbook.source import BookSources, SourceFile
+from d2lbook.source import selected_tabs as selected_tabs  # where callers found it
 
 # Code that imports the generated library depends on it (cache key).
 IMPORTS_LIBRARY = re.compile(r"^\s*(from\s+d2l\b|import\s+d2l\b)", re.MULTILINE)
@@ -119,47 +120,30 @@ def read_front_matter(text: str, path: str, line: int) -> tuple[dict[str, object
     return values, lines
 
 
-def read_chapters(config: Config, sources: BookSources) -> list[Chapter]:
-    """Parse every source file (raises ``ParseError`` with file and line), and check the
-    files each names (images, front-matter dependencies) against the path rule."""
-    chapters = []
-    external = paths.external_folders(config)
-    for source in sources.files:
-        text = read_source(config.source_dir / source.path)
-        document, front_matter, lines = split_front_matter(parse_markdown(text, source.path))
-        linked_files.check_named_files(config.root, config.source_dir, source.path, document)
-        dependencies = front_matter.get("dependencies", ())
-        if isinstance(dependencies, tuple) and dependencies:
-            linked_files.check_dependencies(
-                config.root,
-                config.source_dir,
-                source.path,
-                dependencies,
-                lines.get("dependencies"),
-                external,
-            )
-        chapters.append(Chapter(source.path, document, source.kind == "notebook", front_matter))
-    return chapters
-
-
-def selected_tabs(config: Config, tab: str | None) -> tuple[str, ...]:
-    """Tabs a build covers: ``--tab X``, every tab for ``all`` or by default."""
-    book_tabs = config.build.tabs
-    if not book_tabs:
-        if tab not in (None, "all"):
-            raise ConfigError(
-                f"unknown tab {tab!r}; the book has no tabs (build.tabs)",
-                path=config.path,
-                line=setting_line(config, "build.tabs"),
-            )
-        return ()
-    if tab in (None, "all"):
-        return book_tabs
-    if tab not in book_tabs:
-        raise ConfigError(
-            f"unknown tab {tab!r}; the book's tabs are {', '.join(book_tabs)}", path=config.path
+def read_chapter(config: Config, source: SourceFile, text: str) -> Chapter:
+    """Parse one source file's ``text`` (raises ``ParseError`` with file and line), and
+    check the files it names (images, front-matter dependencies) against the path rule."""
+    document, front_matter, lines = split_front_matter(parse_markdown(text, source.path))
+    linked_files.check_named_files(config.root, config.source_dir, source.path, document)
+    dependencies = front_matter.get("dependencies", ())
+    if isinstance(dependencies, tuple) and dependencies:
+        linked_files.check_dependencies(
+            config.root,
+            config.source_dir,
+            source.path,
+            dependencies,
+            lines.get("dependencies"),
+            paths.external_folders(config),
         )
-    return (tab,)
+    return Chapter(source.path, document, source.kind == "notebook", front_matter)
+
+
+def read_chapters(config: Config, sources: BookSources) -> list[Chapter]:
+    """Every source file parsed (see ``read_chapter``), in book order."""
+    return [
+        read_chapter(config, source, read_source(config.source_dir / source.path))
+        for source in sources.files
+    ]
 
 
 def tab_notebooks(
@@ -198,7 +182,7 @@ def file_digest(path: Path) -> str:
 
 def kernel_environment(config: Config) -> dict[str, str]:
     """Environment for every kernel: the book root importable, the SVG profile."""
-    profile = config.output_dir / "ipython"
+    profile = config.paths.ipython
     settings = profile / "profile_default" / "ipython_kernel_config.py"
     if not settings.is_file() or settings.read_text() != KERNEL_PROFILE:
         settings.parent.mkdir(parents=True, exist_ok=True)
@@ -239,6 +223,40 @@ def job_context(config: Config) -> JobContext:
     return JobContext(environment, tuple(shared), libraries)
 
 
+def job_dependencies(
+    config: Config,
+    chapter_path: str,
+    declared: tuple[str, ...],
+    library_tab: str | None,
+    context: JobContext,
+) -> tuple[tuple[str, str], ...]:
+    """``(name, digest)`` of what a job's outputs depend on besides its code: the build's
+    shared files, the library of ``library_tab`` (its code imports it), the files its
+    chapter's front matter declares."""
+    dependencies = list(context.dependencies)
+    if library_tab is not None and library_tab in context.libraries:
+        dependencies.append((f"library:{library_tab}", context.libraries[library_tab]))
+    for name in declared:
+        path = config.source_dir / Path(chapter_path).parent / name
+        dependencies.append((name, file_digest(path) if path.exists() else "missing"))
+    return tuple(dependencies)
+
+
+def library_tab_of(
+    tab: str | None, notebook: nbformat.NotebookNode, context: JobContext
+) -> str | None:
+    """The tab whose library a notebook's code imports, if it imports one."""
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    library_tab = tab if tab is not None else next(iter(context.libraries), None)
+    return library_tab if IMPORTS_LIBRARY.search(code) else None
+
+
+def declared_dependencies(chapter: Chapter) -> tuple[str, ...]:
+    """The files a chapter's front matter says its code reads."""
+    declared = chapter.front_matter.get("dependencies", ())
+    return declared if isinstance(declared, tuple) else ()
+
+
 def make_job(
     config: Config,
     chapter: Chapter,
@@ -247,32 +265,31 @@ def make_job(
     context: JobContext,
 ) -> NotebookJob:
     """The execution job of one (chapter, tab) notebook, with its dependencies."""
-    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
-    dependencies = list(context.dependencies)
-    library_tab = tab if tab is not None else next(iter(context.libraries), None)
-    if (
-        library_tab is not None
-        and library_tab in context.libraries
-        and IMPORTS_LIBRARY.search(code)
-    ):
-        dependencies.append((f"library:{library_tab}", context.libraries[library_tab]))
-    declared = chapter.front_matter.get("dependencies", ())
-    for name in declared if isinstance(declared, tuple) else ():
-        path = config.source_dir / Path(chapter.path).parent / name
-        dependencies.append((name, file_digest(path) if path.exists() else "missing"))
-    workdir = (config.output_dir / "eval" / (tab or "default")).resolve()
+    dependencies = job_dependencies(
+        config,
+        chapter.path,
+        declared_dependencies(chapter),
+        library_tab_of(tab, notebook, context),
+        context,
+    )
+    workdir = config.paths.eval(tab).resolve()
     (workdir / chapter.path).parent.mkdir(parents=True, exist_ok=True)
     gpus = chapter.front_matter.get("gpus")
     return NotebookJob(
-        name=chapter.path if tab is None else f"{chapter.path} [{tab}]",
+        name=job_name(chapter.path, tab),
         source_path=chapter.path,
         tab=tab,
         notebook=notebook,
         cwd=(workdir / chapter.path).parent,
         env=context.environment,
-        dependencies=tuple(dependencies),
+        dependencies=dependencies,
         gpus=gpus if isinstance(gpus, int) else None,
     )
+
+
+def job_name(chapter_path: str, tab: str | None) -> str:
+    """How a job is named in progress lines and records."""
+    return chapter_path if tab is None else f"{chapter_path} [{tab}]"
 
 
 def merge_page(
@@ -288,15 +305,21 @@ def merge_page(
 
 def prepare_workdir(config: Config, tab: str | None) -> None:
     """Copy the book's resources into the folder kernels of ``tab`` run in."""
-    workdir = config.output_dir / "eval" / (tab or "default")
+    workdir = config.paths.eval(tab)
     for resource in config.build.resources:
         path = config.source_dir / resource
         if path.exists():
             copy_if_changed(path, workdir / resource)
 
 
+def executed_path(config: Config, source_path: str, tab: str | None) -> Path:
+    """Where the executed notebook of a chapter's tab is kept in the build tree."""
+    stem = source_path.rsplit(".", 1)[0]
+    return config.paths.eval(tab) / f"{stem}.ipynb"
+
+
 def save_executed(config: Config, job: NotebookJob, notebook: nbformat.NotebookNode) -> None:
-    """Keep an executed tab notebook in ``<output>/eval/<tab>/`` (the build tree)."""
-    stem = job.source_path.rsplit(".", 1)[0]
-    target = config.output_dir / "eval" / (job.tab or "default") / f"{stem}.ipynb"
-    write_if_changed(target, nbformat.writes(notebook) + "\n")
+    """Keep an executed tab notebook in ``<output>/eval/<tab>/`` (the build tree). Our own
+    notebook, valid by construction: written without nbformat's schema check."""
+    target = executed_path(config, job.source_path, job.tab)
+    write_if_changed(target, nbformat.v4.writes(notebook) + "\n")

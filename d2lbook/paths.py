@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,8 @@ MARKER_TEXT = (
 )
 BUILD_NAMES = (
     "cache",
+    "chapters",
+    "stamps",
     "eval",
     "merged",
     "html",
@@ -275,3 +278,102 @@ def require_build_folder(folder: Path) -> Path:
         f"d2lbook (no {BUILD_MARKER} file)",
         folder,
     )
+
+
+# --- the build tree ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildPaths:
+    """Every path of the build tree, named once (``DESIGN.md``, "Build tree")."""
+
+    root: Path
+    """The build folder, ``<book>/_build`` by default (``build.output_dir``)."""
+
+    @property
+    def marker(self) -> Path:
+        """The file that says the tool may delete in the build folder."""
+        return self.root / BUILD_MARKER
+
+    @property
+    def lock(self) -> Path:
+        """The lock one build holds while it runs."""
+        return self.root / ".lock"
+
+    @property
+    def cache(self) -> Path:
+        """Executed notebooks by content key, and the durations of earlier runs."""
+        return self.root / "cache"
+
+    def cache_entry(self, key: str) -> Path:
+        """The local cache's entry of ``key`` (the layout of ``execute.cache.NotebookCache``,
+        named here so that telling whether a build is up to date imports no executor)."""
+        return self.cache / "entries" / key[:2] / f"{key}.json"
+
+    @property
+    def chapters(self) -> Path:
+        """What each chapter became in the last build (``d2lbook.memo``)."""
+        return self.root / "chapters"
+
+    @property
+    def stamps(self) -> Path:
+        """The inputs and the report of the last build of each command (``publish.uptodate``)."""
+        return self.root / "stamps"
+
+    @property
+    def ipython(self) -> Path:
+        """The IPython profile every kernel starts with."""
+        return self.root / "ipython"
+
+    def eval(self, tab: str | None) -> Path:
+        """Where kernels of ``tab`` run and its executed notebooks are kept."""
+        return self.root / "eval" / (tab or "default")
+
+    @property
+    def merged(self) -> Path:
+        """The Sphinx project of the HTML site: merged pages, resources, ``conf.py``."""
+        return self.root / "merged"
+
+    @property
+    def html(self) -> Path:
+        """The site."""
+        return self.root / "html"
+
+    @property
+    def doctrees(self) -> Path:
+        """Sphinx's pickled documents of the HTML build."""
+        return self.root / "doctrees"
+
+    def pdf(self, tab: str | None) -> Path:
+        """The work folder of ``tab``'s PDF: its Sphinx project in ``source``, LaTeX, logs."""
+        return self.pdfs / (tab or "default")
+
+    @property
+    def pdfs(self) -> Path:
+        """The folder of the finished PDFs (and of each tab's work folder)."""
+        return self.root / "pdf"
+
+    def pdf_file(self, name: str) -> Path:
+        """A finished PDF, ``<name>.pdf`` (``latex.pdf_name`` names it)."""
+        return self.pdfs / f"{name}.pdf"
+
+    def ipynb(self, tab: str | None) -> Path:
+        """The reader notebooks of ``tab``."""
+        return self.root / "ipynb" / (tab or "default")
+
+    @property
+    def pkgs(self) -> Path:
+        """The folder of the zips of reader notebooks."""
+        return self.root / "pkg"
+
+    def pkg(self, name: str) -> Path:
+        """A zip of reader notebooks, ``<name>.zip``."""
+        return self.pkgs / f"{name}.zip"
+
+    def slides(self, tab: str | None) -> Path:
+        """The decks of ``tab`` (a book without tabs: the slides folder itself)."""
+        return self.root / "slides" / (tab or "")
+
+    def colab(self, tab: str) -> Path:
+        """The Colab notebooks of ``tab``."""
+        return self.root / "colab" / tab

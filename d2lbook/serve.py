@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from d2lbook import build as pipeline
+from d2lbook import publish
 from d2lbook.config import load_config
 from d2lbook.errors import BookError
 from d2lbook.lock import lock_build_dir
@@ -97,15 +98,18 @@ def rebuild(root: Path, options: pipeline.BuildOptions, echo: Callable[[str], No
     try:
         config = load_config(root)
         with lock_build_dir(config.output_dir):
-            report = pipeline.build_html(config, options)
+            report = publish.up_to_date(config, ["html"], options.tab)
+            if report is None or options.force_render:
+                report = publish.build(config, ["html"], options)
     except BookError as error:
         echo(f"error: {error}")
         return False
     except Exception:  # a crash in one rebuild must not stop the server
         echo(traceback.format_exc())
         return False
-    for warning in report.warnings:
-        echo(warning)
+    for published in report.published:
+        for warning in published.messages:
+            echo(warning)
     for record in report.failures:
         echo(f"FAILED {record.name}\n{record.error}")
     echo("rebuilt" + (" with failures" if report.failures else ""))
@@ -146,7 +150,7 @@ def serve(
     """Build, then serve and rebuild until interrupted (Ctrl-C or a signal)."""
     root = Path(root)
     config = load_config(root)
-    html = config.output_dir / "html"
+    html = config.paths.html
     rebuild(root, options, echo)
     html.mkdir(parents=True, exist_ok=True)
     state = SiteState()

@@ -18,15 +18,14 @@ from pathlib import Path
 
 import nbformat
 
-from d2lbook import build as pipeline
-from d2lbook import notebooks, translate
+from d2lbook import translate
+from d2lbook.build import BookRun
 from d2lbook.config import Config
 from d2lbook.errors import RenderError
-from d2lbook.execute import RunRecord
 from d2lbook.files import copy_if_changed, write_if_changed
+from d2lbook.publish import Published
 from d2lbook.render import TEMPLATES
 from d2lbook.render.sphinx_project import mathjax_folder
-from d2lbook.source import find_sources
 
 MARK = re.compile(
     r"\[\*\*(?P<start>.+?)\*\*\](?![(\[])|\(\*\*(?P<more>.+?)\*\*\)"
@@ -206,27 +205,20 @@ def write_deck(
     return [notebook_path, page_path]
 
 
-def build_slides(
-    config: Config, options: pipeline.BuildOptions
-) -> tuple[list[Path], list[RunRecord]]:
-    """Execute what changed and write a deck (``.ipynb`` + ``.slides.html``) per marked
-    chapter and tab into ``<output>/slides/[<tab>/]``."""
-    sources = find_sources(config)
-    pipeline.refresh_library(config, sources)
-    chapters = notebooks.read_chapters(config, sources)
-    build_tabs = notebooks.selected_tabs(config, options.tab)
-    executed, records = pipeline.evaluate(config, options, chapters, build_tabs)
+def build_slides(run: BookRun) -> Published:
+    """Write a deck (``.ipynb`` + ``.slides.html``) per marked chapter and tab of the run
+    into ``<output>/slides/[<tab>/]``."""
+    config = run.config
     written: list[Path] = []
-    slides = config.output_dir / "slides"
     assets: DeckAssets | None = None
-    for path, tab_notebooks in executed.items():
-        for tab, notebook in tab_notebooks.items():
+    for chapter in run.chapters:
+        for tab, notebook in chapter.notebooks.items():
             deck = slide_notebook(notebook)
             if deck is None:
                 continue
-            assets = assets or copy_assets(config, slides)
-            folder = slides / (tab or "")
-            written += write_deck(config, deck, folder, path.removesuffix(".md"), assets)
-            for resource in sources.resources:
+            assets = assets or copy_assets(config, run.paths.slides(None))
+            folder = run.paths.slides(tab)
+            written += write_deck(config, deck, folder, chapter.path.removesuffix(".md"), assets)
+            for resource in run.sources.resources:
                 copy_if_changed(config.source_dir / resource, folder / resource)
-    return written, records
+    return Published("slides", tuple(written))

@@ -5,6 +5,7 @@ source folder and orders the files depth-first along the ```` ```toc ```` blocks
 page; files in no toc follow, sorted. A toc entry naming a missing file is a ``TocWarning``
 (the rest is built, as the original did); an entry outside the book raises ``ParseError``; a
 missing index raises ``ConfigError``; a missing resource is a ``MissingResourceWarning``.
+``selected_tabs`` says which of the book's tabs a build covers.
 """
 
 from __future__ import annotations
@@ -249,3 +250,23 @@ def _find_resources(config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
                 paths.check_tree(config.root, resolved, what, config.path)
         found += [match for match in matches if match not in found]
     return tuple(found), tuple(missing)
+
+
+def selected_tabs(config: Config, tab: str | None) -> tuple[str, ...]:
+    """Tabs a build covers: ``--tab X``, every tab for ``all`` or by default."""
+    book_tabs = config.build.tabs
+    if not book_tabs:
+        if tab not in (None, "all"):
+            raise ConfigError(
+                f"unknown tab {tab!r}; the book has no tabs (build.tabs)",
+                path=config.path,
+                line=setting_line(config, "build.tabs"),
+            )
+        return ()
+    if tab in (None, "all"):
+        return book_tabs
+    if tab not in book_tabs:
+        raise ConfigError(
+            f"unknown tab {tab!r}; the book's tabs are {', '.join(book_tabs)}", path=config.path
+        )
+    return (tab,)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from d2lbook.colab import colab_notebook, install_lines, replace_svg_urls
 from d2lbook.config import load_config
 from d2lbook.errors import ConfigError
+from d2lbook.publish.colab import colab_notebook, install_lines, replace_svg_urls
 from tests.conftest import run_d2lbook
 
 CONFIG = """\

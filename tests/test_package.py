@@ -7,7 +7,7 @@ import zipfile
 import nbformat
 import pytest
 
-from d2lbook.package import clean_markdown, reader_notebook
+from d2lbook.publish.package import clean_markdown, reader_notebook
 from tests.conftest import run_d2lbook
 
 TITLES = {"chapter_one/sums": "Sums", "chapter_one/products": "Products"}

@@ -208,7 +208,7 @@ class NotebookCache:
         self.durations: dict[str, float] = self._read_durations()
 
     def entry_path(self, key: str) -> Path:
-        return self.root / "entries" / key[:2] / f"{key}.json"
+        return self.root / "entries" / key[:2] / f"{key}.json"  # as BuildPaths.cache_entry
 
     def load(self, key: str, notebook: NotebookNode | None = None) -> CacheEntry | None:
         """The entry of ``key``, or ``None`` when missing, truncated or corrupt, or when it

@@ -2,9 +2,10 @@
 
 ``build_library(config)`` writes one module per tab that has a library entry (its
 ``lib_file``), atomically, plus the release into ``version_file``, and returns a
-``LibraryFile`` record per module; ``library_is_stale`` and ``library_digest`` let the
-html/eval builds regenerate it first and key their cache on it; ``apply_reverse_aliases``
-rewrites notebook code before evaluation.
+``LibraryFile`` record per module; a build passes the blocks of the chapters it parsed
+(``chapter_blocks``), so no chapter is read twice. ``library_is_stale`` and
+``library_digest`` let the html/eval builds regenerate it first and key their cache on it;
+``apply_reverse_aliases`` rewrites notebook code before evaluation.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,14 +25,17 @@ from d2lbook.files import read_source
 from d2lbook.library.aliases import alias_section, apply_reverse_aliases
 from d2lbook.library.assemble import render_library
 from d2lbook.library.collect import LibraryError, SavedBlock, collect_chapter
-from d2lbook.parse import parse_markdown
+from d2lbook.parse import Document, parse_markdown
 from d2lbook.source import BookSources, find_sources
 
 __all__ = [
     "LibraryError",
     "LibraryFile",
     "apply_reverse_aliases",
+    "ChapterBlocks",
+    "SavedBlock",
     "build_library",
+    "chapter_blocks",
     "library_digest",
     "library_is_stale",
     "render_libraries",
@@ -74,33 +78,50 @@ def library_tabs(config: Config) -> list[tuple[str, TabLibraryConfig]]:
     return list(libraries.items())[:1]
 
 
-def chapter_texts(config: Config, sources: BookSources) -> Iterator[tuple[str, str]]:
-    """(path, text) of every notebook chapter, in toc order (files in no toc last)."""
+ChapterBlocks = Mapping[str, Sequence[SavedBlock]]
+"""The blocks one chapter saves, per library tab."""
+
+
+def chapter_blocks(config: Config, document: Document) -> dict[str, list[SavedBlock]]:
+    """The ``#@save`` blocks of one parsed chapter, per library tab (``{}``: none)."""
+    if not any("@save" in cell.source for cell in document.cells):
+        return {}
+    wanted = tuple(tab for tab, _ in library_tabs(config))
+    return collect_chapter(document, wanted, config.build.tabs, str(config.root))
+
+
+def read_blocks(config: Config, sources: BookSources) -> Iterator[ChapterBlocks]:
+    """The blocks of every notebook chapter, in toc order, read and parsed one at a time
+    (for ``build lib``, which parses nothing else)."""
     for source in sources.files:
-        if source.kind == "notebook":
-            yield source.path, read_source(config.source_dir / source.path)
-
-
-def render_libraries(config: Config, sources: BookSources | None = None) -> list[RenderedLibrary]:
-    """The text of every library of the book, without writing anything."""
-    sources = sources or find_sources(config)
-    libraries = library_tabs(config)
-    blocks: dict[str, list[SavedBlock]] = {tab: [] for tab, _ in libraries}
-    for path, text in chapter_texts(config, sources):
-        if "@save" not in text:
+        if source.kind != "notebook":
             continue
-        document = parse_markdown(text, path)  # one chapter in memory at a time
-        found = collect_chapter(document, tuple(blocks), config.build.tabs, str(config.root))
-        for tab, saved in found.items():
-            blocks[tab].extend(saved)
+        text = read_source(config.source_dir / source.path)
+        if "@save" in text:
+            yield chapter_blocks(config, parse_markdown(text, source.path))
+
+
+def render_libraries(
+    config: Config, sources: BookSources | None = None, saved: Iterable[ChapterBlocks] | None = None
+) -> list[RenderedLibrary]:
+    """The text of every library of the book, without writing anything; ``saved``: the
+    blocks of every chapter in toc order, when the build has them (else read here)."""
+    libraries = library_tabs(config)
+    if saved is None:
+        saved = read_blocks(config, sources or find_sources(config))
+    blocks: dict[str, list[SavedBlock]] = {tab: [] for tab, _ in libraries}
+    for found in saved:
+        for tab, chapter_saved in found.items():
+            if tab in blocks:
+                blocks[tab].extend(chapter_saved)
     config_name = config.path.name if config.path else "config.ini"
     rendered = []
     for tab, tab_library in libraries:
         file = config.root / tab_library.lib_file
         existing = file.read_text(encoding="utf-8") if file.is_file() else None
-        saved = blocks.pop(tab)  # held once: as blocks until rendered, then as text
-        text = render_library(saved, alias_section(tab_library, config_name), existing)
-        rendered.append(RenderedLibrary(tab, file, text, len(saved)))
+        tab_blocks = blocks.pop(tab)  # held once: as blocks until rendered, then as text
+        text = render_library(tab_blocks, alias_section(tab_library, config_name), existing)
+        rendered.append(RenderedLibrary(tab, file, text, len(tab_blocks)))
     return rendered
 
 
@@ -133,12 +154,15 @@ def versioned_text(config: Config) -> tuple[Path, str] | None:
     return path, VERSION_LINE.sub(lambda _: line, text)
 
 
-def build_library(config: Config, sources: BookSources | None = None) -> list[LibraryFile]:
-    """Write every library of the book and the release into the version file.
+def build_library(
+    config: Config, sources: BookSources | None = None, saved: Iterable[ChapterBlocks] | None = None
+) -> list[LibraryFile]:
+    """Write every library of the book and the release into the version file; ``saved``:
+    every chapter's blocks when the build has parsed them (``chapter_blocks``).
 
     Every module is rendered before any is written, so an error in one chapter leaves
     all the files as they were."""
-    rendered = render_libraries(config, sources)
+    rendered = render_libraries(config, sources, saved)
     if not rendered:
         where = config.path or config.root
         warnings.warn(

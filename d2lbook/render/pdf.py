@@ -22,6 +22,7 @@ from pathlib import Path
 
 from d2lbook.config import Config
 from d2lbook.errors import BookWarning, MissingResourceWarning, RenderError
+from d2lbook.paths import BuildPaths
 from d2lbook.processes import run_process
 from d2lbook.render import latex
 from d2lbook.render.html import SphinxMessage, run_sphinx
@@ -102,7 +103,7 @@ def build_pdf(
     started = time.monotonic()
     environment = dict(os.environ if env is None else env)
     check_tools(environment)
-    work = output_folder / "pdf" / (tab or "default")
+    work = BuildPaths(output_folder).pdf(tab)
     latex_folder = work / "latex"
     result = run_sphinx(
         project_folder,
@@ -129,7 +130,7 @@ def build_pdf(
     report_latex_errors(failures, tex, sources, config.build.warning_is_error)
     log = latex_folder / f"{name}.log"
     warn_missing_characters(log.read_text(encoding="utf-8", errors="replace"), log)
-    target = output_folder / "pdf" / f"{name}.pdf"
+    target = BuildPaths(output_folder).pdf_file(name)
     shutil.copyfile(latex_folder / f"{name}.pdf", target)
     return PdfResult(
         pdf=target, tex=tex, log=log, messages=result.messages, duration=time.monotonic() - started

@@ -9,20 +9,20 @@ import copy
 import posixpath
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from d2lbook import build as pipeline
 from d2lbook import notebooks, translate
+from d2lbook.build import BookRun
 from d2lbook.config import Config
 from d2lbook.dialect.fences import find_code_blocks
 from d2lbook.dialect.lines import split_lines, strip_newline
 from d2lbook.dialect.marks import LOOSE_ROLE, ROLE, TAB_SWITCH, read_line_mark
-from d2lbook.execute import RunRecord
 from d2lbook.files import copy_if_changed, write_if_changed
-from d2lbook.source import find_sources
+from d2lbook.publish import Published
 
 HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # fixed, so an unchanged package is byte-identical
@@ -129,40 +129,49 @@ def reader_notebook(
     return result
 
 
-def build_ipynb(
-    config: Config, options: pipeline.BuildOptions
-) -> tuple[list[NotebookSet], list[RunRecord]]:
-    """Execute what changed and write the reader notebooks of every selected tab."""
-    sources = find_sources(config)
-    pipeline.refresh_library(config, sources)
-    chapters = notebooks.read_chapters(config, sources)
-    build_tabs = notebooks.selected_tabs(config, options.tab)
-    executed, records = pipeline.evaluate(config, options, chapters, build_tabs)
-    titles = chapter_titles(chapters)
+def write_ipynb(run: BookRun) -> list[NotebookSet]:
+    """Write the reader notebooks of every tab of the run (the run parsed every chapter)."""
+    config = run.config
+    parsed = [chapter.chapter for chapter in run.chapters if chapter.chapter is not None]
+    titles = chapter_titles(parsed)
     written: dict[str, list[Path]] = {}
-    for chapter in chapters:
+    for chapter_run in run.chapters:
+        chapter = chapter_run.chapter
+        assert chapter is not None, "reader notebooks need every chapter parsed"
         stem = chapter.path.removesuffix(".md")
-        for tab, notebook in tab_versions(chapter, executed, build_tabs).items():
-            folder = config.output_dir / "ipynb" / tab_folder_name(tab)
+        for tab, notebook in tab_versions(chapter, chapter_run.notebooks, run.tabs).items():
+            folder = run.paths.ipynb(tab)
             target = folder / f"{stem}.ipynb"
             cleaned = reader_notebook(notebook, chapter.path, titles)
-            write_if_changed(target, nbformat.writes(cleaned) + "\n")
+            write_if_changed(target, nbformat.writes(cleaned) + "\n")  # checked once, here
             written.setdefault(tab_folder_name(tab), []).append(target)
     sets = []
     for tab, paths in written.items():
-        folder = config.output_dir / "ipynb" / tab
-        for resource in sources.resources:
+        folder = run.paths.ipynb(tab)
+        for resource in run.sources.resources:
             copy_if_changed(config.source_dir / resource, folder / resource)
         sets.append(NotebookSet(tab, folder, tuple(paths)))
-    return sets, records
+    return sets
+
+
+def publish_ipynb(run: BookRun) -> Published:
+    """The ``ipynb`` target: a folder of reader notebooks per tab."""
+    return Published("ipynb", tuple(notebook_set.folder for notebook_set in write_ipynb(run)))
+
+
+def publish_pkg(run: BookRun) -> Published:
+    """The ``pkg`` target: the reader notebooks of each tab, zipped."""
+    return Published("pkg", tuple(build_pkg(run.config, write_ipynb(run))))
 
 
 def tab_versions(
-    chapter: notebooks.Chapter, executed: pipeline.Executed, build_tabs: tuple[str, ...]
+    chapter: notebooks.Chapter,
+    executed: Mapping[str | None, nbformat.NotebookNode],
+    build_tabs: tuple[str, ...],
 ) -> dict[str | None, nbformat.NotebookNode]:
     """The chapter's notebook per tab; pages without code of a tab use the shared text."""
     if chapter.executable:
-        found = executed[chapter.path]
+        found = executed
         if None in found or not build_tabs:
             return dict(found)
         shared = next(iter(found.values()))
@@ -181,7 +190,7 @@ def build_pkg(config: Config, sets: list[NotebookSet]) -> list[Path]:
     multiple = bool(config.build.tabs)
     for notebook_set in sets:
         name = config.project.name + (f"-{notebook_set.tab}" if multiple else "")
-        target = config.output_dir / "pkg" / f"{name}.zip"
+        target = config.paths.pkg(name)
         write_zip(notebook_set.folder, target, name)
         written.append(target)
     return written

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 
@@ -16,7 +17,11 @@ from d2lbook.config import Config, colab_libs
 from d2lbook.execute import scan_gpu_use
 from d2lbook.execute.gpus import declared_gpu_count
 from d2lbook.files import copy_if_changed, write_if_changed
-from d2lbook.package import NotebookSet
+from d2lbook.publish import Published
+from d2lbook.publish.package import NotebookSet, write_ipynb
+
+if TYPE_CHECKING:
+    from d2lbook.build import BookRun
 
 INSTALL_HEADER = "# Installing the packages this notebook needs on Colab"
 IMAGE = re.compile(r"(!\[[^\]]*\]\()(?P<path>[^)\s]+\.svg)(?=[)\s])")
@@ -80,7 +85,7 @@ def build_colab(config: Config, sets: list[NotebookSet]) -> list[Path]:
     """Write the Colab notebooks of every tab; return their paths."""
     written = []
     for notebook_set in sets:
-        target_folder = config.output_dir / "colab" / notebook_set.tab
+        target_folder = config.paths.colab(notebook_set.tab)
         for path in notebook_set.paths:
             notebook = nbformat.read(path, as_version=4)
             target = target_folder / path.relative_to(notebook_set.folder)
@@ -91,3 +96,8 @@ def build_colab(config: Config, sets: list[NotebookSet]) -> list[Path]:
             if path.is_file() and path.suffix != ".ipynb":
                 copy_if_changed(path, target_folder / path.relative_to(notebook_set.folder))
     return written
+
+
+def publish_colab(run: BookRun) -> Published:
+    """The ``colab`` target: the reader notebooks of each tab, made ready for Colab."""
+    return Published("colab", tuple(build_colab(run.config, write_ipynb(run))))
