@@ -8,7 +8,7 @@ import shutil
 import nbformat
 import pytest
 
-from d2lbook.slides import deck_html, slide_notebook
+from d2lbook.publish.slides import deck_html, slide_notebook
 from tests.browser import CHROMIUM_FLAGS, save_artifact, serve_folder
 from tests.conftest import BOOKS, CHROMIUM, require_chromium, run_d2lbook
 
@@ -156,7 +156,7 @@ def test_deck_runs_offline_in_chromium(tiny_slides, tmp_path):
 
 def test_assets_come_from_installed_packages_unless_a_reveal_url_is_set(tmp_path):
     from d2lbook.config import load_config
-    from d2lbook.slides import copy_assets
+    from d2lbook.publish.slides import copy_assets
 
     (tmp_path / "config.yaml").write_text("slides:\n  reveal_url: https://example.org/reveal\n")
     slides = tmp_path / "_build" / "slides"

@@ -90,7 +90,7 @@ TARGETS = {
         Target("ipynb", "d2lbook.publish.package:publish_ipynb", whole=True),
         Target("pkg", "d2lbook.publish.package:publish_pkg", whole=True),
         Target("colab", "d2lbook.publish.colab:publish_colab", whole=True),
-        Target("slides", "d2lbook.slides:build_slides", whole=True),
+        Target("slides", "d2lbook.publish.slides:build_slides", whole=True),
     )
 }
 """Every target made from a ``BookRun``, by name."""
