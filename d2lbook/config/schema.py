@@ -89,6 +89,11 @@ class BuildConfig:
         default=0,
         minimum=0,
     )
+    jobs: int = _help(
+        "Cores Sphinx reads and writes pages on (its -j); 0 = every core.",
+        default=0,
+        minimum=0,
+    )
     executor: str = _help(
         "Execution backend: 'local' (this machine) or 'ray' (a Ray cluster).", default="local"
     )

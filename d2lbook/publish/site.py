@@ -31,6 +31,7 @@ def publish_html(run: BookRun) -> Published:
             warning_is_error=config.build.warning_is_error,
             force=run.options.force_render,
             chapters=config.source_dir,
+            jobs=html.sphinx_jobs(config.build.jobs),
         )
     except html.SphinxCrash as crash:
         raise sphinx_configs.explain_crash(config, crash) from None

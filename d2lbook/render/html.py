@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -26,6 +27,9 @@ WARNING_LINE = re.compile(
     r"(?P<message>.*)$"
 )
 WARNING_TYPE = re.compile(r" \[[\w.-]+\]$")
+READ_LOG = "d2lbook-read.json"
+"""File in Sphinx's doctree folder where our extension (``incremental``) lists the pages
+read: ``{"read": [page, ...], "rewrite_all": bool}``."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,16 @@ class SphinxResult:
     """True when nothing changed since the last successful build."""
     messages: tuple[SphinxMessage, ...]
     """Warnings and errors, in the order Sphinx printed them."""
+    pages_read: tuple[str, ...] = ()
+    """Pages Sphinx read (parsed) again, by Sphinx's page name; none when skipped."""
+    rewrote_all: bool = False
+    """True when something every page shows changed (a title, a number, a label), so
+    Sphinx wrote every page again without reading it."""
+
+
+def sphinx_jobs(setting: int) -> int:
+    """Processes for Sphinx's ``-j`` from the ``build.jobs`` setting (0: one per core)."""
+    return setting or os.cpu_count() or 1
 
 
 def run_sphinx(
@@ -64,8 +78,10 @@ def run_sphinx(
     warning_is_error: bool = False,
     force: bool = False,
     chapters: Path | None = None,
+    jobs: int = 1,
 ) -> SphinxResult:
-    """Build ``source`` into ``output``; skip when inputs equal the last successful build.
+    """Build ``source`` into ``output`` with ``jobs`` processes; skip when inputs equal the
+    last successful build.
 
     Warnings name chapter lines; ``chapters`` (the book's source folder) lets them point
     at the mark that causes them rather than at its cell."""
@@ -78,6 +94,8 @@ def run_sphinx(
             messages=tuple(SphinxMessage(**message) for message in stamp.get("messages", [])),
         )
     output.mkdir(parents=True, exist_ok=True)
+    read_log = doctrees / READ_LOG
+    read_log.unlink(missing_ok=True)
     warnings_file = output.parent / f".sphinx-{builder}-warnings.log"
     command = [
         sys.executable,
@@ -91,7 +109,7 @@ def run_sphinx(
         "-w",
         str(warnings_file),
         "-j",
-        "1",
+        str(max(1, jobs)),
         str(source),
         str(output),
     ]
@@ -108,7 +126,13 @@ def run_sphinx(
     stamp_path.write_text(
         json.dumps({"digest": digest, "messages": [dataclasses.asdict(m) for m in messages]})
     )
-    return SphinxResult(skipped=False, messages=tuple(messages))
+    log = read_stamp(read_log)  # written by d2lbook.render.incremental
+    return SphinxResult(
+        skipped=False,
+        messages=tuple(messages),
+        pages_read=tuple(log.get("read", ())),
+        rewrote_all=bool(log.get("rewrite_all", False)),
+    )
 
 
 class SphinxCrash(RenderError):

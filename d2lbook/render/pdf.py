@@ -25,7 +25,7 @@ from d2lbook.errors import BookWarning, MissingResourceWarning, RenderError
 from d2lbook.paths import BuildPaths
 from d2lbook.processes import run_process
 from d2lbook.render import latex
-from d2lbook.render.html import SphinxMessage, run_sphinx
+from d2lbook.render.html import SphinxMessage, run_sphinx, sphinx_jobs
 from d2lbook.render.latex import FontWarning, pdf_name
 
 REQUIRED_TOOLS = ("xelatex", "latexmk", "rsvg-convert")
@@ -113,6 +113,7 @@ def build_pdf(
         warning_is_error=config.build.warning_is_error,
         force=True,
         chapters=config.source_dir,
+        jobs=sphinx_jobs(config.build.jobs),
     )
     name = pdf_name(config, tab)
     tex = latex_folder / f"{name}.tex"

@@ -11,6 +11,7 @@ tocs nested in numbered tocs are numbered from the root down, the same on every 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes
@@ -21,6 +22,8 @@ from sphinx.environment import BuildEnvironment
 from sphinx.ext.autodoc.mock import _MockObject  # type: ignore[attr-defined]  # private, no stub
 from sphinx.transforms import SphinxTransform
 from sphinx.util.inspect import signature, stringify_signature
+
+from d2lbook.render import incremental, navigation, stand_ins
 
 
 class NumberEveryEquation(SphinxTransform):
@@ -107,12 +110,12 @@ def order_numbered_tocs(app: Sphinx, env: BuildEnvironment) -> list[str]:
             rank[document] = len(rank)
             pending.extend(reversed(env.toctree_includes.get(document, [])))
     env.numbered_toctrees = InTocOrder(env.numbered_toctrees, rank)
-    return []
+    return stand_ins.read_skeletons(app, env)
 
 
 def restore_numbered_tocs(app: Sphinx, env: BuildEnvironment) -> list[str]:
     env.numbered_toctrees = set(env.numbered_toctrees)  # the environment is pickled
-    return []
+    return stand_ins.read_whole_pages(app, env)
 
 
 def let_mocks_count() -> None:
@@ -142,12 +145,33 @@ def show_unlinked_api_type(
     return nodes.literal(text=contnode.astext())
 
 
+def copy_notebook_styles(app: Sphinx) -> None:
+    """myst-nb copies its style sheet into the site when the build ends, so pages written
+    before it was there (all of a first build) link it without the checksum Sphinx adds
+    to the others. Copied first, every build writes the same pages."""
+    from myst_nb import sphinx_ext as myst_nb_extension
+
+    add_resources = getattr(myst_nb_extension, "add_global_html_resources", None)
+    if add_resources is not None and app.builder.format == "html":
+        (Path(app.builder.outdir) / "_static").mkdir(parents=True, exist_ok=True)
+        add_resources(app, None)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     let_mocks_count()
+    app.add_config_value("d2lbook_shared_navigation", True, "html", types=frozenset({bool}))
+    # before the theme renders its sidebar (pydata-sphinx-theme, at the default 500)
+    app.connect("html-page-context", navigation.add_navigation_function, priority=499)
     app.connect("missing-reference", show_unlinked_api_type)
+    app.connect("builder-inited", copy_notebook_styles)
     app.add_transform(NumberEveryEquation)
     app.connect("autodoc-process-signature", show_own_constructor)
-    # Around Sphinx's own section numbering (an env-get-updated handler at priority 500).
+    # Around Sphinx's own section numbering (an env-get-updated handler at priority 500),
+    # which reads the pages' skeletons meanwhile.
     app.connect("env-get-updated", order_numbered_tocs, priority=400)
     app.connect("env-get-updated", restore_numbered_tocs, priority=600)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    stand_ins.setup_stand_ins(app)
+    incremental.setup_incremental(app)
+    # Parallel reading: page skeletons are merged (env-merge-info); writing keeps nothing.
+    # env_version: an environment written without page skeletons is read again.
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
