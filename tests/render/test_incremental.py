@@ -1,0 +1,178 @@
+"""Incremental builds write the site a cold build writes, byte for byte; the sidebar's
+navigation, rendered once per build, is the theme's own.
+
+Sites are compared file by file, every file: Sphinx writes no timestamp here
+(``html_last_updated_fmt`` is off, ``.buildinfo`` holds hashes of the configuration only)
+and d2lbook's ``.d2lbook-stamp.json`` holds the inputs' digest and the warnings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from d2lbook.render.incremental import canonical
+from tests.conftest import REPOSITORY, require_corpus, run_d2lbook
+
+SAMPLE_FILES = ("config.yaml", "index.md", "chapters", "img", "references.bib")
+
+
+def build(book: Path, *options: str) -> subprocess.CompletedProcess:
+    result = run_d2lbook("build", "html", *options, cwd=book)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def read_log(book: Path) -> dict:
+    """The pages Sphinx read in the last build (d2lbook.render.incremental)."""
+    return json.loads((book / "_build" / "doctrees" / "d2lbook-read.json").read_text())
+
+
+def file_bytes(folder: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def merged_pages(book: Path) -> dict[str, bytes]:
+    merged = book / "_build" / "merged"
+    return {name: data for name, data in file_bytes(merged).items() if name.endswith(".ipynb")}
+
+
+def assert_same_site(incremental: Path, cold: Path) -> None:
+    ours, theirs = file_bytes(incremental), file_bytes(cold)
+    assert sorted(ours) == sorted(theirs)
+    different = [name for name in ours if ours[name] != theirs[name]]
+    assert different == []
+
+
+def cold_copy(book: Path, target: Path, names: tuple[str, ...]) -> Path:
+    """The book's sources (``names``) in ``target``, with its execution cache only."""
+    target.mkdir()
+    for name in names:
+        source = book / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / name)
+    if (book / "_build" / "cache").is_dir():
+        shutil.copytree(book / "_build" / "cache", target / "_build" / "cache")
+    return target
+
+
+def edit_line(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_prose_edit_of_the_sample_book_reads_one_page_and_writes_the_cold_site(tmp_path):
+    book = cold_copy(REPOSITORY, tmp_path / "incremental", SAMPLE_FILES)  # + `make html` cache
+    build(book)
+    before = merged_pages(book)
+    edit_line(
+        book / "chapters" / "basics" / "tensors.md",
+        "NumPy made the",
+        "NumPy, more than any other library, made the",
+    )
+    again = build(book)
+    assert "executed" not in again.stdout
+    assert read_log(book) == {"read": ["chapters/basics/tensors"], "rewrite_all": False}
+    after = merged_pages(book)
+    assert [name for name in after if after[name] != before.get(name)] == [
+        "chapters/basics/tensors.ipynb"
+    ]
+    cold = cold_copy(book, tmp_path / "cold", SAMPLE_FILES)
+    build(cold)
+    assert_same_site(book / "_build" / "html", cold / "_build" / "html")
+
+
+@pytest.mark.slow
+def test_prose_edit_of_a_corpus_book_writes_the_cold_site_and_jobs_do_not_matter(tmp_path):
+    book = tmp_path / "incremental"
+    shutil.copytree(require_corpus("d2l-book"), book)
+    first = build(book, "--no-eval", "--set", "build.jobs=2")
+    assert "parallel" not in first.stdout + first.stderr  # every extension is parallel-safe
+    edit_line(book / "user" / "markdown.md", "Jupyter.", "Jupyter, and in the browser.")
+    build(book, "--no-eval", "--set", "build.jobs=2")
+    assert read_log(book) == {"read": ["user/markdown"], "rewrite_all": False}
+    cold = tmp_path / "cold"
+    shutil.copytree(book, cold, ignore=shutil.ignore_patterns("_build"))
+    build(cold, "--no-eval", "--set", "build.jobs=1")  # serial: the same site
+    assert_same_site(book / "_build" / "html", cold / "_build" / "html")
+
+
+@pytest.mark.slow
+def test_a_new_title_and_figure_number_reach_the_pages_showing_them(copy_book, tmp_path):
+    """Sphinx alone writes again the edited page and its parent only: another page's
+    sidebar would keep the old title, its reference the old figure number."""
+    book = copy_book("tiny")
+    chapter = book / "chapter_one"
+    edit_line(chapter / "products.md", ":numref:`sec_sums`.", ":numref:`fig_dots`.")
+    build(book, "--no-eval")
+    assert "Fig. 1.1" in (chapter.parent / "_build/html/chapter_one/products.html").read_text()
+    new_figure = "![Dots first.](../img/dots.svg)\n:label:`fig_first`\n\n"
+    edit_line(chapter / "sums.md", "# Sums\n", "# Sums, renamed\n")
+    edit_line(chapter / "sums.md", "![A square", new_figure + "![A square")
+    build(book, "--no-eval")
+    assert read_log(book) == {"read": ["chapter_one/sums"], "rewrite_all": True}
+    products = (book / "_build" / "html" / "chapter_one" / "products.html").read_text()
+    assert "Fig. 1.2" in products and "Sums, renamed" in products
+    cold = tmp_path / "cold"
+    shutil.copytree(book, cold, ignore=shutil.ignore_patterns("_build"))
+    build(cold, "--no-eval")
+    assert_same_site(book / "_build" / "html", cold / "_build" / "html")
+
+
+def sidebar(page: Path) -> str:
+    html = page.read_text(encoding="utf-8")
+    start = html.index('<nav class="bd-links bd-docs-nav"')
+    return html[start : html.index("</nav>", start)]
+
+
+@pytest.mark.slow
+def test_shared_navigation_is_the_themes_and_lists_every_page(copy_book, tmp_path):
+    book = copy_book("tiny")
+    build(book, "--no-eval")
+    theirs = tmp_path / "theme"
+    sphinx = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-j", "1"]
+    subprocess.run(
+        [*sphinx, "-D", "d2lbook_shared_navigation=0", "-d", str(theirs / "doctrees")]
+        + [str(book / "_build" / "merged"), str(theirs / "html")],
+        check=True,
+        capture_output=True,
+    )
+    ours, theme = file_bytes(book / "_build" / "html"), file_bytes(theirs / "html")
+    pages = [name for name in ours if name.endswith(".html")]
+    assert len(pages) >= 5 and all(ours[name] == theme[name] for name in pages)
+    nav = sidebar(book / "_build" / "html" / "chapter_one" / "sums.html")
+    titles = re.findall(r'<a class="([^"]*)" href="([^"]*)">([^<]*)</a>', nav)
+    assert [(href, title.strip()) for _, href, title in titles] == [
+        ("../index.html", "A Tiny Book"),
+        ("index.html", "1. Counting"),
+        ("#", "1.1. Sums"),
+        ("products.html", "1.2. Products"),
+        ("references.html", "References"),
+    ]
+    assert titles[2][0] == "current reference internal"  # the page itself
+    assert '<li class="toctree-l1 current active has-children">' in nav
+    assert '<details open="open">' in nav  # its chapter unfolded
+
+
+def test_canonical_text_is_stable_across_processes():
+    class Holder:
+        def __init__(self, value: object):
+            self.value = value
+
+    first = {"b": {3, 1, 2}, "a": [Holder(object()), ("x", 1)], "line": 10}
+    second = {"a": [Holder(object()), ("x", 1)], "b": {2, 3, 1}, "line": 99}
+    assert canonical(first) == canonical(second)  # sets sorted, addresses and lines dropped
+    assert canonical(["x", "y"]) != canonical(["y", "x"])
+    assert canonical(["x", "y"], ordered=False) == canonical(["y", "x"], ordered=False)
+    assert canonical({"a": ("x", 1)}) != canonical({"a": ("x", 2)})
