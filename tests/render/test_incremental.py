@@ -65,6 +65,35 @@ def cold_copy(book: Path, target: Path, names: tuple[str, ...]) -> Path:
     return target
 
 
+# Sphinx numbers figures again from the whole pages; prints whether that agrees with the
+# numbers the build assigned from the pages' skeletons (d2lbook.render.stand_ins).
+NUMBERS_FROM_WHOLE_PAGES = """
+import copy, io, sys
+from sphinx.application import Sphinx
+from sphinx.environment.collectors.toctree import TocTreeCollector
+build = sys.argv[1]
+app = Sphinx(build + "/merged", build + "/merged", build + "/html", build + "/doctrees", "html",
+             status=io.StringIO(), warning=io.StringIO())
+assigned = copy.deepcopy(app.env.toc_fignumbers)
+TocTreeCollector().assign_figure_numbers(app.env)
+numbered = sum(len(ids) for kinds in assigned.values() for ids in kinds.values())
+print(numbered, assigned == app.env.toc_fignumbers)
+"""
+
+
+def skeleton_numbers_agree(book: Path) -> tuple[int, bool]:
+    """How many figures (tables, equations) the build numbered, and whether numbering the
+    whole pages gives the same numbers."""
+    result = subprocess.run(
+        [sys.executable, "-c", NUMBERS_FROM_WHOLE_PAGES, str(book / "_build")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    count, agree = result.stdout.split()
+    return int(count), agree == "True"
+
+
 def edit_line(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text
@@ -106,6 +135,8 @@ def test_prose_edit_of_a_corpus_book_writes_the_cold_site_and_jobs_do_not_matter
     shutil.copytree(book, cold, ignore=shutil.ignore_patterns("_build"))
     build(cold, "--no-eval", "--set", "build.jobs=1")  # serial: the same site
     assert_same_site(book / "_build" / "html", cold / "_build" / "html")
+    count, agree = skeleton_numbers_agree(book)
+    assert count > 5 and agree
 
 
 @pytest.mark.slow
