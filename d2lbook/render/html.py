@@ -66,8 +66,12 @@ class SphinxResult:
 
 
 def sphinx_jobs(setting: int) -> int:
-    """Processes for Sphinx's ``-j`` from the ``build.jobs`` setting (0: one per core)."""
-    return setting or os.cpu_count() or 1
+    """Sphinx's ``-j`` for the ``build.jobs`` setting, the cores to render on (0: every
+    core). Writing in parallel, Sphinx keeps one process to prepare pages for the
+    ``-j`` minus one that write them, and that one waits most of the time: one more
+    process keeps every core busy."""
+    cores = setting or os.cpu_count() or 1
+    return cores + 1 if cores > 1 else 1
 
 
 def run_sphinx(
@@ -81,10 +85,8 @@ def run_sphinx(
     jobs: int = 1,
 ) -> SphinxResult:
     """Build ``source`` into ``output`` with ``jobs`` processes; skip when inputs equal the
-    last successful build.
-
-    Warnings name chapter lines; ``chapters`` (the book's source folder) lets them point
-    at the mark that causes them rather than at its cell."""
+    last successful build. Warnings name chapter lines; ``chapters`` (the book's source
+    folder) lets them point at the mark that causes them rather than at its cell."""
     stamp_path = output / ".d2lbook-stamp.json"
     digest = project_digest(source)
     stamp = read_stamp(stamp_path)
@@ -94,25 +96,9 @@ def run_sphinx(
             messages=tuple(SphinxMessage(**message) for message in stamp.get("messages", [])),
         )
     output.mkdir(parents=True, exist_ok=True)
-    read_log = doctrees / READ_LOG
-    read_log.unlink(missing_ok=True)
+    (doctrees / READ_LOG).unlink(missing_ok=True)
     warnings_file = output.parent / f".sphinx-{builder}-warnings.log"
-    command = [
-        sys.executable,
-        "-m",
-        "sphinx",
-        "-b",
-        builder,
-        "-q",
-        "-d",
-        str(doctrees),
-        "-w",
-        str(warnings_file),
-        "-j",
-        str(max(1, jobs)),
-        str(source),
-        str(output),
-    ]
+    command = sphinx_command(source, output, doctrees, builder, warnings_file, jobs)
     if warning_is_error:
         command[5:5] = ["-W", "--keep-going"]
     process = run_process(command)  # ends with us, on SIGTERM or SIGKILL too
@@ -126,13 +112,34 @@ def run_sphinx(
     stamp_path.write_text(
         json.dumps({"digest": digest, "messages": [dataclasses.asdict(m) for m in messages]})
     )
-    log = read_stamp(read_log)  # written by d2lbook.render.incremental
+    log = read_stamp(doctrees / READ_LOG)  # written by d2lbook.render.incremental
     return SphinxResult(
         skipped=False,
         messages=tuple(messages),
         pages_read=tuple(log.get("read", ())),
         rewrote_all=bool(log.get("rewrite_all", False)),
     )
+
+
+def sphinx_command(
+    source: Path, output: Path, doctrees: Path, builder: str, warnings_file: Path, jobs: int
+) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "d2lbook.render.sphinx_main",  # sphinx-build, started faster
+        "-b",
+        builder,
+        "-q",
+        "-d",
+        str(doctrees),
+        "-w",
+        str(warnings_file),
+        "-j",
+        str(max(1, jobs)),
+        str(source),
+        str(output),
+    ]
 
 
 class SphinxCrash(RenderError):

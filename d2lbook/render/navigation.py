@@ -151,6 +151,19 @@ def build_navigation(
     uri_pages = {builder.get_relative_uri(root, page): page for page in env.all_docs}
     for page in VIRTUAL_PAGES:
         uri_pages.setdefault(builder.get_relative_uri(root, page), page)
+    marks = mark_elements(shown, whole, builder, uri_pages)
+    if marks is None:
+        return None
+    text = reshape_as_theme(builder.render_partial(shown)["fragment"], show_nav_level)
+    return None if text is None else split_slots(text, *marks)
+
+
+def mark_elements(
+    shown: nodes.Element, whole: nodes.Element, builder: Builder, uri_pages: Mapping[str, str]
+) -> tuple[dict[str, frozenset[int]], list[tuple[str, str]]] | None:
+    """Number the lists, items and links of ``shown`` with a marker class, and replace its
+    links to pages with markers; return the numbers "current" on each page and the pages
+    linked (their URIs and anchors). None for a link to no page we know."""
     below = pages_below(whole, uri_pages)
     current: dict[str, set[int]] = {}
     targets: list[tuple[str, str]] = []
@@ -167,12 +180,7 @@ def build_navigation(
             # anchored links keep a '#': the theme drops those entries, and so do we
             element["refuri"] = f"{HREF_MARK}{len(targets)}" + ("#" if anchor else "")
             targets.append((builder.get_target_uri(linked), anchor))
-    fragment = builder.render_partial(shown)["fragment"]
-    text = reshape_as_theme(fragment, show_nav_level)
-    if text is None:
-        return None
-    marked = {page: frozenset(numbers) for page, numbers in current.items()}
-    return split_slots(text, marked, targets)
+    return {page: frozenset(numbers) for page, numbers in current.items()}, targets
 
 
 def pages_below(tree: nodes.Element, uri_pages: Mapping[str, str]) -> dict[int, set[str]]:

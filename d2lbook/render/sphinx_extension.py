@@ -6,10 +6,16 @@ follow the page's order, labelled equations included, so ``:eqref:`` and the HTM
 A class of the book's library built on a mocked framework class (``autodoc_mock_imports``)
 shows its own constructor's signature, not the mock's ``(*args, **kwargs)``. Numbered
 tocs nested in numbered tocs are numbered from the root down, the same on every build.
+
+For speed it loads the sidebar navigation rendered once per build (``navigation``), page
+skeletons and target indexes in place of whole pages (``stand_ins``), the bookkeeping
+that keeps incremental builds equal to cold ones (``incremental``), and remembers
+pybtex's plugins. Every part is safe for Sphinx's parallel reading and writing.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -130,6 +136,16 @@ def let_mocks_count() -> None:
     stand_in.__float__ = lambda self: 0.0
 
 
+def remember_bibliography_plugins() -> None:
+    """pybtex looks its plugins (styles, backends) up among the installed packages' entry
+    points on every call; sphinxcontrib-bibtex calls it for every citation it resolves,
+    seconds on a book with many. The installed plugins do not change during a build."""
+    from pybtex import plugin
+
+    if not hasattr(plugin.find_plugin, "cache_info"):
+        plugin.find_plugin = functools.lru_cache(maxsize=None)(plugin.find_plugin)
+
+
 def show_unlinked_api_type(
     app: Sphinx, env: BuildEnvironment, node: Any, contnode: nodes.Element
 ) -> nodes.Node | None:
@@ -159,6 +175,7 @@ def copy_notebook_styles(app: Sphinx) -> None:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     let_mocks_count()
+    remember_bibliography_plugins()
     app.add_config_value("d2lbook_shared_navigation", True, "html", types=frozenset({bool}))
     # before the theme renders its sidebar (pydata-sphinx-theme, at the default 500)
     app.connect("html-page-context", navigation.add_navigation_function, priority=499)

@@ -31,9 +31,24 @@ def domains(env: BuildEnvironment) -> Iterable[Any]:
     return list(registry.values())
 
 
-def is_numbered_kind(env: BuildEnvironment, node: nodes.Element) -> bool:
-    """Whether some domain numbers nodes like this one (a figure, a table, an equation)."""
-    return any(domain.get_enumerable_node_type(node) for domain in domains(env))
+def is_numbered(env: BuildEnvironment, node: nodes.Element) -> bool:
+    """Whether figure numbering counts this node (a figure, a table, an equation): as
+    Sphinx decides it, a standard domain's kind only with a caption."""
+    for domain in domains(env):
+        if not domain.get_enumerable_node_type(node):
+            continue
+        if isinstance(domain, StandardDomain) and not domain.get_numfig_title(node):
+            continue
+        return True
+    return False
+
+
+def detached(node: nodes.Element) -> nodes.Element:
+    """``node`` without the reference to its page that docutils' copies keep (through which
+    pickling the copy would pickle the whole page)."""
+    for part in node.findall():
+        part.document = None
+    return node
 
 
 def skeleton_children(env: BuildEnvironment, node: nodes.Element) -> list[nodes.Element]:
@@ -45,13 +60,13 @@ def skeleton_children(env: BuildEnvironment, node: nodes.Element) -> list[nodes.
         if not isinstance(child, nodes.Element):
             continue
         if isinstance(child, nodes.section):
-            section = child.copy()
+            section = detached(child.copy())
             section.extend(skeleton_children(env, child))
             kept.append(section)
         elif isinstance(child, addnodes.toctree):
-            kept.append(child.copy())
-        elif is_numbered_kind(env, child):
-            kept.append(child.deepcopy())
+            kept.append(detached(child.copy()))
+        elif is_numbered(env, child):
+            kept.append(detached(child.deepcopy()))
         else:
             kept.extend(skeleton_children(env, child))
     return kept
@@ -115,8 +130,7 @@ class TargetIndex:
         for node_id, node in document.ids.items():
             # a code block's kind depends on its children; other kinds on the class alone
             code = isinstance(node, nodes.container) and "literal_block" in node
-            copied = node.deepcopy() if code else node.copy()
-            self.ids[node_id] = copied
+            self.ids[node_id] = detached(node.deepcopy() if code else node.copy())
 
 
 _indexes: weakref.WeakKeyDictionary[BuildEnvironment, dict[str, TargetIndex]] = (
