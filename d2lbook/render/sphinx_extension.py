@@ -9,8 +9,9 @@ tocs nested in numbered tocs are numbered from the root down, the same on every 
 
 For speed it loads the sidebar navigation rendered once per build (``navigation``), page
 skeletons and target indexes in place of whole pages (``stand_ins``), the bookkeeping
-that keeps incremental builds equal to cold ones (``incremental``), and remembers
-pybtex's plugins. Every part is safe for Sphinx's parallel reading and writing.
+that keeps incremental and parallel builds equal to cold serial ones (``incremental``,
+``duplicates``), and remembers pybtex's plugins. Every part is safe for Sphinx's
+parallel reading and writing.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from sphinx.ext.autodoc.mock import _MockObject  # type: ignore[attr-defined]  #
 from sphinx.transforms import SphinxTransform
 from sphinx.util.inspect import signature, stringify_signature
 
-from d2lbook.render import incremental, navigation, stand_ins
+from d2lbook.render import duplicates, incremental, navigation, stand_ins
 
 
 class NumberEveryEquation(SphinxTransform):
@@ -188,6 +189,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-get-updated", order_numbered_tocs, priority=400)
     app.connect("env-get-updated", restore_numbered_tocs, priority=600)
     stand_ins.setup_stand_ins(app)
+    duplicates.setup_duplicates(app)
     incremental.setup_incremental(app)
     # Parallel reading: page skeletons are merged (env-merge-info); writing keeps nothing.
     # env_version: an environment written without page skeletons is read again.

@@ -207,3 +207,22 @@ def test_canonical_text_is_stable_across_processes():
     assert canonical(["x", "y"]) != canonical(["y", "x"])
     assert canonical(["x", "y"], ordered=False) == canonical(["y", "x"], ordered=False)
     assert canonical({"a": ("x", 1)}) != canonical({"a": ("x", 2)})
+
+
+@pytest.mark.slow
+def test_a_label_defined_twice_has_one_owner_and_one_warning_in_every_build(copy_book, tmp_path):
+    """Read in parallel, or read again alone, a page would take a label over from another
+    page (or silently): every build gives the owner and the warning of a cold serial one."""
+    book = copy_book("references")  # `dup` is defined in one.md and in two.md
+    expected = "two.md:6: warning: duplicate label dup, other instance in one.md:11"
+    builds = [build(book, "--no-eval", "--set", "build.jobs=2")]
+    edit_line(book / "one.md", "Some text.", "Some edited text.")
+    builds.append(build(book, "--no-eval", "--set", "build.jobs=2"))
+    assert read_log(book)["read"] == ["one"]
+    cold = tmp_path / "cold"
+    shutil.copytree(book, cold, ignore=shutil.ignore_patterns("_build"))
+    builds.append(build(cold, "--no-eval", "--set", "build.jobs=1"))
+    for result in builds:
+        duplicates = [line for line in result.stderr.splitlines() if "duplicate label" in line]
+        assert duplicates == [expected], result.stderr
+    assert_same_site(book / "_build" / "html", cold / "_build" / "html")
