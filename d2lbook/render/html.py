@@ -148,6 +148,8 @@ class SphinxCrash(RenderError):
 
 EXCEPTION_LINE = re.compile(r"^[ \t]*([A-Za-z_][\w.]*(?:Error|Exception|Exit)\b.*)$", re.M)
 CRASH_LOG = re.compile(r"full traceback has been saved in:?\s*(\S+)")
+# What a crash in a parallel reader or writer is wrapped in, before the exception itself.
+PARALLEL_WRAPPER = re.compile(r"^(?:sphinx\.errors\.)?SphinxParallelError: ")
 
 
 def crash_summary(stderr: str) -> str | None:
@@ -159,6 +161,7 @@ def crash_summary(stderr: str) -> str | None:
     before_log = stderr[: log.start()] if log else stderr
     exceptions = EXCEPTION_LINE.findall(before_log)
     summary = exceptions[-1].strip() if exceptions else before_log.strip().splitlines()[-1]
+    summary = PARALLEL_WRAPPER.sub("", summary)
     return f"{summary} (full traceback: {log[1]})" if log else summary
 
 

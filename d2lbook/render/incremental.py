@@ -62,9 +62,11 @@ def rewrite_when_visible_changed(app: Sphinx, env: BuildEnvironment) -> list[str
     handler after Sphinx numbered sections and figures)."""
     digest = visible_digest(env)
     before = getattr(env, VISIBLE_DIGEST, None)
-    setattr(env, VISIBLE_DIGEST, digest)  # pickled with the environment
     if before == digest:
         return []
+    if getattr(app, "_fail_on_warnings", False) and getattr(app, "_warncount", 0):
+        return []  # warnings are errors and reading warned: a failing build keeps the site
+    setattr(env, VISIBLE_DIGEST, digest)  # pickled with the environment
     _logs.setdefault(app, {"read": []})["rewrite_all"] = before is not None
     return sorted(env.found_docs)
 
