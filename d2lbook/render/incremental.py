@@ -44,16 +44,23 @@ VISIBLE = (
 UNSHOWN_KEYS = frozenset({"line", "lineno"})
 ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
+# Fewer pages than this to read: Sphinx reads and writes in this process. Its parallel
+# reading forks and sends the whole environment back: half a second for one page.
+FEW_PAGES = 8
+
 _logs: weakref.WeakKeyDictionary[Sphinx, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def log_pages_to_read(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
-    _logs[app] = {"read": sorted(docnames), "rewrite_all": False}
+    _logs[app] = {"read": sorted(docnames), "rewrite_all": False, "jobs": app.parallel}
+    if len(docnames) < FEW_PAGES:
+        app.parallel = 1  # decided before Sphinx reads, and again before it writes
 
 
 def write_read_log(app: Sphinx, exception: Exception | None) -> None:
     if exception is None:
         log = _logs.get(app, {"read": [], "rewrite_all": False})
+        log = {"read": log.get("read", []), "rewrite_all": log.get("rewrite_all", False)}
         (Path(app.doctreedir) / READ_LOG).write_text(json.dumps(log))
 
 
@@ -67,7 +74,9 @@ def rewrite_when_visible_changed(app: Sphinx, env: BuildEnvironment) -> list[str
     if getattr(app, "_fail_on_warnings", False) and getattr(app, "_warncount", 0):
         return []  # warnings are errors and reading warned: a failing build keeps the site
     setattr(env, VISIBLE_DIGEST, digest)  # pickled with the environment
-    _logs.setdefault(app, {"read": []})["rewrite_all"] = before is not None
+    log = _logs.setdefault(app, {"read": []})
+    log["rewrite_all"] = before is not None
+    app.parallel = log.get("jobs", app.parallel)  # every page to write: in parallel again
     return sorted(env.found_docs)
 
 
