@@ -231,13 +231,13 @@ def measure_book(book: Path, edited: Path, name: str, jobs_one: bool, *flags: st
     fresh = book.with_name(book.name + "-j1")
     if jobs_one:
         shutil.copytree(book, fresh)
-    print(row(name, chapters, f"cold -j{os.cpu_count()}", build(book, *flags)), flush=True)
+    print(row(name, chapters, f"cold jobs={os.cpu_count()}", build(book, *flags)), flush=True)
     print(row(name, chapters, "no-op", build(book, *flags)), flush=True)
     edit_prose(edited)
     print(row(name, chapters, "prose edit", build(book, *flags)), flush=True)
     if jobs_one:
         cold = build(fresh, *flags, "--set", "build.jobs=1")
-        print(row(name, chapters, "cold -j1", cold), flush=True)
+        print(row(name, chapters, "cold jobs=1", cold), flush=True)
         shutil.rmtree(fresh)
 
 

@@ -6,7 +6,8 @@ page than that: its title (in every page's sidebar), its labels and the numbers 
 figures and equations (in references to them), its citations (in the bibliography).
 When any of that changed, every page is written again (not read again), so the site
 equals a cold build of the same sources. Which pages were read is logged in the
-doctree folder (``READ_LOG``) for d2lbook to report.
+doctree folder (``READ_LOG``) for d2lbook to report. A handful of pages is read and
+written without Sphinx's parallel processes, which cost more than they save there.
 """
 
 from __future__ import annotations
