@@ -197,10 +197,15 @@ def edit_prose(page: Path) -> None:
 
 
 def edit_code(page: Path) -> None:
-    """Append a comment to the last line of the first executed code cell."""
+    """Append a comment to the last line of the first executed code cell that saves
+    nothing to the library (a library change re-executes the chapters importing it)."""
     text = page.read_text(encoding="utf-8")
     start = text.index("```{.python .input")
-    end = text.index("\n```", text.index("\n", start))
+    while True:
+        end = text.index("\n```", text.index("\n", start))
+        if "@save" not in text[start:end]:
+            break
+        start = text.index("```{.python .input", end + 4)
     page.write_text(text[:end] + "  # edited" + text[end:], encoding="utf-8")
 
 
@@ -271,6 +276,7 @@ def measure_sample(folder: Path) -> None:
     """The sample book with evaluation on: cold (the repository's cache reused when there)
     and after a code edit of one chapter."""
     book = folder / "sample"
+    book.mkdir()
     for name in SAMPLE_FILES:
         source = REPOSITORY / name
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, book / name)
