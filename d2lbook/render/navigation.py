@@ -25,9 +25,12 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.builders import Builder
 from sphinx.builders.html import StandaloneHTMLBuilder
+from sphinx.config import Config
 from sphinx.environment.adapters.toctree import global_toctree_for_doc
 from sphinx.util import url_re
 from sphinx.util.osutil import relative_uri
+
+from d2lbook.render import TEMPLATES
 
 MARK = "d2lbook-nav-"
 HREF_MARK = "d2lbook-nav-href-"
@@ -286,6 +289,24 @@ def split_slots(
     if any(MARK in part for part in parts):
         return None  # a marker in a place we do not fill: let the theme do it
     return Navigation(tuple(parts), tuple(slots), current, tuple(targets))
+
+
+# sphinx-book-theme's sidebar with d2lbook-sidebar-nav.html in place of sbt-sidebar-nav.html.
+SIDEBAR = (
+    "navbar-logo.html",
+    "icon-links.html",
+    "search-button-field.html",
+    "d2lbook-sidebar-nav.html",
+)
+
+
+def use_shared_sidebar(app: Sphinx, config: Config) -> None:
+    """The book theme's sidebar with our navigation template (``templates/sphinx``),
+    unless the book chose another theme or its own sidebars (``build.sphinx_configs``)."""
+    if config.html_theme != "sphinx_book_theme" or config.html_sidebars:
+        return
+    config.templates_path = [*config.templates_path, str(TEMPLATES / "sphinx")]
+    config.html_sidebars = {"**": list(SIDEBAR)}
 
 
 _built: weakref.WeakKeyDictionary[Builder, dict[tuple[Any, ...], Navigation | None]] = (

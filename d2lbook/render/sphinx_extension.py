@@ -178,6 +178,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     let_mocks_count()
     remember_bibliography_plugins()
     app.add_config_value("d2lbook_shared_navigation", True, "html", types=frozenset({bool}))
+    app.connect("config-inited", navigation.use_shared_sidebar)
     # before the theme renders its sidebar (pydata-sphinx-theme, at the default 500)
     app.connect("html-page-context", navigation.add_navigation_function, priority=499)
     app.connect("missing-reference", show_unlinked_api_type)

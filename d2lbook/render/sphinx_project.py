@@ -80,7 +80,6 @@ def write_project(
         copy_if_changed(config.source_dir / resource, folder / resource)
     static = folder / "_static"
     copy_if_changed(TEMPLATES / "static", static)
-    copy_if_changed(TEMPLATES / "sphinx", folder / "_templates")
     mathjax = mathjax_folder()
     if mathjax is not None and not (static / "mathjax" / "tex-chtml.js").is_file():
         shutil.copytree(mathjax, static / "mathjax", dirs_exist_ok=True)
@@ -178,9 +177,6 @@ def render_conf(
         "html_css_files": ["d2lbook.css", "d2lbook-tabs.css", *config.html.include_css],
         "html_js_files": ["d2lbook-tabs.js", *config.html.include_js],
         "html_theme_options": theme_options(config),
-        # the theme's sidebar, its navigation rendered once per build (navigation.py)
-        "templates_path": ["_templates"],
-        "html_sidebars": {"**": SIDEBAR},
         "html_context": {"d2lbook_tabs": list(tabs)},
         "html_last_updated_fmt": None,
         # highlighting: Sphinx shows a cell its lexer cannot parse (a %%writefile of markdown)
@@ -228,14 +224,6 @@ def api_path_lines(api: ApiLibrary, folder: Path | None) -> list[str]:
         "",
     ]
 
-
-# sphinx-book-theme's sidebar with d2lbook-sidebar-nav.html in place of sbt-sidebar-nav.html.
-SIDEBAR = [
-    "navbar-logo.html",
-    "icon-links.html",
-    "search-button-field.html",
-    "d2lbook-sidebar-nav.html",
-]
 
 # Pages name the book's tabs in a <meta> tag, so the tab switcher knows the default.
 TAB_META_HOOK = """
