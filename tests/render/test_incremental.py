@@ -161,6 +161,21 @@ def test_a_new_title_and_figure_number_reach_the_pages_showing_them(copy_book, t
     assert_same_site(book / "_build" / "html", cold / "_build" / "html")
 
 
+# Builds the site again in one process and prints how many shared navigations were built
+# and whether all of them were (none left to the theme).
+SHARED_NAVIGATION_BUILT = """
+import io, sys
+from sphinx.application import Sphinx
+from d2lbook.render import navigation
+source, output = sys.argv[1], sys.argv[2]
+app = Sphinx(source, source, output + "/html", output + "/doctrees", "html",
+             status=io.StringIO(), warning=io.StringIO())
+app.build()
+built = [shared for known in navigation._built.values() for shared in known.values()]
+print(len(built), all(shared is not None for shared in built))
+"""
+
+
 def sidebar(page: Path) -> str:
     html = page.read_text(encoding="utf-8")
     start = html.index('<nav class="bd-links bd-docs-nav"')
@@ -182,6 +197,14 @@ def test_shared_navigation_is_the_themes_and_lists_every_page(copy_book, tmp_pat
     ours, theme = file_bytes(book / "_build" / "html"), file_bytes(theirs / "html")
     pages = [name for name in ours if name.endswith(".html")]
     assert len(pages) >= 5 and all(ours[name] == theme[name] for name in pages)
+    shared = subprocess.run(
+        [sys.executable, "-c", SHARED_NAVIGATION_BUILT, str(book / "_build" / "merged")]
+        + [str(tmp_path / "again")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shared.stdout.split() == ["1", "True"]  # ours wrote the pages compared above
     nav = sidebar(book / "_build" / "html" / "chapter_one" / "sums.html")
     titles = re.findall(r'<a class="([^"]*)" href="([^"]*)">([^<]*)</a>', nav)
     assert [(href, title.strip()) for _, href, title in titles] == [
