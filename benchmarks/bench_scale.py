@@ -257,9 +257,16 @@ def measure_original(source: Path, folder: Path) -> float:
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     environment["PATH"] = f"{ORACLE.parent}:{environment.get('PATH', '')}"
     start = time.perf_counter()
-    subprocess.run([str(ORACLE), "build", "html"], cwd=book, env=environment, capture_output=True)
+    result = subprocess.run(
+        [str(ORACLE), "build", "html"], cwd=book, env=environment, capture_output=True, text=True
+    )
     seconds = time.perf_counter() - start
+    pages = len(list((book / "_build" / "html").rglob("*.html")))
     shutil.rmtree(book)
+    if result.returncode != 0 or pages == 0:  # a failed build is no time to compare with
+        tail = (result.stdout + result.stderr)[-1500:]
+        raise SystemExit(f"the original failed on {source.name} (exit {result.returncode}): {tail}")
+    print(f"{source.name:<16} {'':>5} {'original pages':<14} {pages:8d}", flush=True)
     return seconds
 
 
