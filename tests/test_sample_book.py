@@ -13,20 +13,12 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.browser import CHROMIUM_FLAGS
 from tests.conftest import CHROMIUM, REPOSITORY, require_chromium, run_d2lbook
 
 pytestmark = pytest.mark.slow
 
 BOOK_FILES = ("config.yaml", "index.md", "chapters", "img", "references.bib")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from d2lbook.tabs import (
     select_code,
     split_document,
 )
+from tests.browser import CHROMIUM_FLAGS
 from tests.conftest import CHROMIUM, CORPUS, require_chromium, require_corpus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tabs"
@@ -610,15 +611,6 @@ def test_corpus_merge_round_trip_and_activate_round_trip() -> None:
 # ---------------------------------------------------------------- the HTML switcher, in Chromium
 
 STATIC = Path(__file__).parent.parent / "templates" / "static"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
