@@ -34,11 +34,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench_html import MEASURE, SAMPLE_FILES  # one build measured in a fresh parent
+
 REPOSITORY = Path(__file__).resolve().parents[1]
 CORPUS_ROOT = REPOSITORY.parent / "shared" / "corpus"
 SUBSET = CORPUS_ROOT / "d2l-en-subset"
 ORACLE = Path.home() / ".cache" / "d2lbook-oracle" / "bin" / "d2lbook"
-SAMPLE_FILES = ("config.yaml", "index.md", "chapters", "img", "references.bib")
 REPEATED = (  # the subset's numbered chapters; preface, notation, references appear once
     "chapter_introduction",
     "chapter_preliminaries",
@@ -48,16 +49,6 @@ REPEATED = (  # the subset's numbered chapters; preface, notation, references ap
 TOC = re.compile(r"^```toc\n(.*?)^```", re.S | re.M)
 LABEL = re.compile(r":(?:label|eqlabel):`([^`]+)`")
 FENCE = re.compile(r"^\s*(```|~~~)")
-
-# One build in a fresh child process; prints the largest resident set among its processes.
-MEASURE = """
-import resource, subprocess, sys
-process = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-sys.stdout.write(process.stdout)
-sys.stderr.write(process.stderr)
-print("peak-kib", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-sys.exit(process.returncode)
-"""
 
 
 @dataclass(frozen=True)
