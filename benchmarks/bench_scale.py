@@ -15,7 +15,9 @@ the same run (its virtual environment from ../shared/tools/oracle-venv).
 
 For each build it prints wall time (process start included), the largest resident set of
 any one process of the build, chapters executed, pages Sphinx read, merged pages and HTML
-pages written; for cold builds the time per chapter, which must not grow with the size.
+pages written, the seconds Sphinx spent writing pages (its main process); for cold builds
+the time per chapter, which must not grow with the size; for a prose edit the wall time
+less the page's writing.
 Prints the load average too: the machine may be shared.
 """
 
@@ -61,6 +63,8 @@ class Run:
     pages_read: int
     merged_written: int
     html_written: int
+    write_seconds: float
+    """Seconds Sphinx's main process spent writing pages (all of it, when it wrote few)."""
 
 
 def toc_entries(page: Path) -> list[str]:
@@ -158,7 +162,8 @@ def build(book: Path, *extra: str) -> Run:
     if process.returncode != 0:
         raise SystemExit(f"build failed in {book}:\n{process.stdout}\n{process.stderr}")
     merged_after, html_after = page_digests(merged, (".ipynb", ".md")), html_times(html)
-    read = json.loads(read_log.read_text())["read"] if read_log.is_file() else []
+    log = json.loads(read_log.read_text()) if read_log.is_file() else {}
+    read = log.get("read", [])
     return Run(
         seconds=seconds,
         peak_mib=int(process.stdout.rsplit("peak-kib", 1)[1]) / 1024,
@@ -166,6 +171,7 @@ def build(book: Path, *extra: str) -> Run:
         pages_read=len(read),
         merged_written=sum(merged_before.get(path) != new for path, new in merged_after.items()),
         html_written=sum(html_before.get(path) != stamp for path, stamp in html_after.items()),
+        write_seconds=float(log.get("write_seconds", 0.0)),
     )
 
 
@@ -208,16 +214,18 @@ def chapter_count(book: Path) -> int:
 
 def row(name: str, chapters: int, label: str, run: Run) -> str:
     per_chapter = f"{run.seconds / chapters * 1000:7.0f}" if label.startswith("cold") else " " * 7
+    # a prose edit: the wall time less Sphinx's writing of the page (the issue's bar)
+    less_write = f"{run.seconds - run.write_seconds:8.2f}" if label == "prose edit" else " " * 8
     return (
         f"{name:<16} {chapters:>5} {label:<14} {run.seconds:8.2f} {per_chapter} "
         f"{run.peak_mib:8.0f} {run.executed:>5} {run.pages_read:>5} {run.merged_written:>6} "
-        f"{run.html_written:>5}"
+        f"{run.html_written:>5} {run.write_seconds:7.2f} {less_write}"
     )
 
 
 HEADER = (
     f"{'book':<16} {'chap.':>5} {'build':<14} {'wall s':>8} {'ms/ch.':>7} {'peak MiB':>8} "
-    f"{'exec':>5} {'read':>5} {'merged':>6} {'html':>5}"
+    f"{'exec':>5} {'read':>5} {'merged':>6} {'html':>5} {'write s':>7} {'- write':>8}"
 )
 
 

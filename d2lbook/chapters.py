@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from d2lbook.execute import NotebookCache, NotebookJob, RunRecord
 from d2lbook.files import decode_source
 from d2lbook.memo import ChapterMemo, ChapterRecord, JobRecord
 from d2lbook.notebooks import Chapter
+from d2lbook.processes import map_in_processes
 from d2lbook.recorded_warnings import RecordedWarning, recording_warnings, show_again
 from d2lbook.render import sphinx_project
 from d2lbook.render.sphinx_project import SphinxPage
@@ -176,21 +178,64 @@ def cached_records(runs: Iterable[ChapterRun]) -> list[RunRecord]:
 
 def make_pages(config: Config, runs: list[ChapterRun]) -> list[ChapterRun]:
     """The page of every parsed chapter: its tab notebooks merged and translated to MyST,
-    or a plain markdown page translated."""
+    or a plain markdown page translated. Many chapters are made on ``build.jobs`` cores."""
+    parsed = [run for run in runs if run.parsed]
+    tasks = [PageTask(config, run.path, run.notebooks, run.text, executable(run)) for run in parsed]
+    workers = min(config.build.jobs or os.cpu_count() or 1, len(tasks) // POOL_CHAPTERS)
+    if workers > 1:
+        made = [
+            (page, recorded(functools.partial(show_again, shown))[1])  # shown here, in order
+            for page, shown in map_in_processes(make_page_quietly, tasks, workers)
+        ]
+    else:
+        made = [recorded(functools.partial(make_page, task)) for task in tasks]
+    pages = {run.path: result for run, result in zip(parsed, made, strict=True)}
+    return [
+        dataclasses.replace(
+            run, page=pages[run.path][0], warnings=(*run.warnings, *pages[run.path][1])
+        )
+        if run.path in pages
+        else run
+        for run in runs
+    ]
 
-    def make(run: ChapterRun) -> SphinxPage:
-        if run.chapter is not None and run.chapter.executable:
-            merged = notebooks.merge_page(config, run.notebooks)
-            return sphinx_project.notebook_page(run.path, merged)
-        return SphinxPage(run.path, translate.translate_markdown(run.text, run.path))
 
-    made = []
-    for run in runs:
-        if run.parsed:
-            page, shown = recorded(functools.partial(make, run))
-            run = dataclasses.replace(run, page=page, warnings=(*run.warnings, *shown))
-        made.append(run)
-    return made
+# Chapters per worker process below which making pages here is faster than starting them.
+POOL_CHAPTERS = 32
+
+
+@dataclass(frozen=True)
+class PageTask:
+    """What making one chapter's page takes (sent to a worker process)."""
+
+    config: Config
+    """The book's settings."""
+    path: str
+    """The chapter's source path."""
+    notebooks: TabNotebooks
+    """Its notebook per tab (a notebook chapter)."""
+    text: str
+    """Its text (a plain markdown page)."""
+    executable: bool
+    """Whether it is a notebook chapter."""
+
+
+def executable(run: ChapterRun) -> bool:
+    return run.chapter is not None and run.chapter.executable
+
+
+def make_page(task: PageTask) -> SphinxPage:
+    if task.executable:
+        merged = notebooks.merge_page(task.config, task.notebooks)
+        return sphinx_project.notebook_page(task.path, merged)
+    return SphinxPage(task.path, translate.translate_markdown(task.text, task.path))
+
+
+def make_page_quietly(task: PageTask) -> tuple[SphinxPage, tuple[RecordedWarning, ...]]:
+    """A page and its warnings, recorded but not shown (the parent shows them)."""
+    with recording_warnings(show=False) as shown:
+        page = make_page(task)
+    return page, tuple(shown)
 
 
 def remember(

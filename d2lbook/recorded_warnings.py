@@ -30,9 +30,10 @@ class RecordedWarning:
 
 
 @contextmanager
-def recording_warnings() -> Iterator[list[RecordedWarning]]:
+def recording_warnings(show: bool = True) -> Iterator[list[RecordedWarning]]:
     """Record every warning shown inside the block (after the filters), still showing it
-    as it comes; blocks may nest."""
+    as it comes unless not ``show`` (a worker process: its parent shows them); blocks
+    may nest."""
     recorded: list[RecordedWarning] = []
     with warnings.catch_warnings():  # restores showwarning and the filters on leaving
         shown = warnings.showwarning
@@ -47,7 +48,8 @@ def recording_warnings() -> Iterator[list[RecordedWarning]]:
         ) -> None:
             name = f"{category.__module__}:{category.__qualname__}"
             recorded.append(RecordedWarning(name, str(message), filename, lineno))
-            shown(message, category, filename, lineno, file, line)
+            if show:
+                shown(message, category, filename, lineno, file, line)
 
         warnings.showwarning = record
         yield recorded

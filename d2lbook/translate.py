@@ -9,6 +9,7 @@ Code, inline code spans and math are never rewritten.
 from __future__ import annotations
 
 import copy
+import re
 
 import nbformat
 
@@ -68,6 +69,10 @@ def is_slide_close(text: str, index: int, opened: list[tuple[str, int]]) -> bool
     return closer == "**)" or text[index + 3 : index + 4] not in ("(", "[")
 
 
+# What a role, an escape, a code span, a strike-out, or a slide mark's end starts with.
+MARK_START = re.compile(r"[:\\`(\[*]")
+
+
 def rewrite_inline(text: str) -> str:
     """Rewrite roles and drop slide marks in one paragraph, leaving code spans alone.
 
@@ -85,7 +90,7 @@ def rewrite_inline(text: str) -> str:
             (ROLE.match(text, index) or LOOSE_ROLE.match(text, index)) if character == ":" else None
         )
         if role:
-            if role.re is LOOSE_ROLE and output and output[-1].isalnum():
+            if role.re is LOOSE_ROLE and output and output[-1][-1:].isalnum():
                 output.append(" ")  # "e: numref:`x`" was "e :numref:`x`" before the spaces moved
             value = role["value"]
             if role["name"] in ("cite", "citet"):
@@ -105,8 +110,12 @@ def rewrite_inline(text: str) -> str:
             index = end
         elif text.startswith("(~~", index) and index + 3 <= last_strike:
             index = text.find("~~)", index + 3) + 3
-            if output and output[-1] == " " and text[index : index + 1] in SPACE_BEFORE_NOTHING:
-                output.pop()
+            if (
+                output
+                and output[-1].endswith(" ")
+                and text[index : index + 1] in SPACE_BEFORE_NOTHING
+            ):
+                output[-1] = output[-1][:-1]
         elif text.startswith(("(**", "[**"), index):
             opened.append((character, len(output)))
             output.append(text[index : index + 3])
@@ -114,9 +123,11 @@ def rewrite_inline(text: str) -> str:
         elif is_slide_close(text, index, opened):
             output[opened.pop()[1]] = ""
             index += 3
-        else:
-            output.append(character)
-            index += 1
+        else:  # plain text up to the next character that may start a mark
+            following = MARK_START.search(text, index + 1)
+            end = following.start() if following else len(text)
+            output.append(text[index:end])
+            index = end
     return "".join(output)
 
 

@@ -90,7 +90,8 @@ class BuildConfig:
         minimum=0,
     )
     jobs: int = _help(
-        "Cores Sphinx reads and writes pages on (its -j); 0 = every core.",
+        "Cores Sphinx reads and writes pages on (its -j), and d2lbook makes many changed "
+        "chapters' pages on; 0 = every core.",
         default=0,
         minimum=0,
     )

@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from d2lbook.errors import RenderError
@@ -109,16 +109,43 @@ def run_sphinx(
             raise SphinxCrash(f"Sphinx {builder} build crashed: {crash}", path=source)
         details = "\n".join(str(m) for m in messages) or process.stderr.strip()[-4000:]
         raise RenderError(f"Sphinx {builder} build failed:\n{details}", path=source)
+    log = read_stamp(doctrees / READ_LOG)  # written by d2lbook.render.incremental
+    if log and not force:
+        touched = {*log.get("read", ()), *log.get("written", ())}
+        before = [SphinxMessage(**message) for message in stamp.get("messages", [])]
+        pages = {
+            page.with_suffix("").relative_to(source).as_posix() for page in project_pages(source)
+        }
+        messages = carried_over(before, pages - touched, messages)
     stamp_path.write_text(
         json.dumps({"digest": digest, "messages": [dataclasses.asdict(m) for m in messages]})
     )
-    log = read_stamp(doctrees / READ_LOG)  # written by d2lbook.render.incremental
     return SphinxResult(
         skipped=False,
         messages=tuple(messages),
         pages_read=tuple(log.get("read", ())),
         rewrote_all=bool(log.get("rewrite_all", False)),
     )
+
+
+def carried_over(
+    before: list[SphinxMessage], untouched: set[str], now: list[SphinxMessage]
+) -> list[SphinxMessage]:
+    """The warnings of a build that left the pages ``untouched`` as they were: the last
+    build's about those pages (still true), then its own, each once. Warnings about no
+    page came again if still true."""
+    kept = [
+        message
+        for message in before
+        if message.path.endswith((".md", ".ipynb"))
+        and PurePosixPath(message.path).with_suffix("").as_posix() in untouched
+        and message not in now
+    ]
+    return kept + now
+
+
+def project_pages(source: Path) -> list[Path]:
+    return [path for suffix in (".ipynb", ".md") for path in source.rglob(f"*{suffix}")]
 
 
 def sphinx_command(

@@ -5,9 +5,12 @@ them in a toctree and the pages whose own numbers changed. Other pages show more
 page than that: its title (in every page's sidebar), its labels and the numbers of its
 figures and equations (in references to them), its citations (in the bibliography).
 When any of that changed, every page is written again (not read again), so the site
-equals a cold build of the same sources. Which pages were read is logged in the
-doctree folder (``READ_LOG``) for d2lbook to report. A handful of pages is read and
-written without Sphinx's parallel processes, which cost more than they save there.
+equals a cold build of the same sources; when none of it changed, the pages listing a
+page read again are not written again either (Sphinx would: they show its title).
+Which pages were read is logged in the doctree folder (``READ_LOG``) for d2lbook to
+report, with the pages written and the seconds this process spent writing them.
+A handful of pages is read and written without Sphinx's parallel processes, which cost
+more than they save there.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ import dataclasses
 import hashlib
 import json
 import re
+import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.builders import Builder
 from sphinx.environment import BuildEnvironment
 
 from d2lbook.render.html import READ_LOG
@@ -42,7 +47,9 @@ VISIBLE = (
     "domaindata",
 )
 # Source lines kept in domain data: never shown, and any edit above them moves them.
-UNSHOWN_KEYS = frozenset({"line", "lineno"})
+# sphinxcontrib-bibtex's parsed .bib files: pages show their entries as it formatted
+# them, which its "citations" hold.
+UNSHOWN_KEYS = frozenset({"line", "lineno", "bibdata"})
 ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 # Fewer pages than this to read: Sphinx reads and writes in this process. Its parallel
@@ -50,25 +57,74 @@ ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 FEW_PAGES = 8
 
 _logs: weakref.WeakKeyDictionary[Sphinx, dict[str, Any]] = weakref.WeakKeyDictionary()
+_current: weakref.WeakKeyDictionary[BuildEnvironment, str] = weakref.WeakKeyDictionary()
 
 
 def log_pages_to_read(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
-    _logs[app] = {"read": sorted(docnames), "rewrite_all": False, "jobs": app.parallel}
+    log = _logs.setdefault(app, {})
+    log.update(read=sorted(docnames), rewrite_all=False, jobs=app.parallel)
     if len(docnames) < FEW_PAGES:
         app.parallel = 1  # decided before Sphinx reads, and again before it writes
 
 
+def write_only_read_pages(app: Sphinx, builder: Builder) -> None:
+    """Unless every page is to be written, leave out the pages whose toctree lists a page
+    read again: what they show of it is in the visible digest, which did not change. The
+    environment is already pickled; Sphinx's own record comes back when the build ends."""
+    log = _logs.get(app)
+    if log is None or log.get("rewrite_all") or builder.format != "html":
+        return
+    log["files_to_rebuild"] = builder.env.files_to_rebuild
+    builder.env.files_to_rebuild = {}
+
+
+def time_page_writes(app: Sphinx, builder: Builder) -> None:
+    """Count the pages this process writes and the time it takes (a page's doctree
+    resolved, then written: Sphinx's parallel writers are other processes). Set up once
+    the environment is pickled, undone when the build ends."""
+    if builder.format != "html":
+        return
+    log = _logs.setdefault(app, {})
+    log.update(written=[], write_seconds=0.0)
+
+    def timed(method: Any, count: bool) -> Any:
+        def run(docname: str, *arguments: Any, **options: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return method(docname, *arguments, **options)
+            finally:
+                log["write_seconds"] += time.perf_counter() - start
+                if count:
+                    log["written"].append(docname)
+
+        return run
+
+    env: Any = builder.env
+    env.get_and_resolve_doctree = timed(env.get_and_resolve_doctree, False)
+    builder.write_doc_serialized = timed(builder.write_doc_serialized, True)  # type: ignore[method-assign]
+    builder.write_doc = timed(builder.write_doc, False)  # type: ignore[method-assign]
+
+
 def write_read_log(app: Sphinx, exception: Exception | None) -> None:
+    log = _logs.get(app, {})
+    if "files_to_rebuild" in log:
+        app.env.files_to_rebuild = log.pop("files_to_rebuild")
+    vars(app.env).pop("get_and_resolve_doctree", None)  # the environment's own again
     if exception is None:
-        log = _logs.get(app, {"read": [], "rewrite_all": False})
-        log = {"read": log.get("read", []), "rewrite_all": log.get("rewrite_all", False)}
-        (Path(app.doctreedir) / READ_LOG).write_text(json.dumps(log))
+        record = {
+            "read": log.get("read", []),
+            "rewrite_all": log.get("rewrite_all", False),
+            "written": sorted(log.get("written", [])),
+            "write_seconds": round(log.get("write_seconds", 0.0), 3),
+        }
+        (Path(app.doctreedir) / READ_LOG).write_text(json.dumps(record))
 
 
 def rewrite_when_visible_changed(app: Sphinx, env: BuildEnvironment) -> list[str]:
     """Every page, when what pages show of other pages changed (an ``env-get-updated``
     handler after Sphinx numbered sections and figures)."""
     digest = visible_digest(env)
+    _current[env] = digest
     before = getattr(env, VISIBLE_DIGEST, None)
     if before == digest:
         return []
@@ -81,6 +137,12 @@ def rewrite_when_visible_changed(app: Sphinx, env: BuildEnvironment) -> list[str
     return sorted(env.found_docs)
 
 
+def current_visible_digest(env: BuildEnvironment) -> str | None:
+    """The digest of what the pages of this build show of each other; None before Sphinx
+    looked for pages to write again."""
+    return _current.get(env)
+
+
 def visible_digest(env: BuildEnvironment) -> str:
     digest = hashlib.sha256()
     for name in VISIBLE:
@@ -88,6 +150,9 @@ def visible_digest(env: BuildEnvironment) -> str:
         # Domains append to lists in reading order: a page read again moves to the end.
         ordered = name != "domaindata"
         digest.update(canonical(getattr(env, name, None), ordered=ordered).encode())
+    # a page's ``tocdepth`` limits its entries in every toctree listing it
+    depths = {page: data["tocdepth"] for page, data in env.metadata.items() if "tocdepth" in data}
+    digest.update(canonical(depths).encode())
     return digest.hexdigest()
 
 
@@ -103,6 +168,8 @@ def canonical(value: Any, seen: frozenset[int] = frozenset(), ordered: bool = Tr
         return repr(value.as_posix())
     if isinstance(value, ast.AST):
         return ast.dump(value)
+    if type(value).__module__.startswith("pybtex."):
+        return pybtex_text(value)
     if id(value) in seen:
         return "<cycle>"
     seen = seen | {id(value)}
@@ -123,6 +190,15 @@ def canonical(value: Any, seen: frozenset[int] = frozenset(), ordered: bool = Tr
     return ADDRESS.sub("", repr(value))
 
 
+def pybtex_text(value: Any) -> str:
+    """A formatted entry as its key, label and text (rich text's ``repr`` is its content);
+    a bibliography entry as its key (what pages show of it is in its formatted entry)."""
+    if hasattr(value, "text") and hasattr(value, "label"):
+        return f"FormattedEntry({value.key!r}, {value.label!r}, {value.text!r})"
+    key = getattr(value, "key", None)
+    return f"{type(value).__qualname__}({key!r})" if key is not None else repr(value)
+
+
 def object_fields(value: Any) -> dict[str, Any] | None:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
@@ -134,8 +210,31 @@ def object_fields(value: Any) -> dict[str, Any] | None:
     return None
 
 
+def drop_emptied_search_terms() -> None:
+    """Sphinx's search index, loaded for an incremental build, forgets the pages written
+    again (they are indexed anew) but keeps the words only they had, with no page: a cold
+    build has no such words. Drop them (once a process)."""
+    from sphinx.search import IndexBuilder
+
+    prune = IndexBuilder.prune
+    if getattr(prune, "d2lbook_drops_empty", False):
+        return
+
+    def prune_and_drop(self: IndexBuilder, docnames: Iterable[str]) -> None:
+        prune(self, docnames)
+        for mapping in (self._mapping, self._title_mapping):
+            for word in [word for word, pages in mapping.items() if not pages]:
+                del mapping[word]
+
+    prune_and_drop.d2lbook_drops_empty = True  # type: ignore[attr-defined]
+    IndexBuilder.prune = prune_and_drop  # type: ignore[method-assign]
+
+
 def setup_incremental(app: Sphinx) -> None:
+    drop_emptied_search_terms()
     app.connect("env-before-read-docs", log_pages_to_read)
+    app.connect("write-started", time_page_writes)
+    app.connect("write-started", write_only_read_pages)
     app.connect("build-finished", write_read_log)
     # after Sphinx (500) and the numbered tocs' order (400, 600) settled the numbers
     app.connect("env-get-updated", rewrite_when_visible_changed, priority=700)

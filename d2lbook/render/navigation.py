@@ -12,11 +12,17 @@ builder) is left to the theme.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.metadata
 import inspect
+import os
+import pickle
 import re
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bs4 import BeautifulSoup
@@ -30,7 +36,7 @@ from sphinx.environment.adapters.toctree import global_toctree_for_doc
 from sphinx.util import url_re
 from sphinx.util.osutil import relative_uri
 
-from d2lbook.render import TEMPLATES
+from d2lbook.render import TEMPLATES, incremental
 
 MARK = "d2lbook-nav-"
 HREF_MARK = "d2lbook-nav-href-"
@@ -312,17 +318,77 @@ def use_shared_sidebar(app: Sphinx, config: Config) -> None:
 _built: weakref.WeakKeyDictionary[Builder, dict[tuple[Any, ...], Navigation | None]] = (
     weakref.WeakKeyDictionary()
 )
+STORE = "d2lbook-navigation.pickle"
+"""File in Sphinx's doctree folder: the last build's navigations, by ``stored_key``."""
 
 
 def navigation_for(
     builder: Builder, options: Mapping[str, Any], show_nav_level: int
 ) -> Navigation | None:
-    """The navigation of this build for these options, built on first use."""
+    """The navigation of this build for these options: built on first use, or the last
+    build's when nothing it is made of changed."""
     key = (tuple(sorted(options.items())), show_nav_level)
     known = _built.setdefault(builder, {})
     if key not in known:
-        known[key] = build_navigation(builder, options, show_nav_level)
+        digest = stored_key(builder, key)
+        stored = read_stored(builder).get(digest) if digest is not None else None
+        if stored is None:
+            stored = build_navigation(builder, options, show_nav_level)
+        known[key] = stored
     return known[key]
+
+
+def stored_key(builder: Builder, key: tuple[Any, ...]) -> str | None:
+    """What a navigation is made of: what pages show of each other (``incremental``'s
+    digest: titles, tocs, numbers), the pages, the settings and the code that renders it.
+    None before the digest is known."""
+    visible = incremental.current_visible_digest(builder.env)
+    if visible is None:
+        return None
+    digest = hashlib.sha256(repr((visible, key, sorted(builder.env.all_docs))).encode())
+    digest.update((Path(builder.confdir) / "conf.py").read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    for package in ("sphinx", "pydata-sphinx-theme", "sphinx-book-theme", "beautifulsoup4"):
+        digest.update(package_version(package).encode())
+    return digest.hexdigest()
+
+
+@functools.cache
+def package_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def read_stored(builder: Builder) -> dict[str, Navigation]:
+    try:
+        with open(Path(builder.doctreedir) / STORE, "rb") as file:
+            stored = pickle.load(file)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+        return {}
+    return stored if isinstance(stored, dict) else {}
+
+
+def store_navigations(app: Sphinx, exception: Exception | None) -> None:
+    """Keep this build's navigations for the next (at the end of a build, in the process
+    that built them: Sphinx's parallel writers build none, the first page is written
+    before they start)."""
+    if exception is not None or app.builder not in _built:
+        return
+    stored = {
+        stored_key(app.builder, key): navigation
+        for key, navigation in _built[app.builder].items()
+        if navigation is not None
+    }
+    stored.pop(None, None)
+    if not stored:
+        return
+    path = Path(app.builder.doctreedir) / STORE
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as file:
+        pickle.dump(stored, file, pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, path)
 
 
 def add_navigation_function(

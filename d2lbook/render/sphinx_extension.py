@@ -10,13 +10,12 @@ tocs nested in numbered tocs are numbered from the root down, the same on every 
 For speed it loads the sidebar navigation rendered once per build (``navigation``), page
 skeletons and target indexes in place of whole pages (``stand_ins``), the bookkeeping
 that keeps incremental and parallel builds equal to cold serial ones (``incremental``,
-``duplicates``), and remembers pybtex's plugins. Every part is safe for Sphinx's
-parallel reading and writing.
+``duplicates``), and pybtex's formatted entries kept between builds (``bibliography``).
+Every part is safe for Sphinx's parallel reading and writing.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from sphinx.ext.autodoc.mock import _MockObject  # type: ignore[attr-defined]  #
 from sphinx.transforms import SphinxTransform
 from sphinx.util.inspect import signature, stringify_signature
 
-from d2lbook.render import duplicates, incremental, navigation, stand_ins
+from d2lbook.render import bibliography, duplicates, incremental, navigation, stand_ins
 
 
 class NumberEveryEquation(SphinxTransform):
@@ -137,16 +136,6 @@ def let_mocks_count() -> None:
     stand_in.__float__ = lambda self: 0.0
 
 
-def remember_bibliography_plugins() -> None:
-    """pybtex looks its plugins (styles, backends) up among the installed packages' entry
-    points on every call; sphinxcontrib-bibtex calls it for every citation it resolves,
-    seconds on a book with many. The installed plugins do not change during a build."""
-    from pybtex import plugin
-
-    if not hasattr(plugin.find_plugin, "cache_info"):
-        plugin.find_plugin = functools.lru_cache(maxsize=None)(plugin.find_plugin)
-
-
 def show_unlinked_api_type(
     app: Sphinx, env: BuildEnvironment, node: Any, contnode: nodes.Element
 ) -> nodes.Node | None:
@@ -174,15 +163,29 @@ def copy_notebook_styles(app: Sphinx) -> None:
         add_resources(app, None)
 
 
+def keep_compiled_templates(app: Sphinx) -> None:
+    """Jinja compiles every template a page uses before writing the first page of a
+    process: a third of writing one page again. The compiled code is kept beside the
+    doctrees (Jinja checks each template's source before using it)."""
+    from jinja2 import FileSystemBytecodeCache
+
+    environment = getattr(getattr(app.builder, "templates", None), "environment", None)
+    if environment is not None and environment.bytecode_cache is None:
+        folder = Path(app.doctreedir) / "jinja"
+        folder.mkdir(parents=True, exist_ok=True)
+        environment.bytecode_cache = FileSystemBytecodeCache(str(folder))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     let_mocks_count()
-    remember_bibliography_plugins()
     app.add_config_value("d2lbook_shared_navigation", True, "html", types=frozenset({bool}))
     app.connect("config-inited", navigation.use_shared_sidebar)
     # before the theme renders its sidebar (pydata-sphinx-theme, at the default 500)
     app.connect("html-page-context", navigation.add_navigation_function, priority=499)
+    app.connect("build-finished", navigation.store_navigations)
     app.connect("missing-reference", show_unlinked_api_type)
     app.connect("builder-inited", copy_notebook_styles)
+    app.connect("builder-inited", keep_compiled_templates)
     app.add_transform(NumberEveryEquation)
     app.connect("autodoc-process-signature", show_own_constructor)
     # Around Sphinx's own section numbering (an env-get-updated handler at priority 500),
@@ -192,6 +195,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     stand_ins.setup_stand_ins(app)
     duplicates.setup_duplicates(app)
     incremental.setup_incremental(app)
+    bibliography.setup_bibliography(app)
     # Parallel reading: page skeletons are merged (env-merge-info); writing keeps nothing.
     # env_version: an environment written without page skeletons is read again.
     return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from d2lbook.render.incremental import canonical
-from tests.conftest import REPOSITORY, require_corpus, run_d2lbook
+from tests.conftest import BOOKS, REPOSITORY, require_corpus, run_d2lbook
 
 SAMPLE_FILES = ("config.yaml", "index.md", "chapters", "img", "references.bib")
 
@@ -30,7 +30,7 @@ def build(book: Path, *options: str) -> subprocess.CompletedProcess:
 
 
 def read_log(book: Path) -> dict:
-    """The pages Sphinx read in the last build (d2lbook.render.incremental)."""
+    """The pages Sphinx read and wrote in the last build (d2lbook.render.incremental)."""
     return json.loads((book / "_build" / "doctrees" / "d2lbook-read.json").read_text())
 
 
@@ -112,7 +112,9 @@ def test_prose_edit_of_the_sample_book_reads_one_page_and_writes_the_cold_site(t
     )
     again = build(book)
     assert "executed" not in again.stdout
-    assert read_log(book) == {"read": ["chapters/basics/tensors"], "rewrite_all": False}
+    log = read_log(book)
+    assert (log["read"], log["rewrite_all"]) == (["chapters/basics/tensors"], False)
+    assert log["written"] == ["chapters/basics/tensors"]  # not its chapter's page
     after = merged_pages(book)
     assert [name for name in after if after[name] != before.get(name)] == [
         "chapters/basics/tensors.ipynb"
@@ -130,7 +132,12 @@ def test_prose_edit_of_a_corpus_book_writes_the_cold_site_and_jobs_do_not_matter
     assert "parallel" not in first.stdout + first.stderr  # every extension is parallel-safe
     edit_line(book / "user" / "markdown.md", "Jupyter.", "Jupyter, and in the browser.")
     build(book, "--no-eval", "--set", "build.jobs=2")
-    assert read_log(book) == {"read": ["user/markdown"], "rewrite_all": False}
+    log = read_log(book)
+    assert (log["read"], log["rewrite_all"], log["written"]) == (
+        ["user/markdown"],
+        False,
+        ["user/markdown"],
+    )
     cold = tmp_path / "cold"
     shutil.copytree(book, cold, ignore=shutil.ignore_patterns("_build"))
     build(cold, "--no-eval", "--set", "build.jobs=1")  # serial: the same site
@@ -152,7 +159,9 @@ def test_a_new_title_and_figure_number_reach_the_pages_showing_them(copy_book, t
     edit_line(chapter / "sums.md", "# Sums\n", "# Sums, renamed\n")
     edit_line(chapter / "sums.md", "![A square", new_figure + "![A square")
     build(book, "--no-eval")
-    assert read_log(book) == {"read": ["chapter_one/sums"], "rewrite_all": True}
+    log = read_log(book)
+    assert (log["read"], log["rewrite_all"]) == (["chapter_one/sums"], True)
+    assert "chapter_one/products" in log["written"] and "index" in log["written"]
     products = (book / "_build" / "html" / "chapter_one" / "products.html").read_text()
     assert "Fig. 1.2" in products and "Sums, renamed" in products
     cold = tmp_path / "cold"
@@ -249,3 +258,77 @@ def test_a_label_defined_twice_has_one_owner_and_one_warning_in_every_build(copy
         duplicates = [line for line in result.stderr.splitlines() if "duplicate label" in line]
         assert duplicates == [expected], result.stderr
     assert_same_site(book / "_build" / "html", cold / "_build" / "html")
+
+
+@pytest.mark.slow
+def test_an_edited_bib_entry_is_formatted_again_and_others_are_reused(copy_book, tmp_path):
+    """Formatted entries are kept between builds (d2lbook.render.bibliography): one whose
+    fields change is formatted again, and the site equals a cold build."""
+    book = copy_book("tiny")
+    build(book, "--no-eval")
+    references = book / "_build" / "html" / "chapter_one" / "references.html"
+    assert "Disquisitiones Arithmeticae" in references.read_text()
+    edit_line(book / "tiny.bib", "{Disquisitiones Arithmeticae}", "{Disquisitiones, Revised}")
+    edit_line(book / "chapter_one" / "sums.md", "numerically", "with a computer")
+    build(book, "--no-eval")
+    text = references.read_text()
+    assert "Disquisitiones, Revised" in text and "Disquisitiones Arithmeticae" not in text
+    cold = tmp_path / "cold"
+    shutil.copytree(book, cold, ignore=shutil.ignore_patterns("_build"))
+    build(cold, "--no-eval")
+    assert_same_site(book / "_build" / "html", cold / "_build" / "html")
+
+
+# Formats a bibliography entry twice through the memo, with a field changed in between,
+# and prints the two titles and whether the first was reused for an equal entry.
+FORMAT_TWICE = """
+from pybtex.database import Entry, Person
+from pybtex.plugin import find_plugin
+from d2lbook.render import bibliography
+bibliography.remember_formats()
+style = find_plugin("pybtex.style.formatting", "unsrt")()
+def entry(title):
+    found = Entry("book", fields={"title": title, "publisher": "P", "year": "1801"})
+    found.key = "gauss1801"
+    found.add_person(Person("Gauss, Carl Friedrich"), "author")
+    return found
+first = style.format_entry("1", entry("First"))
+again = style.format_entry("1", entry("First"))
+changed = style.format_entry("1", entry("Second"))
+def title(formatted):
+    return formatted.text.render_as("text").split(".")[1].strip()
+print(title(first), title(changed), again is first)
+"""
+
+
+def test_a_formatted_entry_is_reused_only_for_the_same_fields():
+    result = subprocess.run(
+        [sys.executable, "-c", FORMAT_TWICE], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["First", "Second", "True"]
+
+
+def warning_lines(result: subprocess.CompletedProcess) -> list[str]:
+    return sorted(line for line in result.stderr.splitlines() if ": warning: " in line)
+
+
+@pytest.mark.slow
+def test_an_incremental_build_still_reports_the_warnings_of_pages_it_did_not_read(copy_book):
+    """Sphinx reports only what it read and wrote; the other pages' warnings of the last
+    build still hold and are reported again, as a cold build reports them."""
+    book = copy_book("references")
+    # a page showing a missing file is read in every build: not this one
+    shutil.copy(BOOKS / "tiny" / "img" / "dots.svg", book / "dots.svg")
+    with open(book / "config.yaml", "a") as config:
+        config.write('  resources: ["dots.svg"]\n')
+    edit_line(book / "one.md", "![A figure](missing.svg)", "![A figure](dots.svg)")
+    cold = warning_lines(build(book, "--no-eval"))
+    assert any("one.md" in line and "missing_thing" in line for line in cold)
+    edit_line(book / "two.md", "Text.", "Edited text.")
+    again = build(book, "--no-eval")
+    assert read_log(book)["read"] == ["two"]
+    assert warning_lines(again) == cold
+    edit_line(book / "one.md", "See :numref:`missing_thing` here", "See this")
+    fixed = warning_lines(build(book, "--no-eval"))
+    assert not any("missing_thing" in line for line in fixed)
+    assert len(fixed) == len(cold) - 1
