@@ -1,7 +1,7 @@
 """Child processes that never outlive the build: parent-death signals, process-tree
 sweeps by parent id, a ``run_process`` that kills its child's whole group on any
-exception (SIGTERM and Ctrl-C included), and ``map_in_processes`` for work split over
-cores.
+exception (SIGTERM and Ctrl-C included), an ``EarlyProcess`` started before its
+arguments are known, and ``map_in_processes`` for work split over cores.
 
 Linux gives us ``prctl``; elsewhere each guard degrades to doing nothing, and the
 process-group kills still apply.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import multiprocessing
+import json
 import os
 import signal
 import subprocess
@@ -19,7 +19,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -184,10 +183,58 @@ def map_in_processes(
     function: Callable[[Item], Result], items: Sequence[Item], workers: int
 ) -> list[Result]:
     """``function(item)`` for every item, in order, on ``workers`` processes that die with
-    this one. They start from a fork server (the parent's threads and locks stay behind)
-    that imports ``function``'s module once; an error in one item is raised here."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([function.__module__])
+    this one; an error in one item is raised here. They are forks of this process when it
+    runs no other thread (a fork copies one thread: another's locks would stay locked),
+    else they start from a fork server that imports ``function``'s module (and, as
+    Python's multiprocessing does, the main script: guard it with ``__main__``)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    forks = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if forks else "forkserver")
+    if not forks:
+        context.set_forkserver_preload([function.__module__])
     chunk = max(1, len(items) // (workers * 4))  # a few chunks per worker evens the load
     with ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent) as pool:
         return list(pool.map(function, items, chunksize=chunk))
+
+
+class EarlyProcess:
+    """A child started before its arguments are known: it gets ready (imports what it
+    needs) while this process works, then reads its arguments as one JSON line from its
+    standard input. Like ``run_process``'s child, it leads its own process group, dies
+    with this process, and is killed with its group if the wait is interrupted."""
+
+    def __init__(self, command: Sequence[str]):
+        self.process = subprocess.Popen(
+            list(command),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
+        self.ended = False
+
+    def run(self, arguments: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        """Give the child its arguments and wait for its end, capturing its output."""
+        process = self.process
+        try:
+            stdout, stderr = process.communicate(json.dumps(list(arguments)) + "\n")
+        except BaseException:
+            self.cancel()
+            raise
+        self.ended = True
+        command = [*process.args, *arguments]  # type: ignore[misc]  # a list, as started
+        return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+    def cancel(self) -> None:
+        """Stop the child (and anything it started) if it has not ended."""
+        if self.ended:
+            return
+        self.ended = True
+        if self.process.returncode is None:  # not reaped yet: its pid is still its group's
+            kill_group(self.process.pid)
+        self.process.communicate()  # reaps it and closes the pipes

@@ -128,12 +128,16 @@ def build(
             progress=ConsoleProgress(),
         )
 
+    from d2lbook.render.html import sphinx_started_early
+
     try:
-        config = load_config(root, overrides)
-        selected_tabs(config, tab)  # an unknown --tab is refused before any work
-        show_external_paths(config)
-        with lock_build_dir(config.output_dir):
-            run_targets(targets, config, options, tab=tab, force=force, external=external)
+        # Sphinx's process imports while the book is read (stopped if nothing is rendered)
+        with sphinx_started_early("html" in targets):
+            config = load_config(root, overrides)
+            selected_tabs(config, tab)  # an unknown --tab is refused before any work
+            show_external_paths(config)
+            with lock_build_dir(config.output_dir):
+                run_targets(targets, config, options, tab=tab, force=force, external=external)
     except KeyboardInterrupt as interrupted:  # ExecutionInterrupted carries what finished
         results = getattr(interrupted, "results", [])
         done = sum(result.record.ok for result in results)

@@ -110,12 +110,13 @@ def build(config: Config, names: Sequence[str], options: BuildOptions) -> BuildO
     the build's inputs and report, so an unchanged book is ``up_to_date`` next time."""
     from d2lbook.build import run_book
     from d2lbook.publish import uptodate
+    from d2lbook.render import html
 
     targets = [TARGETS[name] for name in names]
     covered = {tab for target in targets for tab in target_tabs(config, target, options.tab)}
     tabs = tuple(tab for tab in config.build.tabs if tab in covered)
     before = uptodate.scan_inputs(config)
-    with recording_warnings() as shown:
+    with recording_warnings() as shown, html.sphinx_started_early("html" in names):
         run = run_book(
             config,
             options,

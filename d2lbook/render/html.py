@@ -12,13 +12,14 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from d2lbook.errors import RenderError
-from d2lbook.processes import run_process
+from d2lbook.processes import EarlyProcess, run_process
 from d2lbook.render import TEMPLATES
 from d2lbook.render.locate import ChapterLocator
 
@@ -101,7 +102,11 @@ def run_sphinx(
     command = sphinx_command(source, output, doctrees, builder, warnings_file, jobs)
     if warning_is_error:
         command[5:5] = ["-W", "--keep-going"]
-    process = run_process(command)  # ends with us, on SIGTERM or SIGKILL too
+    early = _early.pop() if _early else None
+    if early is not None:  # started by ``sphinx_started_early``, ready and waiting
+        process = early.run(command[len(SPHINX_MAIN) :])
+    else:
+        process = run_process(command)  # ends with us, on SIGTERM or SIGKILL too
     messages = parse_warnings(warnings_file, source, chapters)
     if process.returncode != 0:
         crash = crash_summary(process.stderr)
@@ -148,13 +153,33 @@ def project_pages(source: Path) -> list[Path]:
     return [path for suffix in (".ipynb", ".md") for path in source.rglob(f"*{suffix}")]
 
 
+SPHINX_MAIN = (sys.executable, "-m", "d2lbook.render.sphinx_main")  # sphinx-build, faster
+_early: list[EarlyProcess] = []  # the Sphinx process ``sphinx_started_early`` started
+
+
+@contextmanager
+def sphinx_started_early(start: bool = True) -> Iterator[None]:
+    """Start the next ``run_sphinx``'s process now: it imports Sphinx and the extensions
+    (half a second) while the build reads and makes its pages. Stopped when the block
+    ends if no ``run_sphinx`` used it (nothing changed for Sphinx)."""
+    if not start or _early:
+        yield
+        return
+    early = EarlyProcess([*SPHINX_MAIN, "--wait"])
+    _early.append(early)
+    try:
+        yield
+    finally:
+        if early in _early:
+            _early.remove(early)
+        early.cancel()
+
+
 def sphinx_command(
     source: Path, output: Path, doctrees: Path, builder: str, warnings_file: Path, jobs: int
 ) -> list[str]:
     return [
-        sys.executable,
-        "-m",
-        "d2lbook.render.sphinx_main",  # sphinx-build, started faster
+        *SPHINX_MAIN,
         "-b",
         builder,
         "-q",

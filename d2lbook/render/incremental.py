@@ -105,12 +105,51 @@ def time_page_writes(app: Sphinx, builder: Builder) -> None:
     builder.write_doc = timed(builder.write_doc, False)  # type: ignore[method-assign]
 
 
+def note_removed_pages(
+    app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
+    """Before Sphinx forgets the removed pages: their files, and the images and downloads
+    only they used (``env-get-outdated``)."""
+    if removed:
+        orphans = [
+            f"_images/{unique}" for docs, unique in env.images.values() if docs and docs <= removed
+        ]
+        orphans += [
+            f"_downloads/{unique}"
+            for docs, unique in env.dlfiles.values()
+            if docs and docs <= removed
+        ]
+        _logs.setdefault(app, {})["removed"] = (sorted(removed), orphans)
+    return []
+
+
+def remove_files_of_removed_pages(app: Sphinx) -> None:
+    """A cold build writes no file for a page that is gone: delete the pages' HTML, copied
+    sources and the images and downloads nothing else uses."""
+    removed, orphans = _logs.get(app, {}).pop("removed", ((), ()))
+    builder: Any = app.builder
+    if not removed or builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    output_path = getattr(builder, "get_output_path", None) or builder.get_outputfilename
+    files = [Path(output_path(page)) for page in removed]  # Sphinx 9 / 8
+    files += [path for page in removed for path in (outdir / "_sources").glob(f"{page}.*")]
+    files += [outdir / orphan for orphan in orphans]
+    for path in files:
+        path.unlink(missing_ok=True)
+        folder = path.parent
+        while folder != outdir and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+
+
 def write_read_log(app: Sphinx, exception: Exception | None) -> None:
     log = _logs.get(app, {})
     if "files_to_rebuild" in log:
         app.env.files_to_rebuild = log.pop("files_to_rebuild")
     vars(app.env).pop("get_and_resolve_doctree", None)  # the environment's own again
     if exception is None:
+        remove_files_of_removed_pages(app)
         record = {
             "read": log.get("read", []),
             "rewrite_all": log.get("rewrite_all", False),
@@ -233,6 +272,7 @@ def drop_emptied_search_terms() -> None:
 def setup_incremental(app: Sphinx) -> None:
     drop_emptied_search_terms()
     app.connect("env-before-read-docs", log_pages_to_read)
+    app.connect("env-get-outdated", note_removed_pages)
     app.connect("write-started", time_page_writes)
     app.connect("write-started", write_only_read_pages)
     app.connect("build-finished", write_read_log)

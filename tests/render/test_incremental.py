@@ -332,3 +332,21 @@ def test_an_incremental_build_still_reports_the_warnings_of_pages_it_did_not_rea
     fixed = warning_lines(build(book, "--no-eval"))
     assert not any("missing_thing" in line for line in fixed)
     assert len(fixed) == len(cold) - 1
+
+
+@pytest.mark.slow
+def test_a_removed_chapter_leaves_nothing_of_itself_in_the_site(copy_book, tmp_path):
+    """Sphinx forgets a removed page but leaves its files in the site; a cold build of
+    the same sources has none of them."""
+    book = copy_book("tiny")
+    build(book, "--no-eval")
+    html = book / "_build" / "html"
+    assert (html / "chapter_one" / "products.html").is_file()
+    edit_line(book / "chapter_one" / "index.md", "sums\nproducts\n", "sums\n")
+    (book / "chapter_one" / "products.md").unlink()
+    build(book, "--no-eval")
+    assert not (html / "chapter_one" / "products.html").exists()
+    cold = tmp_path / "cold"
+    shutil.copytree(book, cold, ignore=shutil.ignore_patterns("_build"))
+    build(cold, "--no-eval")
+    assert_same_site(html, cold / "_build" / "html")

@@ -1,18 +1,54 @@
-"""Per-chapter work on worker processes: ``map_in_processes`` keeps order and errors, and
-a book whose many chapters changed gets from the pool exactly the pages one process
+"""Processes of a build: a child started before its arguments gets them or is stopped;
+per-chapter work on worker processes (``map_in_processes``) keeps order and errors, and a
+book whose many chapters changed gets from the pool exactly the pages one process
 makes."""
 
 from __future__ import annotations
 
 import os
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from d2lbook.chapters import POOL_CHAPTERS
 from d2lbook.errors import ParseError
-from d2lbook.processes import map_in_processes
+from d2lbook.processes import EarlyProcess, map_in_processes
 from tests.conftest import run_d2lbook
+
+
+def test_an_early_process_gets_its_arguments_when_they_are_known():
+    echo = "import json, sys; print(json.loads(sys.stdin.readline()))"
+    early = EarlyProcess([sys.executable, "-c", echo])
+    result = early.run(["-b", "html"])
+    assert (result.returncode, result.stdout.strip()) == (0, "['-b', 'html']")
+    early.cancel()  # ended already: nothing to do
+
+
+def test_an_unused_early_process_is_stopped_with_what_it_started():
+    sleeper = "import subprocess, time; subprocess.Popen(['sleep', '60']); time.sleep(60)"
+    early = EarlyProcess([sys.executable, "-c", sleeper])
+    time.sleep(1)  # its own child started
+    group = early.process.pid
+    assert len([pid for pid, state in group_members(group) if state != "Z"]) == 2
+    early.cancel()
+    assert early.process.returncode == -9
+    time.sleep(0.5)
+    assert [pid for pid, state in group_members(group) if state != "Z"] == []  # zombies died
+
+
+def group_members(group: int) -> list[tuple[int, str]]:
+    """Processes of a process group, with their states, from /proc."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[2]) == group:
+            members.append((int(stat.parent.name), fields[0]))
+    return members
 
 
 def square_with_pid(number: int) -> tuple[int, int]:
