@@ -58,6 +58,9 @@ READY_IMPORTS = (
     "sphinxcontrib.bibtex",
     "sphinx_book_theme",
     "sphinx_copybutton",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.viewcode",
+    "d2lbook.render.myst_streams",
     "d2lbook.render.sphinx_extension",
 )
 
