@@ -115,7 +115,7 @@ def run_sphinx(
         details = "\n".join(str(m) for m in messages) or process.stderr.strip()[-4000:]
         raise RenderError(f"Sphinx {builder} build failed:\n{details}", path=source)
     log = read_stamp(doctrees / READ_LOG)  # written by d2lbook.render.incremental
-    if log and not force:
+    if log:
         touched = {*log.get("read", ()), *log.get("written", ())}
         before = [SphinxMessage(**message) for message in stamp.get("messages", [])]
         pages = {

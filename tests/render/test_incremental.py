@@ -328,6 +328,7 @@ def test_an_incremental_build_still_reports_the_warnings_of_pages_it_did_not_rea
     again = build(book, "--no-eval")
     assert read_log(book)["read"] == ["two"]
     assert warning_lines(again) == cold
+    assert warning_lines(build(book, "--no-eval", "--force")) == cold  # Sphinx reads none
     edit_line(book / "one.md", "See :numref:`missing_thing` here", "See this")
     fixed = warning_lines(build(book, "--no-eval"))
     assert not any("missing_thing" in line for line in fixed)
