@@ -157,7 +157,18 @@ def run_process(
     if anything interrupts the wait (SIGTERM, Ctrl-C, an error), the whole group is killed
     before the exception goes on, so a Sphinx or LaTeX run never outlives the build.
     """
-    process = subprocess.Popen(
+    return wait_for(start_guarded(command, cwd, env, stdin))
+
+
+def start_guarded(
+    command: Sequence[str],
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: int | None = subprocess.DEVNULL,
+) -> subprocess.Popen[str]:
+    """Start ``command`` leading its own process group, dying with this process, its
+    output captured as text."""
+    return subprocess.Popen(
         list(command),
         cwd=cwd,
         env=dict(env) if env is not None else None,
@@ -169,12 +180,19 @@ def run_process(
         start_new_session=True,
         preexec_fn=die_with_parent,
     )
+
+
+def wait_for(
+    process: subprocess.Popen[str], given: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Wait for a ``start_guarded`` child's end (``given``: its standard input); if the
+    wait is interrupted, kill its group before the exception goes on."""
     try:
-        stdout, stderr = process.communicate()
+        stdout, stderr = process.communicate(given)
     except BaseException:
         if process.returncode is None:  # not reaped yet, so its pid is still its group's
             kill_group(process.pid)
-        process.wait()
+        process.communicate()  # reaps it and closes the pipes
         raise
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
@@ -206,32 +224,19 @@ class EarlyProcess:
     with this process, and is killed with its group if the wait is interrupted."""
 
     def __init__(self, command: Sequence[str]):
-        self.process = subprocess.Popen(
-            list(command),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            errors="replace",
-            start_new_session=True,
-            preexec_fn=die_with_parent,
-        )
+        self.process = start_guarded(command, stdin=subprocess.PIPE)
         self.ended = False
 
     def run(self, arguments: Sequence[str]) -> subprocess.CompletedProcess[str]:
         """Give the child its arguments and wait for its end, capturing its output."""
-        process = self.process
-        try:
-            stdout, stderr = process.communicate(json.dumps(list(arguments)) + "\n")
-        except BaseException:
-            self.cancel()
-            raise
         self.ended = True
-        command = [*process.args, *arguments]  # type: ignore[misc]  # a list, as started
-        return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+        done = wait_for(self.process, json.dumps(list(arguments)) + "\n")
+        return subprocess.CompletedProcess(
+            [*done.args, *arguments], done.returncode, done.stdout, done.stderr
+        )
 
     def cancel(self) -> None:
-        """Stop the child (and anything it started) if it has not ended."""
+        """Stop the child (and anything it started) unless it was given its arguments."""
         if self.ended:
             return
         self.ended = True
