@@ -15,6 +15,7 @@ from d2lbook import publish
 from d2lbook.build import BuildOptions
 from d2lbook.config import load_config
 from d2lbook.errors import DialectWarning
+from tests.conftest import run_d2lbook
 
 pytestmark = pytest.mark.slow
 
@@ -127,3 +128,25 @@ def test_the_warnings_of_skipped_work_are_shown_again(copy_book):
         assert publish.up_to_date(config, ["html"], None) is not None
     with pytest.warns(DialectWarning, match="lable"):
         assert build_html(book, **{"build.eval": "false"}).parsed == 0
+
+
+LIBRARY_BOOK = {
+    "config.yaml": "project:\n  name: lib\n  title: Lib\nbuild:\n  notebooks: ['*.md']\n"
+    "library:\n  tabs:\n    default:\n      lib_file: mylib/core.py\n      lib_name: core\n",
+    "index.md": "Lib\n===\n\n```toc\nsaving\n```\n",
+    "saving.md": "# Saving\n\n```{.python .input}\ndef double(x):  #@save\n    return 2 * x\n```\n",
+}
+
+
+def test_a_build_that_writes_the_library_is_up_to_date_next_time(tmp_path):
+    """The library a build writes into the book is not an edit: run from the book folder
+    (relative paths), the next build is up to date."""
+    for name, text in LIBRARY_BOOK.items():
+        (tmp_path / name).write_text(text)
+    first = run_d2lbook("build", "html", "--no-eval", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "def double" in (tmp_path / "mylib" / "core.py").read_text()
+    # the stamp that answers the next build is kept: the build wrote no input of its own
+    assert len(list((tmp_path / "_build" / "stamps").glob("*.json"))) == 1
+    again = run_d2lbook("build", "html", "--no-eval", cwd=tmp_path)
+    assert "(up to date)" in again.stdout

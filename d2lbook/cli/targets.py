@@ -128,16 +128,12 @@ def build(
             progress=ConsoleProgress(),
         )
 
-    from d2lbook.render.html import sphinx_started_early
-
     try:
-        # Sphinx's process imports while the book is read (stopped if nothing is rendered)
-        with sphinx_started_early("html" in targets):
-            config = load_config(root, overrides)
-            selected_tabs(config, tab)  # an unknown --tab is refused before any work
-            show_external_paths(config)
-            with lock_build_dir(config.output_dir):
-                run_targets(targets, config, options, tab=tab, force=force, external=external)
+        config = load_config(root, overrides)
+        selected_tabs(config, tab)  # an unknown --tab is refused before any work
+        show_external_paths(config)
+        with lock_build_dir(config.output_dir):
+            run_targets(targets, config, options, tab=tab, force=force, external=external)
     except KeyboardInterrupt as interrupted:  # ExecutionInterrupted carries what finished
         results = getattr(interrupted, "results", [])
         done = sum(result.record.ok for result in results)
@@ -164,6 +160,7 @@ def run_targets(
     """Run the targets in order; those made from a run of the book are made together,
     from one run, where the first of them stands (``publish.build``)."""
     from d2lbook import publish
+    from d2lbook.render.html import sphinx_started_early
 
     book_targets = [target for target in targets if target in publish.TARGETS]
     for target in targets:
@@ -172,7 +169,9 @@ def run_targets(
         elif target == book_targets[0]:
             outcome = None if force else publish.up_to_date(config, book_targets, tab)
             if outcome is None:
-                outcome = publish.build(config, book_targets, options())
+                # Sphinx's process imports while the pipeline is imported and the book read
+                with sphinx_started_early("html" in book_targets):
+                    outcome = publish.build(config, book_targets, options())
             show_outcome(outcome)
 
 

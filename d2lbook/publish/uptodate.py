@@ -109,7 +109,7 @@ def generated_files(config: Config) -> set[str]:
     """Files of the source folder the build writes itself: the ``#@save`` library."""
     written = [library.lib_file for library in config.library.tabs.values()]
     written.append(config.library.version_file)
-    return {str(config.root / name) for name in written if name}
+    return {os.path.normpath(config.root / name) for name in written if name}
 
 
 def remember(
@@ -127,10 +127,14 @@ def remember(
     extra = extra_inputs(config, run)
     after = scan_inputs(config, extra)
     generated = generated_files(config)
-    changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+    changed = {
+        os.path.normpath(key)
+        for key in before.keys() | after.keys()
+        if before.get(key) != after.get(key)
+    }
     path = stamp_path(config, names, tab)
     missing = [made for item in outcome.published for made in item.paths if not made.exists()]
-    if changed - generated - set(extra) or missing:
+    if changed - generated - {os.path.normpath(name) for name in extra} or missing:
         path.unlink(missing_ok=True)
         return
     published = [
