@@ -33,18 +33,25 @@ DEFERRED = {
 
 
 def defer_module(name: str, class_name: str) -> None:
-    """Put a stand-in for module ``name`` whose ``class_name`` builds the real class."""
+    """Put a stand-in for module ``name`` whose ``class_name`` builds the real class; any
+    other name asked of it (a newer myst-nb's) is the real module's."""
 
-    def real_class() -> Any:
+    def real_module() -> types.ModuleType:
         if getattr(sys.modules.get(name), "d2lbook_stand_in", False):
             del sys.modules[name]
-        return getattr(importlib.import_module(name), class_name)
+        return importlib.import_module(name)
 
     def construct(cls: type, *args: Any, **kwargs: Any) -> Any:
-        return real_class()(*args, **kwargs)
+        return getattr(real_module(), class_name)(*args, **kwargs)
+
+    def other_name(attribute: str) -> Any:
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)  # what import machinery probes for
+        return getattr(real_module(), attribute)
 
     stand_in = types.ModuleType(name, f"Stand-in for {name}: imported on first use.")
     stand_in.d2lbook_stand_in = True  # type: ignore[attr-defined]
+    stand_in.__getattr__ = other_name  # type: ignore[method-assign]
     setattr(stand_in, class_name, type(class_name, (), {"__new__": construct}))
     sys.modules.setdefault(name, stand_in)
 

@@ -34,3 +34,20 @@ def test_executors_are_imported_only_when_a_book_asks_for_one():
     assert before == "False False"  # myst-nb loaded without jupyter-cache's database
     assert error == "AttributeError"  # the real client ran, on arguments it cannot use
     assert after == "True False True"
+
+
+# A name the stand-in does not define (what a newer myst-nb might import from it).
+ANOTHER_NAME = """
+import sys
+from d2lbook.render import sphinx_main
+sphinx_main.defer_module("myst_nb.core.execute.direct", "NotebookClientDirect")
+from myst_nb.core.execute.direct import NotebookClientBase
+print(NotebookClientBase.__module__, "sqlalchemy" in sys.modules)
+"""
+
+
+def test_any_other_name_of_a_deferred_module_is_the_real_modules():
+    result = subprocess.run(
+        [sys.executable, "-c", ANOTHER_NAME], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["myst_nb.core.execute.base", "True"]
