@@ -122,6 +122,8 @@ def run_sphinx(
             page.with_suffix("").relative_to(source).as_posix() for page in project_pages(source)
         }
         messages = carried_over(before, pages - touched, messages)
+    # by file and line: the same order however many pages were read, and in which order
+    messages.sort(key=lambda m: (m.path != "sphinx", m.path, m.line or 0, m.kind, m.message))
     stamp_path.write_text(
         json.dumps({"digest": digest, "messages": [dataclasses.asdict(m) for m in messages]})
     )

@@ -249,28 +249,60 @@ def object_fields(value: Any) -> dict[str, Any] | None:
     return None
 
 
-def drop_emptied_search_terms() -> None:
-    """Sphinx's search index, loaded for an incremental build, forgets the pages written
-    again (they are indexed anew) but keeps the words only they had, with no page: a cold
-    build has no such words. Drop them (once a process)."""
+def keep_search_index_whole() -> None:
+    """Sphinx's search index, loaded for an incremental build, lacks what a cold build's
+    has: it keeps words only the pages written again had, with no page, and it drops the
+    index entries (the API's functions and classes) of the pages it does not write. Drop
+    the first, load the second, and freeze entries in page order as a cold build does
+    (once a process)."""
     from sphinx.search import IndexBuilder
 
-    prune = IndexBuilder.prune
-    if getattr(prune, "d2lbook_drops_empty", False):
+    if getattr(IndexBuilder, "d2lbook_whole", False):
         return
+    load, prune, freeze = IndexBuilder.load, IndexBuilder.prune, IndexBuilder.freeze
+
+    def load_entries_too(self: IndexBuilder, stream: Any, format: Any) -> None:
+        reader = self.formats[format] if isinstance(format, str) else format
+        read: list[Any] = []
+
+        class Keeping:  # the format, keeping what it read
+            def load(self, source: Any) -> Any:
+                read.append(reader.load(source))
+                return read[-1]
+
+        load(self, stream, Keeping())
+        frozen = read[-1]
+        pages = frozen["docnames"]
+        entries: dict[str, list[tuple[str, str, str]]] = {}
+        for entry, places in frozen.get("indexentries", {}).items():
+            for page, target, main in places:
+                entries.setdefault(pages[page], []).append((entry, target, "main" if main else ""))
+        for page, found in entries.items():
+            self._index_entries.setdefault(page, sorted(found))
 
     def prune_and_drop(self: IndexBuilder, docnames: Iterable[str]) -> None:
-        prune(self, docnames)
+        keep = set(docnames)
+        prune(self, keep)
         for mapping in (self._mapping, self._title_mapping):
             for word in [word for word, pages in mapping.items() if not pages]:
                 del mapping[word]
+        for page in [page for page in self._index_entries if page not in keep]:
+            del self._index_entries[page]  # written again (fed anew) or gone
 
-    prune_and_drop.d2lbook_drops_empty = True  # type: ignore[attr-defined]
+    def freeze_in_page_order(self: IndexBuilder) -> dict[str, Any]:
+        ordered = sorted(self._index_entries.items())
+        self._index_entries.clear()
+        self._index_entries.update(ordered)
+        return freeze(self)
+
+    IndexBuilder.load = load_entries_too  # type: ignore[method-assign]
     IndexBuilder.prune = prune_and_drop  # type: ignore[method-assign]
+    IndexBuilder.freeze = freeze_in_page_order  # type: ignore[method-assign]
+    IndexBuilder.d2lbook_whole = True  # type: ignore[attr-defined]
 
 
 def setup_incremental(app: Sphinx) -> None:
-    drop_emptied_search_terms()
+    keep_search_index_whole()
     app.connect("env-before-read-docs", log_pages_to_read)
     app.connect("env-get-outdated", note_removed_pages)
     app.connect("write-started", time_page_writes)

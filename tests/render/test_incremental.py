@@ -351,3 +351,21 @@ def test_a_removed_chapter_leaves_nothing_of_itself_in_the_site(copy_book, tmp_p
     shutil.copytree(book, cold, ignore=shutil.ignore_patterns("_build"))
     build(cold, "--no-eval")
     assert_same_site(html, cold / "_build" / "html")
+
+
+@pytest.mark.slow
+def test_the_search_index_keeps_the_entries_of_pages_not_written_again(copy_book, tmp_path):
+    """Sphinx loads the last build's search index without its index entries (the API's
+    functions and classes): an incremental build dropped those of pages it did not write."""
+    book = copy_book("api")
+    build(book)
+    index = book / "index.md"
+    index.write_text(index.read_text(encoding="utf-8") + "\nOne more sentence.\n")
+    build(book)
+    assert read_log(book)["written"] == ["index"]
+    search = (book / "_build" / "html" / "searchindex.js").read_text()
+    assert '"indexentries":{}' not in search.replace(" ", "")
+    cold = tmp_path / "cold"
+    shutil.copytree(book, cold, ignore=shutil.ignore_patterns("_build"))
+    build(cold)
+    assert_same_site(book / "_build" / "html", cold / "_build" / "html")
