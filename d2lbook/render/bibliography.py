@@ -91,8 +91,7 @@ def load_formats(app: Sphinx, env: BuildEnvironment) -> list[str]:
 
 def keep_formats(app: Sphinx, env: BuildEnvironment) -> list[str]:
     """After it: the environment keeps the entries this build showed, no others."""
-    if "sphinxcontrib.bibtex" in app.extensions:
-        setattr(env, FORMATS, dict(_used))
+    setattr(env, FORMATS, dict(_used))
     _previous.clear()
     return []
 

@@ -118,10 +118,7 @@ def run_sphinx(
     if log:
         touched = {*log.get("read", ()), *log.get("written", ())}
         before = [SphinxMessage(**message) for message in stamp.get("messages", [])]
-        pages = {
-            page.with_suffix("").relative_to(source).as_posix() for page in project_pages(source)
-        }
-        messages = carried_over(before, pages - touched, messages)
+        messages = carried_over(before, touched, messages, source)
     # by file and line: the same order however many pages were read, and in which order
     messages.sort(key=lambda m: (m.path != "sphinx", m.path, m.line or 0, m.kind, m.message))
     stamp_path.write_text(
@@ -136,23 +133,23 @@ def run_sphinx(
 
 
 def carried_over(
-    before: list[SphinxMessage], untouched: set[str], now: list[SphinxMessage]
+    before: list[SphinxMessage], touched: set[str], now: list[SphinxMessage], source: Path
 ) -> list[SphinxMessage]:
-    """The warnings of a build that left the pages ``untouched`` as they were: the last
-    build's about those pages (still true), then its own, each once. Warnings about no
-    page came again if still true."""
-    kept = [
-        message
-        for message in before
-        if message.path.endswith((".md", ".ipynb"))
-        and PurePosixPath(message.path).with_suffix("").as_posix() in untouched
-        and message not in now
-    ]
+    """The warnings of a build that read or wrote only the pages ``touched``: the last
+    build's about the other pages still in the project ``source`` (still true: those
+    pages are as they were), then its own, each once. Warnings about no page came again
+    if still true."""
+    kept = []
+    for message in before:
+        page = PurePosixPath(message.path)
+        if page.suffix not in (".md", ".ipynb") or message in now:
+            continue
+        name = page.with_suffix("").as_posix()
+        if name not in touched and any(
+            (source / f"{name}{suffix}").is_file() for suffix in (".ipynb", ".md")
+        ):
+            kept.append(message)
     return kept + now
-
-
-def project_pages(source: Path) -> list[Path]:
-    return [path for suffix in (".ipynb", ".md") for path in source.rglob(f"*{suffix}")]
 
 
 SPHINX_MAIN = (sys.executable, "-m", "d2lbook.render.sphinx_main")  # sphinx-build, faster
